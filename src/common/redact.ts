@@ -4,7 +4,8 @@
  */
 export const MASK = '***';
 
-const SENSITIVE_KEY = /authorization|cookie|api[-_]?key|token|secret|password|credential|session/i;
+// `token(?!s)`: mask `access_token`, `form_token`, but keep usage counts such as `total_tokens`.
+const SENSITIVE_KEY = /authorization|cookie|api[-_]?key|token(?!s)|secret|password|credential|session/i;
 
 const VALUE_PATTERNS: RegExp[] = [
   /\b(?:app|dataset)-[A-Za-z0-9]{8,}\b/g, // Dify app and knowledge keys

@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { appConfig } from './app.config.js';
+import { auditConfig } from './audit.config.js';
+import { databaseConfig } from './database.config.js';
+import { difyConfig } from './dify.config.js';
+
+/**
+ * Global typed config. The namespaces are built from `gatewayConfig()`, which validates the whole
+ * environment the first time Nest instantiates them: an invalid environment makes module
+ * creation (`NestFactory.create`, `Test.createTestingModule(...).compile()`) throw
+ * `ConfigValidationError` before anything listens.
+ *
+ * `ignoreEnvFile`: the gateway never reads a `.env` file itself (use the process manager or
+ * `node --env-file=.env`). `skipProcessEnv`: `ConfigService.get('SOME_VAR')` does not fall
+ * through to raw `process.env`; inject a namespace instead.
+ */
+@Module({
+  imports: [
+    ConfigModule.forRoot({
+      isGlobal: true,
+      cache: true,
+      ignoreEnvFile: true,
+      skipProcessEnv: true,
+      load: [appConfig, difyConfig, databaseConfig, auditConfig],
+    }),
+  ],
+  exports: [ConfigModule],
+})
+export class GatewayConfigModule {}

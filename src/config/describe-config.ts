@@ -1,0 +1,50 @@
+import type { GatewayConfig } from './gateway-config.js';
+import type { Secret } from './secret.js';
+
+function maskedKey(key: Secret): string {
+  return key.last4 ? `…${key.last4}` : '***';
+}
+
+/** scheme://host[:port]/path with credentials replaced by `***` and no query (it may hold `password=`). */
+function maskedUrl(secret: Secret): string {
+  try {
+    const url = new URL(secret.reveal());
+    const credentials = url.username || url.password ? '***@' : '';
+    return `${url.protocol}//${credentials}${url.host}${url.pathname}`;
+  } catch {
+    return '***';
+  }
+}
+
+/**
+ * A one-line, masked summary of the config for the boot log: keys appear as `…last4`, the
+ * database URL without credentials or query. Safe to log.
+ */
+export function describeConfig(cfg: GatewayConfig): string {
+  const { app, dify, database, audit } = cfg;
+  const apps = Object.values(dify.apps)
+    .map((entry) => `${entry.alias}=${entry.baseUrl} key=${maskedKey(entry.apiKey)}`)
+    .join(', ');
+  const t = dify.timeouts;
+  const r = dify.retry;
+  const p = dify.readyProbe;
+  const db =
+    database.kind === 'postgres' && database.url
+      ? `postgres ${maskedUrl(database.url)}`
+      : `pglite ${database.pgliteDir}`;
+  return [
+    `listen=${app.host}:${app.port}`,
+    `log=${app.logLevel}/${app.logJson ? 'json' : 'text'}`,
+    `drainMs=${app.shutdownDrainMs}`,
+    `trustProxy=${app.trustProxy}`,
+    `dify.apps=[${apps}]`,
+    `dify.default=${dify.defaultApp}`,
+    `dify.insecureHttp=${dify.allowInsecureHttp}`,
+    `dify.timeouts(connect=${t.connectMs} firstByte=${t.firstByteMs} streamIdle=${t.streamIdleMs} maxCall=${t.maxCallMs})`,
+    `dify.retry(max=${r.maxRetries} base=${r.baseDelayMs} maxDelay=${r.maxDelayMs} retryAfterMax=${r.maxRetryAfterMs})`,
+    `dify.ready(cacheMs=${p.cacheMs} failures=${p.failuresBeforeDown} required=${p.required})`,
+    `db=${db}`,
+    `migrations=${database.migrationsDir}`,
+    `audit.storeText=${audit.storeText}`,
+  ].join(' ');
+}

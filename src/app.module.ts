@@ -1,0 +1,34 @@
+import { type MiddlewareConsumer, Module, type NestModule, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { AuditModule } from './audit/audit.module.js';
+import { AuthModule } from './auth/auth.module.js';
+import { GatewayError } from './common/gateway-error.js';
+import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { RequestIdMiddleware } from './common/request-id.middleware.js';
+import { GatewayConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { DifyModule } from './dify/dify.module.js';
+import { HealthModule } from './health/health.module.js';
+
+@Module({
+  imports: [GatewayConfigModule, DatabaseModule, AuthModule, AuditModule, DifyModule, HealthModule],
+  providers: [
+    { provide: APP_FILTER, useClass: HttpExceptionFilter },
+    {
+      provide: APP_PIPE,
+      useFactory: () =>
+        new ValidationPipe({
+          transform: true,
+          whitelist: true,
+          forbidNonWhitelisted: true,
+          exceptionFactory: (errors) =>
+            GatewayError.badRequest(errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ') || 'invalid request'),
+        }),
+    },
+  ],
+})
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RequestIdMiddleware).forRoutes('*');
+  }
+}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { ApiKeyRepository } from './api-key.repository.js';
+import { ApiKeyService } from './api-key.service.js';
+import { CallerAuthService } from './caller-auth.service.js';
+import { ScopeGuard } from './scope.guard.js';
+
+@Module({
+  providers: [ApiKeyRepository, ApiKeyService, CallerAuthService, ScopeGuard],
+  exports: [ApiKeyService, CallerAuthService, ScopeGuard],
+})
+export class AuthModule {}

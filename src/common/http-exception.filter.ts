@@ -1,0 +1,63 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { GatewayError } from './gateway-error.js';
+import { redactText } from './redact.js';
+import { requestIdOf } from './request-id.middleware.js';
+
+/**
+ * The one place errors become HTTP answers, everywhere in Dify's shape
+ * `{ code, message, status, request_id }`. Unknown errors are a 500 with a generic message;
+ * their details go to the log, masked.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const req = host.switchToHttp().getRequest<Request>();
+    const res = host.switchToHttp().getResponse<Response>();
+    const requestId = requestIdOf(req);
+    if (isHealthReport(exception)) {
+      // Terminus' own report (which checks failed) is what probes and operators read.
+      res.status(exception.getStatus()).json(exception.getResponse());
+      return;
+    }
+    const error = this.toGatewayError(exception, requestId);
+    if (res.headersSent) {
+      // A stream already began: nothing more can be said in HTTP terms.
+      if (!res.writableEnded) res.end();
+      return;
+    }
+    if (error.status === 499) {
+      res.destroy();
+      return;
+    }
+    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+    res.status(error.status).json({ code: error.code, message: redactText(error.message), status: error.status, request_id: requestId });
+  }
+
+  private toGatewayError(exception: unknown, requestId: string): GatewayError {
+    if (exception instanceof GatewayError) return exception;
+    if (exception instanceof HttpException) return fromHttpException(exception);
+    const err = exception as Error;
+    this.logger.error(`unhandled error in request ${requestId}: ${err?.name}: ${redactText(String(err?.message))}`, redactText(String(err?.stack ?? '')));
+    return new GatewayError(500, 'internal_error', 'The gateway failed to handle this request.');
+  }
+}
+
+function isHealthReport(exception: unknown): exception is HttpException {
+  if (!(exception instanceof HttpException) || exception.getStatus() !== 503) return false;
+  const body = exception.getResponse();
+  return typeof body === 'object' && body !== null && 'details' in body && (body as { status?: unknown }).status === 'error';
+}
+
+/** Nest's own exceptions (unknown routes, validation pipe, guards) in Dify's vocabulary. */
+function fromHttpException(exception: HttpException): GatewayError {
+  const status = exception.getStatus();
+  const codes: Record<number, string> = { 400: 'invalid_param', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'request_entity_too_large', 415: 'unsupported_media_type', 429: 'too_many_requests' };
+  const response = exception.getResponse();
+  const raw = typeof response === 'object' && response !== null ? (response as { message?: unknown }).message : response;
+  const message = Array.isArray(raw) ? raw.join('; ') : typeof raw === 'string' ? raw : exception.message;
+  if (status === 404) return GatewayError.notFound();
+  return new GatewayError(status, codes[status] ?? (status >= 500 ? 'internal_error' : 'bad_request'), status >= 500 ? 'The gateway failed to handle this request.' : message);
+}

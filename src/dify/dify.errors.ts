@@ -1,0 +1,53 @@
+import { redactText } from '../common/redact.js';
+
+/**
+ * Every failure of an upstream call, converted from axios before anything can log it. It holds
+ * no request config, no headers and no URL with credentials: only what a caller or an operator
+ * may see.
+ */
+export type DifyErrorKind =
+  | 'http' // Dify answered with a non-2xx status
+  | 'network' // no usable answer: refused, reset, DNS
+  | 'timeout' // our deadline ran out
+  | 'aborted' // the caller went away
+  | 'bad_response'; // an answer we cannot use (HTML page, malformed JSON)
+
+export interface DifyErrorDetails {
+  kind: DifyErrorKind;
+  method: string;
+  /** Route template, never a concrete URL. */
+  path: string;
+  attempts: number;
+  durationMs: number;
+  status?: number;
+  difyCode?: string;
+  difyMessage?: string;
+  /** Node/axios error code such as ECONNRESET; no message text. */
+  networkCode?: string;
+  retryAfter?: string;
+  /** Whether the request may have reached Dify (then a POST must not be repeated). */
+  mayHaveReachedDify: boolean;
+}
+
+export class DifyError extends Error implements DifyErrorDetails {
+  readonly kind: DifyErrorKind;
+  readonly method: string;
+  readonly path: string;
+  readonly attempts: number;
+  readonly durationMs: number;
+  readonly status?: number;
+  readonly difyCode?: string;
+  readonly difyMessage?: string;
+  readonly networkCode?: string;
+  readonly retryAfter?: string;
+  readonly mayHaveReachedDify: boolean;
+
+  constructor(details: DifyErrorDetails) {
+    const summary = details.status ? `${details.status} ${details.difyCode ?? ''}`.trim() : details.networkCode ?? details.kind;
+    super(`Dify ${details.method} ${details.path} failed: ${summary}`);
+    this.name = 'DifyError';
+    Object.assign(this, details, {
+      difyMessage: details.difyMessage === undefined ? undefined : redactText(details.difyMessage),
+    });
+  }
+}

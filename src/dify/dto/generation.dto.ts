@@ -1,0 +1,52 @@
+import { IsArray, IsBoolean, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+
+/**
+ * Request bodies the gateway checks before spending quota. They reject only what Dify itself
+ * would reject (§4.1 of the contract); unknown fields pass through untouched.
+ */
+export const RESPONSE_MODES = ['blocking', 'streaming'] as const;
+export const USER_MAX_LENGTH = 255;
+
+export class EndUserDto {
+  @IsString() @IsNotEmpty({ message: 'Arg user must be provided.' }) @MaxLength(USER_MAX_LENGTH)
+  user: string;
+}
+
+export class OptionalEndUserDto {
+  @IsOptional() @IsString() @MaxLength(USER_MAX_LENGTH)
+  user?: string;
+}
+
+class GenerationDto extends EndUserDto {
+  @IsObject({ message: 'inputs must be an object (send {} if none)' })
+  inputs: Record<string, unknown>;
+
+  @IsOptional() @IsIn(RESPONSE_MODES, { message: "response_mode must be 'blocking' or 'streaming'" })
+  response_mode?: (typeof RESPONSE_MODES)[number];
+
+  @IsOptional() @IsArray()
+  files?: unknown[];
+}
+
+export class ChatMessageDto extends GenerationDto {
+  @IsString()
+  query: string;
+
+  @IsOptional() @IsString()
+  conversation_id?: string;
+
+  @IsOptional() @IsBoolean()
+  auto_generate_name?: boolean;
+
+  @IsOptional() @IsString()
+  workflow_id?: string;
+}
+
+export class CompletionMessageDto extends GenerationDto {
+  @IsOptional() @IsString()
+  query?: string;
+}
+
+export class WorkflowRunDto extends GenerationDto {}
+
+export class StopTaskDto extends EndUserDto {}

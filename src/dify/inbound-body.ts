@@ -1,0 +1,74 @@
+import type { IncomingMessage } from 'node:http';
+import getRawBody from 'raw-body';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { GatewayError } from '../common/gateway-error.js';
+import type { DifyRoute } from './dify.routes.js';
+
+export const JSON_BODY_LIMIT = 10 * 1024 * 1024;
+
+/**
+ * Reads and checks a JSON body before anything is spent upstream. Returns the exact bytes to
+ * forward: the caller's own JSON, unchanged, so that fields we do not know still reach Dify.
+ */
+export async function readJsonBody(req: IncomingMessage, route: DifyRoute): Promise<{ raw: Buffer; json: Record<string, unknown> }> {
+  const type = req.headers['content-type'] ?? '';
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    if (!hasBody && route.method === 'DELETE') return { raw: Buffer.from('{}'), json: {} };
+    throw new GatewayError(415, 'unsupported_media_type', 'Did not attempt to load JSON data because the request Content-Type was not \'application/json\'.');
+  }
+  let raw: Buffer;
+  try {
+    raw = await getRawBody(req, { limit: JSON_BODY_LIMIT });
+  } catch (error) {
+    const type = (error as { type?: string }).type;
+    if (type === 'entity.too.large') throw new GatewayError(413, 'request_entity_too_large', `The JSON body is larger than ${JSON_BODY_LIMIT} bytes.`);
+    throw GatewayError.badRequest('The request body could not be read.', 'bad_request');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw GatewayError.badRequest('Invalid JSON payload received or JSON payload is empty.', 'bad_request');
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw GatewayError.badRequest('The JSON body must be an object.', 'bad_request');
+  }
+  if (route.dto) await validateDto(route.dto, json as Record<string, unknown>);
+  return { raw, json: json as Record<string, unknown> };
+}
+
+async function validateDto(dto: new () => object, json: Record<string, unknown>): Promise<void> {
+  const instance = plainToInstance(dto, json, { enableImplicitConversion: false });
+  const errors = await validate(instance, { forbidUnknownValues: false, whitelist: false, stopAtFirstError: true });
+  if (errors.length === 0) return;
+  // Dify answers a missing user with exactly this message; clients may look for it.
+  const user = json.user;
+  if (errors.some((e) => e.property === 'user') && (user === undefined || user === null || user === '')) {
+    throw GatewayError.badRequest('Arg user must be provided.');
+  }
+  throw GatewayError.badRequest(errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; '));
+}
+
+/** Multipart bodies stream through byte for byte; only their framing is checked here. */
+export function checkMultipart(req: IncomingMessage): void {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^multipart\/form-data\s*;.*boundary=/i.test(type)) {
+    throw new GatewayError(415, 'unsupported_media_type', 'This endpoint takes multipart/form-data with a boundary.');
+  }
+}
+
+/** Caller headers that Dify may use; everything else (cookies, the caller's key, hop-by-hop) stays here. */
+const FORWARDED_HEADERS = ['content-type', 'content-length', 'accept', 'accept-language', 'x-trace-id', 'traceparent', 'tracestate'];
+
+export function forwardedHeaders(req: IncomingMessage, includeBodyHeaders: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value !== 'string') continue;
+    const lower = name.toLowerCase();
+    if (!includeBodyHeaders && (lower === 'content-type' || lower === 'content-length')) continue;
+    if (FORWARDED_HEADERS.includes(lower) || (lower.startsWith('x-dify-') && lower !== 'x-dify-api-key')) out[lower] = value;
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
+import { CONNECT_TIMEOUT_CODE } from './connect-timeout.agent.js';
 import type { DifyRoute } from './dify.routes.js';
 import { DifyError } from './dify.errors.js';
 import { readLimited } from './read-limited.js';
@@ -30,7 +31,7 @@ export interface RetryPolicy {
 
 const ERROR_BODY_LIMIT = 64 * 1024;
 /** Failures that prove the request never left: safe to repeat even for a POST. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', CONNECT_TIMEOUT_CODE]);
 const RETRYABLE_STATUSES_IDEMPOTENT = new Set([429, 502, 503, 504]);
 const RETRYABLE_STATUSES_UNSAFE = new Set([429, 503]);
 

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { HttpModule } from '@nestjs/axios';
 import { TerminusModule } from '@nestjs/terminus';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { ConfigType } from '@nestjs/config';
 import { AuditModule } from '../audit/audit.module.js';
 import { AuthModule } from '../auth/auth.module.js';
+import { difyConfig } from '../config/dify.config.js';
+import { createDifyAgents } from './connect-timeout.agent.js';
 import { DifyClient } from './dify.client.js';
 import { DifyController } from './dify.controller.js';
 import { DifyHealthIndicator } from './dify.health.js';
@@ -12,10 +13,10 @@ import { DifyProxyService } from './dify.service.js';
 
 @Module({
   imports: [
-    // Keep-alive pools to Dify; TLS certificates are always verified.
-    HttpModule.register({
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256, rejectUnauthorized: true }),
+    // Keep-alive pools to Dify with a connect timeout; TLS certificates are always verified.
+    HttpModule.registerAsync({
+      inject: [difyConfig.KEY],
+      useFactory: (cfg: ConfigType<typeof difyConfig>) => createDifyAgents(cfg.timeouts.connectMs),
     }),
     TerminusModule,
     AuthModule,

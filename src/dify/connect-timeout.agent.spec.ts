@@ -1,0 +1,32 @@
+import { describe, expect, it } from '@jest/globals';
+import { createServer, type Server, type Socket } from 'node:net';
+import { request } from 'node:https';
+import { CONNECT_TIMEOUT_CODE, createDifyAgents } from './connect-timeout.agent.js';
+
+/** A TCP server that accepts and then says nothing: a TLS handshake against it never completes. */
+async function silentServer(): Promise<{ server: Server; port: number; sockets: Socket[] }> {
+  const sockets: Socket[] = [];
+  const server = createServer((s) => sockets.push(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as { port: number }).port, sockets };
+}
+
+describe('createDifyAgents', () => {
+  it('cuts a connection whose TLS handshake does not finish in time, with a not-sent code', async () => {
+    const { server, port, sockets } = await silentServer();
+    const { httpsAgent } = createDifyAgents(150);
+    try {
+      const error = await new Promise<NodeJS.ErrnoException>((resolve) => {
+        const req = request({ host: '127.0.0.1', port, path: '/', agent: httpsAgent, method: 'POST' }, () => resolve(new Error('unexpected response')));
+        req.on('error', resolve);
+        req.end('{}');
+      });
+      expect(error.code).toBe(CONNECT_TIMEOUT_CODE);
+      expect(sockets.length).toBe(1);
+    } finally {
+      httpsAgent.destroy();
+      sockets.forEach((s) => s.destroy());
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

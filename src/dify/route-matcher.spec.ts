@@ -1,0 +1,46 @@
+import { describe, expect, it } from '@jest/globals';
+import { DIFY_ROUTES } from './dify.routes.js';
+import { matchRoute } from './route-matcher.js';
+
+describe('matchRoute', () => {
+  it('matches every row of the table with sample ids and rebuilds the same path', () => {
+    for (const route of DIFY_ROUTES) {
+      const path = route.path.replace(/:action/g, 'enable').replace(/:[a-z_]+/g, '0b0e9d7c-1f2a-4c3b-9d8e-7f6a5b4c3d2e');
+      const match = matchRoute(route.method, path === '/' ? '' : path);
+      expect(match).toMatchObject({ kind: 'matched', route: { name: route.name } });
+      if (match.kind === 'matched') expect(match.upstreamPath).toBe(path);
+    }
+  });
+
+  it('prefers literal segments over parameters', () => {
+    expect(matchRoute('GET', '/workflows/logs')).toMatchObject({ route: { name: 'workflow.logs' } });
+    expect(matchRoute('POST', '/workflows/run')).toMatchObject({ route: { name: 'workflow.run' } });
+    expect(matchRoute('POST', '/workflows/abc/run')).toMatchObject({ route: { name: 'workflow.run_version' } });
+  });
+
+  it.each([
+    '/../admin',
+    '/files/..%2F..%2Fetc/preview',
+    '/files/%2e%2e/preview',
+    '/files/../preview',
+    '/files/./preview',
+    '/conversations/a%2Fb/name',
+    '//chat-messages',
+    '/chat-messages/',
+    '/chat-messages\\x',
+    '/files/.hidden/preview',
+    '/apps/annotation-reply/destroy',
+    '/datasets',
+    'chat-messages',
+  ])('refuses %s', (path) => {
+    expect(matchRoute('GET', path).kind).toBe('not_found');
+    expect(matchRoute('POST', path).kind).not.toBe('matched');
+  });
+
+  it('answers method_not_allowed with the allowed methods for a known path', () => {
+    expect(matchRoute('PUT', '/chat-messages')).toEqual({ kind: 'method_not_allowed', allowed: ['POST'] });
+    const annotation = matchRoute('GET', '/apps/annotations/abc');
+    expect(annotation.kind).toBe('method_not_allowed');
+    if (annotation.kind === 'method_not_allowed') expect(annotation.allowed.sort()).toEqual(['DELETE', 'PUT']);
+  });
+});

@@ -1,0 +1,94 @@
+/** Every simulated endpoint, one row each (paths below /v1; SERVICE_API.md §4). */
+import type { RequestContext } from './context.js';
+import { getEndUser, getInfo, getMeta, getParameters, getSite } from './handlers/app-info.js';
+import {
+  createAnnotation,
+  deleteAnnotation,
+  getAnnotationReplyStatus,
+  listAnnotations,
+  setAnnotationReply,
+  updateAnnotation,
+} from './handlers/annotations.js';
+import { audioToText, textToAudio } from './handlers/audio.js';
+import {
+  deleteConversation,
+  listConversations,
+  listConversationVariables,
+  renameConversation,
+  updateConversationVariable,
+} from './handlers/conversations.js';
+import { previewFile, uploadFile } from './handlers/files.js';
+import {
+  createChatMessage,
+  createCompletionMessage,
+  runWorkflow,
+  stopChatMessage,
+  stopCompletionMessage,
+  stopWorkflowTask,
+} from './handlers/generation.js';
+import { getHumanInputForm, submitHumanInputForm } from './handlers/human-input.js';
+import { listDatasets } from './handlers/knowledge.js';
+import { createMessageFeedback, listAppFeedbacks, listMessages, suggestedQuestions } from './handlers/messages.js';
+import { getWorkflowRun, listWorkflowLogs, streamWorkflowEvents } from './handlers/workflow-runs.js';
+import { appRoute, datasetRoute, publicRoute, type Route } from './router.js';
+
+function welcome(ctx: RequestContext): void {
+  ctx.json(200, { welcome: 'Dify OpenAPI', api_version: 'v1', server_version: '1.19.0' });
+}
+
+export const ROUTES: Route[] = [
+  publicRoute('GET', '/', welcome),
+
+  // Generation
+  appRoute('POST', '/chat-messages', createChatMessage),
+  appRoute('POST', '/chat-messages/{task_id}/stop', stopChatMessage),
+  appRoute('POST', '/completion-messages', createCompletionMessage),
+  appRoute('POST', '/completion-messages/{task_id}/stop', stopCompletionMessage),
+  appRoute('POST', '/workflows/run', runWorkflow),
+  appRoute('POST', '/workflows/{workflow_id}/run', runWorkflow),
+  appRoute('POST', '/workflows/tasks/{task_id}/stop', stopWorkflowTask),
+
+  // Workflow runs and human input
+  appRoute('GET', '/workflows/run/{workflow_run_id}', getWorkflowRun),
+  appRoute('GET', '/workflows/logs', listWorkflowLogs),
+  appRoute('GET', '/workflow/{workflow_run_id}/events', streamWorkflowEvents),
+  appRoute('GET', '/form/human_input/{form_token}', getHumanInputForm),
+  appRoute('POST', '/form/human_input/{form_token}', submitHumanInputForm),
+
+  // Files and audio
+  appRoute('POST', '/files/upload', uploadFile),
+  appRoute('GET', '/files/{file_id:uuid}/preview', previewFile),
+  appRoute('POST', '/audio-to-text', audioToText),
+  appRoute('POST', '/text-to-audio', textToAudio),
+
+  // Messages and feedback
+  appRoute('GET', '/messages', listMessages),
+  appRoute('POST', '/messages/{message_id:uuid}/feedbacks', createMessageFeedback),
+  appRoute('GET', '/messages/{message_id:uuid}/suggested', suggestedQuestions),
+  appRoute('GET', '/app/feedbacks', listAppFeedbacks),
+
+  // Conversations
+  appRoute('GET', '/conversations', listConversations),
+  appRoute('DELETE', '/conversations/{conversation_id:uuid}', deleteConversation),
+  appRoute('POST', '/conversations/{conversation_id:uuid}/name', renameConversation),
+  appRoute('GET', '/conversations/{conversation_id:uuid}/variables', listConversationVariables),
+  appRoute('PUT', '/conversations/{conversation_id:uuid}/variables/{variable_id:uuid}', updateConversationVariable),
+
+  // App metadata
+  appRoute('GET', '/info', getInfo),
+  appRoute('GET', '/parameters', getParameters),
+  appRoute('GET', '/meta', getMeta),
+  appRoute('GET', '/site', getSite),
+  appRoute('GET', '/end-users/{end_user_id:uuid}', getEndUser),
+
+  // Annotations
+  appRoute('GET', '/apps/annotations', listAnnotations),
+  appRoute('POST', '/apps/annotations', createAnnotation),
+  appRoute('PUT', '/apps/annotations/{annotation_id:uuid}', updateAnnotation),
+  appRoute('DELETE', '/apps/annotations/{annotation_id:uuid}', deleteAnnotation),
+  appRoute('POST', '/apps/annotation-reply/{action}', setAnnotationReply),
+  appRoute('GET', '/apps/annotation-reply/{action}/status/{job_id}', getAnnotationReplyStatus),
+
+  // Knowledge (only enough to tell key types apart)
+  datasetRoute('GET', '/datasets', listDatasets),
+];

@@ -76,7 +76,7 @@ export class DifyProxyService {
         taskId: observation.taskId ?? null,
         workflowRunId: observation.workflowRunId ?? null,
         errorCode: streamFailure ?? observation.streamErrorCode ?? null,
-        outcome: streamOutcome(streamFailure) ?? (upstream.status < 400 ? 'success' : 'client_error'),
+        outcome: streamOutcome(streamFailure ?? (observation.streamErrorCode ? 'dify_error_event' : undefined)) ?? (upstream.status < 400 ? 'success' : 'client_error'),
       });
     } catch (error) {
       const answer = this.toGatewayError(error, entry);

@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createTestDatabase, DATABASE_SETUP_TIMEOUT_MS, DATABASE_KINDS, type TestDatabase } from '../../test/support/database.js';
+import { openDatabase, type OpenDatabase } from '../database/open-database.js';
+import { ApiKeyRepository, DuplicateKeyError, type ApiKeyRecord, type NewApiKey } from './api-key.repository.js';
+
+const RECORD_KEYS = ['apps', 'createdAt', 'id', 'name', 'prefix', 'revokedAt', 'scopes'];
+
+function newKey(overrides: Partial<NewApiKey> = {}): NewApiKey {
+  return {
+    id: randomUUID(),
+    name: 'team-search',
+    prefix: 'dgw_abc123',
+    hash: randomBytes(32).toString('hex'),
+    scopes: ['chat', 'workflow'],
+    apps: ['default'],
+    ...overrides,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each(DATABASE_KINDS)('ApiKeyRepository (%s)', (kind) => {
+  let testDb: TestDatabase;
+  let db: OpenDatabase;
+  let repo: ApiKeyRepository;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase(kind);
+    db = await openDatabase(testDb);
+    repo = new ApiKeyRepository(db);
+  }, DATABASE_SETUP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await db?.close();
+    await testDb?.drop();
+  });
+
+  it('inserts a key and returns a plain record without the hash', async () => {
+    const input = newKey({ scopes: ['chat'], apps: ['default', 'hr-bot'] });
+    const before = Date.now();
+    const record = await repo.insert(input);
+    expect(record).toEqual({
+      id: input.id,
+      name: input.name,
+      prefix: input.prefix,
+      scopes: ['chat'],
+      apps: ['default', 'hr-bot'],
+      createdAt: expect.any(Date),
+      revokedAt: null,
+    });
+    expect(Object.keys(record).sort()).toEqual(RECORD_KEYS);
+    expect(Object.getPrototypeOf(record)).toBe(Object.prototype);
+    expect(Math.abs(record.createdAt.getTime() - before)).toBeLessThan(60_000);
+  });
+
+  it('keeps empty scope and app lists as empty arrays', async () => {
+    const input = newKey({ scopes: [], apps: [] });
+    await repo.insert(input);
+    expect(await repo.findActiveByHash(input.hash)).toMatchObject({ scopes: [], apps: [] });
+  });
+
+  it('finds an active key by hash; an unknown hash is null', async () => {
+    const input = newKey();
+    const inserted = await repo.insert(input);
+    expect(await repo.findActiveByHash(input.hash)).toEqual(inserted);
+    expect(await repo.findActiveByHash(randomBytes(32).toString('hex'))).toBeNull();
+  });
+
+  it('finds a key by id; unknown and malformed ids are null', async () => {
+    const inserted = await repo.insert(newKey());
+    expect(await repo.findById(inserted.id)).toEqual(inserted);
+    expect(await repo.findById(randomUUID())).toBeNull();
+    expect(await repo.findById('not-a-uuid')).toBeNull();
+  });
+
+  it('rejects a second key with the same hash as DuplicateKeyError', async () => {
+    const first = newKey();
+    await repo.insert(first);
+    const error = await repo.insert(newKey({ hash: first.hash })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DuplicateKeyError);
+    // Postgres names the index, PGlite the columns.
+    const constraint = kind === 'postgres' ? 'api_keys_hash_key' : 'hash';
+    expect(error).toMatchObject({ entity: 'api key', constraint });
+    // No Prisma text (which quotes source code and values) in the message.
+    expect((error as Error).message).toBe(`duplicate api key (${constraint})`);
+  });
+
+  it('rejects a reused id as DuplicateKeyError', async () => {
+    const first = await repo.insert(newKey());
+    await expect(repo.insert(newKey({ id: first.id }))).rejects.toMatchObject({
+      name: 'DuplicateKeyError',
+      constraint: kind === 'postgres' ? 'api_keys_pkey' : 'id',
+    });
+  });
+
+  it('revokes once: the key stops authenticating, a second revoke returns it unchanged', async () => {
+    const input = newKey();
+    await repo.insert(input);
+
+    const revoked = await repo.revoke(input.id);
+    expect(revoked).toMatchObject({ id: input.id, revokedAt: expect.any(Date) });
+    expect(await repo.findActiveByHash(input.hash)).toBeNull();
+
+    await sleep(5);
+    const again = await repo.revoke(input.id);
+    expect(again).toEqual(revoked);
+    expect(await repo.findById(input.id)).toEqual(revoked);
+  });
+
+  it('concurrent revokes agree on one revokedAt', async () => {
+    const input = newKey();
+    await repo.insert(input);
+    const results = await Promise.all([repo.revoke(input.id), repo.revoke(input.id), repo.revoke(input.id)]);
+    const times = new Set(results.map((r) => r?.revokedAt?.getTime()));
+    expect(times.size).toBe(1);
+    expect([...times][0]).toEqual(expect.any(Number));
+  });
+
+  it('revoking an unknown or malformed id returns null', async () => {
+    expect(await repo.revoke(randomUUID())).toBeNull();
+    expect(await repo.revoke('not-a-uuid')).toBeNull();
+  });
+
+  it('lists every key, revoked included, newest first', async () => {
+    const made: ApiKeyRecord[] = [];
+    for (let i = 0; i < 3; i++) {
+      made.push(await repo.insert(newKey({ name: `list-${i}` })));
+      await sleep(3);
+    }
+    await repo.revoke(made[1].id);
+
+    const list = await repo.list();
+    const ours = list.filter((k) => k.name.startsWith('list-'));
+    expect(ours.map((k) => k.name)).toEqual(['list-2', 'list-1', 'list-0']);
+    expect(ours[1].revokedAt).toEqual(expect.any(Date));
+    // The whole list is ordered by (createdAt desc, id desc), ties included.
+    const sorted = [...list].sort(
+      (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
+    );
+    expect(list).toEqual(sorted);
+    for (const record of list) expect(Object.keys(record).sort()).toEqual(RECORD_KEYS);
+  });
+});

@@ -1,0 +1,106 @@
+import { Prisma } from '../generated/prisma/client.js';
+
+/**
+ * Domain errors the repositories throw instead of Prisma's. Their messages are short and fixed:
+ * Prisma's own messages quote the calling source code and sometimes values, which must not reach
+ * logs or responses. The original error stays available as `cause` for debugging.
+ */
+
+/** A unique constraint rejected an insert (a second key with the same hash, a reused id). */
+export class DuplicateKeyError extends Error {
+  constructor(
+    /** What was being written, e.g. `api key`. */
+    readonly entity: string,
+    /**
+     * What the driver reports as violated, for logs: the index name on Postgres
+     * (`api_keys_hash_key`), the column list on PGlite (`hash`); undefined when it reports nothing.
+     */
+    readonly constraint: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(`duplicate ${entity}${constraint ? ` (${constraint})` : ''}`, options);
+    this.name = 'DuplicateKeyError';
+  }
+}
+
+/** The database could not be reached or did not answer in time. */
+export class DatabaseUnavailableError extends Error {
+  constructor(
+    readonly code: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(`database unavailable${code ? ` (${code})` : ''}`, options);
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+/** Prisma codes meaning "no usable connection": P1xxx (reach, auth, timeouts, closed) and P2024 (pool timeout). */
+function isUnavailableCode(code: string): boolean {
+  return code.startsWith('P1') || code === 'P2024';
+}
+
+/** Driver adapter error kinds with the same meaning (raw queries report them under P2010). */
+const UNAVAILABLE_KINDS = new Set([
+  'DatabaseNotReachable',
+  'DatabaseDoesNotExist',
+  'DatabaseAccessDenied',
+  'AuthenticationFailed',
+  'ConnectionClosed',
+  'TlsConnectionError',
+  'TooManyConnections',
+  'SocketTimeout',
+]);
+
+/**
+ * SQLSTATE classes for a lost or refused server: 08 connection exception, 57P01-57P03
+ * (administrator shutdown, crash shutdown, cannot connect now), 53300 too many connections.
+ */
+function isUnavailableSqlState(state: string): boolean {
+  return state.startsWith('08') || /^57P0[123]$/.test(state) || state === '53300';
+}
+
+interface AdapterCause {
+  kind?: unknown;
+  originalCode?: unknown;
+  constraint?: unknown;
+}
+
+function adapterCause(meta: Record<string, unknown> | undefined): AdapterCause | undefined {
+  return (meta?.driverAdapterError as { cause?: AdapterCause } | undefined)?.cause;
+}
+
+/** Turns Prisma's known errors into the domain errors above; anything else is returned as is. */
+export function translatePrismaError(err: unknown, entity: string): unknown {
+  if (err instanceof Prisma.PrismaClientKnownRequestError) {
+    if (err.code === 'P2002') return new DuplicateKeyError(entity, violatedConstraint(err.meta), { cause: err });
+    const cause = adapterCause(err.meta);
+    if (
+      isUnavailableCode(err.code) ||
+      (typeof cause?.kind === 'string' && UNAVAILABLE_KINDS.has(cause.kind)) ||
+      (typeof cause?.originalCode === 'string' && isUnavailableSqlState(cause.originalCode))
+    ) {
+      return new DatabaseUnavailableError(err.code, { cause: err });
+    }
+  }
+  if (err instanceof Prisma.PrismaClientInitializationError) {
+    return new DatabaseUnavailableError(err.errorCode, { cause: err });
+  }
+  return err;
+}
+
+function violatedConstraint(meta: Record<string, unknown> | undefined): string | undefined {
+  const constraint = adapterCause(meta)?.constraint as { index?: unknown; fields?: unknown } | undefined;
+  if (typeof constraint?.index === 'string') return constraint.index;
+  if (Array.isArray(constraint?.fields)) return constraint.fields.join(',');
+  const target = meta?.target;
+  if (typeof target === 'string') return target;
+  if (Array.isArray(target)) return target.join(',');
+  return undefined;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids are `UUID` columns: a non-UUID can match no row (and would make Postgres raise 22P02). */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../common/gateway-error.js';
+import { isUuid } from '../database/database.errors.js';
 import { AuditRepository, type AuditRecordInput, type AuditRecordRow } from './audit.repository.js';
 import type { AuditEventsQueryDto } from './dto/audit-events-query.dto.js';
 
@@ -64,7 +65,7 @@ function decodeCursor(cursor: string): { startedAt: Date; id: string } {
   try {
     const [iso, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     const startedAt = new Date(iso);
-    if (Number.isNaN(startedAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor');
+    if (Number.isNaN(startedAt.getTime()) || typeof id !== 'string' || !isUuid(id)) throw new Error('bad cursor');
     return { startedAt, id };
   } catch {
     throw GatewayError.badRequest('cursor is not a cursor returned by this endpoint.');

@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { DatabaseUnavailableError } from '../database/database.errors.js';
 import { GatewayError } from './gateway-error.js';
 import { redactText } from './redact.js';
 import { requestIdOf } from './request-id.middleware.js';
@@ -39,6 +40,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
   private toGatewayError(exception: unknown, requestId: string): GatewayError {
     if (exception instanceof GatewayError) return exception;
     if (exception instanceof HttpException) return fromHttpException(exception);
+    if (exception instanceof DatabaseUnavailableError) {
+      this.logger.error(`database unavailable in request ${requestId}: ${exception.code}`);
+      return new GatewayError(503, 'audit_unavailable', 'The gateway cannot reach its audit store; no request was sent to Dify.', { 'retry-after': '5' });
+    }
     const err = exception as Error;
     this.logger.error(`unhandled error in request ${requestId}: ${err?.name}: ${redactText(String(err?.message))}`, redactText(String(err?.stack ?? '')));
     return new GatewayError(500, 'internal_error', 'The gateway failed to handle this request.');

@@ -61,13 +61,16 @@ async function relaySse(upstream: DifyCallResponse, res: ServerResponse, encoded
   res.flushHeaders();
   try {
     for await (const chunk of upstream.body) {
-      const buf = chunk as Buffer;
-      if (!encoded) observer.push(buf);
-      if (!res.write(buf)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      const out = encoded ? (chunk as Buffer) : observer.push(chunk as Buffer);
+      if (out.length > 0 && !res.write(out)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
       if (res.destroyed) break;
     }
+    const rest = observer.end();
+    if (rest.length > 0 && !res.destroyed) res.write(rest);
   } catch {
     if (res.destroyed) return { observation: observer.observation, streamFailure: 'client_closed' };
+    const partial = observer.end();
+    if (partial.length > 0) res.write(partial);
     const timedOut = upstream.abortReason() === 'timeout';
     const code = timedOut ? 'dify_timeout' : 'dify_stream_interrupted';
     const message = timedOut

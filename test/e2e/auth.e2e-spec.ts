@@ -200,7 +200,7 @@ describe('403 for a missing scope', () => {
 
   it('the 401 for a missing key comes before the scope check (no hint about the route\'s scope)', async () => {
     const res = await fetch(`${gw.baseUrl}/conversations?user=u`);
-    const body = await res.json();
+    const body = (await res.json()) as { message: string };
     expect(res.status).toBe(401);
     expect(body.message).toBe(MISSING);
     expect(body.message).not.toContain('conversations');
@@ -242,7 +242,7 @@ describe('/audit/events', () => {
   it('200 with audit:read; the rejected calls above are in the log without any secret', async () => {
     const res = await fetch(`${gw.origin}/audit/events?limit=200`, { headers: { Authorization: `Bearer ${auditReader.key}` } });
     expect(res.status).toBe(200);
-    const page = await res.json();
+    const page = (await res.json()) as { data: Array<{ status: number }> };
     expect(page).toMatchObject({ data: expect.any(Array), limit: 200 });
     expect(page.data.some((e: { status: number }) => e.status === 401)).toBe(true);
     expect(page.data.some((e: { status: number }) => e.status === 403)).toBe(true);

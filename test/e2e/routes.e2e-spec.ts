@@ -70,7 +70,7 @@ const MULTIPART_FILES: Record<string, { name: string; type: string; bytes: Buffe
 
 function requestFor(route: DifyRoute, key: string): { url: string; init: RequestInit } {
   const headers: Record<string, string> = { Authorization: `Bearer ${key}` };
-  let body: BodyInit | undefined;
+  let body: RequestInit['body'];
   if (route.body === 'json') {
     const json = JSON_BODIES[route.name];
     if (!json) throw new Error(`no test body for ${route.name}`);
@@ -279,7 +279,7 @@ describe('statuses pass through', () => {
       body: JSON.stringify({ question: 'What is the gateway?', answer: 'A proxy.' }),
     });
     expect(created.status).toBe(201);
-    const annotation = await created.json();
+    const annotation = (await created.json()) as { id: string };
     expect(annotation).toMatchObject({ id: expect.any(String), question: 'What is the gateway?', answer: 'A proxy.' });
 
     const updated = await fetch(`${gw.baseUrl}/apps/annotations/${annotation.id}`, {

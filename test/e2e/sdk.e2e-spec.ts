@@ -278,7 +278,10 @@ describe('CompletionClient through the gateway', () => {
   });
 
   it('workflow run (blocking and streamed) goes to the workflow app with its Dify key', async () => {
-    const workflow = new CompletionClient(workflowKey, gw.baseUrl);
+    // runWorkflow exists in dify-client 2.3.2's index.js but not in its index.d.ts.
+    const workflow = new CompletionClient(workflowKey, gw.baseUrl) as CompletionClient & {
+      runWorkflow(inputs: Record<string, unknown>, user: string, stream?: boolean): ReturnType<CompletionClient['createCompletionMessage']>;
+    };
     const from = gw.sim.requests.length;
 
     const res = await workflow.runWorkflow({ topic: 'sdk' }, 'grace');

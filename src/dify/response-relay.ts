@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { GatewayError } from '../common/gateway-error.js';
 import type { DifyCallResponse } from './dify.client.js';
 import { readLimited } from './read-limited.js';
+import { maskErrorEvent, SseEventSplitter } from './sse-events.js';
 import { SseObserver, observeJson, type CallObservation } from './sse-observer.js';
 
 /** Upstream response headers a caller may see; hop-by-hop and Dify's own cookies stay behind. */
@@ -53,28 +54,40 @@ async function relayJson(upstream: DifyCallResponse, res: ServerResponse): Promi
 
 async function relaySse(upstream: DifyCallResponse, res: ServerResponse, encoded: boolean): Promise<RelayResult> {
   const observer = new SseObserver();
+  const splitter = new SseEventSplitter();
   res.statusCode = upstream.status;
   res.setHeader('content-type', upstream.headers['content-type']);
   if (encoded) res.setHeader('content-encoding', upstream.headers['content-encoding']);
   res.setHeader('cache-control', 'no-cache');
   res.setHeader('x-accel-buffering', 'no'); // no buffering by a proxy in front of us
   res.flushHeaders();
+  const forward = async (buf: Buffer) => {
+    if (buf.length === 0 || res.destroyed) return;
+    if (!res.write(buf)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  };
   try {
     for await (const chunk of upstream.body) {
       const buf = chunk as Buffer;
-      if (!encoded) observer.push(buf);
-      if (!res.write(buf)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      // Whole events (an error event masked); an encoded stream cannot be read, so it passes as is.
+      for (const event of encoded ? [buf] : splitter.push(buf).map(maskErrorEvent)) {
+        if (!encoded) observer.push(event);
+        await forward(event);
+      }
       if (res.destroyed) break;
     }
+    await forward(splitter.flush());
   } catch {
     if (res.destroyed) return { observation: observer.observation, streamFailure: 'client_closed' };
-    const timedOut = upstream.abortReason() === 'timeout';
-    const code = timedOut ? 'dify_timeout' : 'dify_stream_interrupted';
-    const message = timedOut
-      ? 'Dify stopped sending this stream for too long; it was closed by the gateway.'
-      : 'The stream from Dify broke before it finished.';
+    await forward(splitter.flush());
+    const reason = upstream.abortReason();
+    const [status, code, message] =
+      reason === 'timeout'
+        ? [504, 'dify_timeout', 'Dify stopped sending this stream for too long; it was closed by the gateway.']
+        : reason === 'shutdown'
+          ? [503, 'shutting_down', 'The gateway is shutting down and its drain period is over; the answer is incomplete.']
+          : [502, 'dify_stream_interrupted', 'The stream from Dify broke before it finished.'];
     // The status is already 200: tell the caller the Dify way, never with a clean-looking end.
-    if (!encoded) res.write(`data: ${JSON.stringify({ event: 'error', status: timedOut ? 504 : 502, code, message })}\n\n`);
+    if (!encoded) res.write(`data: ${JSON.stringify({ event: 'error', status, code, message })}\n\n`);
     res.end();
     return { observation: observer.observation, streamFailure: code };
   }

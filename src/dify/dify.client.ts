@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HttpService } from '@nestjs/axios';
 import type { ConfigType } from '@nestjs/config';
 import { PassThrough, Readable, pipeline } from 'node:stream';
@@ -63,6 +63,8 @@ export interface DifyCallResponse {
  */
 @Injectable()
 export class DifyClient {
+  private readonly logger = new Logger(DifyClient.name);
+
   constructor(
     private readonly http: HttpService,
     @Inject(difyConfig.KEY) private readonly cfg: ConfigType<typeof difyConfig>,
@@ -73,7 +75,10 @@ export class DifyClient {
     attachDifyHooks(http.axiosRef, cfg.retry, {
       guard: (app) => resilience.guard(app),
       attempt: (app, route, result, seconds) => metrics.upstreamAttempt(app, route, result, seconds),
-      retry: (app, route, reason) => metrics.retry(app, route, reason),
+      retry: (app, route, reason) => {
+        metrics.retry(app, route, reason);
+        this.logger.log({ event: 'dify_retry', app, route, reason });
+      },
     });
   }
 

@@ -21,7 +21,8 @@ export class DrainMiddleware implements NestMiddleware {
       return;
     }
     res.setHeader('connection', 'close');
-    if (ALWAYS_SERVED.test(req.url ?? '')) {
+    // Mounted middleware sees a relative `url`; `originalUrl` (Express) is the path as requested.
+    if (ALWAYS_SERVED.test((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '')) {
       next();
       return;
     }

@@ -5,8 +5,8 @@ import { redisConfig } from '../config/redis.config.js';
 
 /**
  * The one place the Redis client is created: set when `REDIS_URL` is configured, for state that
- * all replicas share. Commands fail fast (no offline queue) so that a Redis outage turns into a
- * clear error instead of requests piling up.
+ * all replicas share. A command waits at most 2 s (also while connecting) and is tried once
+ * more after a reconnect, so a Redis outage turns into a clear error instead of requests piling up.
  */
 @Injectable()
 export class RedisConnection implements OnApplicationShutdown {
@@ -17,7 +17,6 @@ export class RedisConnection implements OnApplicationShutdown {
     if (!cfg.url) return;
     this.client = new Redis(cfg.url.reveal(), {
       lazyConnect: false,
-      enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2_000,
       commandTimeout: 2_000,

@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -164,6 +164,7 @@ describe('graceful shutdown of a real gateway process', () => {
     expect(await auditRow(stream.requestId)).toMatchObject({ outcome: 'success', status: 200 });
     expect(sim.requests.filter((r) => r.path === '/v1/chat-messages').length).toBe(1); // the late call never reached Dify
     expect(child.output()).toContain('shutdown_drain_finished');
+    if (process.env.SHUTDOWN_LOG) appendFileSync(process.env.SHUTDOWN_LOG, `drain: signal→exit ${at - signalled} ms\n${child.output()}`);
   }, 30_000);
 
   it('cuts a stream still running when the drain period ends: error event, Dify task stopped, row written, exit 0', async () => {
@@ -181,5 +182,6 @@ describe('graceful shutdown of a real gateway process', () => {
     const stop = sim.requests.find((r) => r.path === `/v1/chat-messages/${stream.taskId}/stop`);
     expect(stop?.user).toBe('cut-user');
     expect(await auditRow(stream.requestId)).toMatchObject({ outcome: 'cancelled', error_code: 'shutting_down' });
+    if (process.env.SHUTDOWN_LOG) appendFileSync(process.env.SHUTDOWN_LOG, `cut: signal→exit ${at - signalled} ms\n${child!.output()}`);
   }, 30_000);
 });

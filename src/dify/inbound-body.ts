@@ -14,7 +14,9 @@ export const JSON_BODY_LIMIT = 10 * 1024 * 1024;
 export async function readJsonBody(req: IncomingMessage, route: DifyRoute): Promise<{ raw: Buffer; json: Record<string, unknown> }> {
   const type = req.headers['content-type'] ?? '';
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  if (!/^application\/json\s*(;|$)/i.test(type)) {
+  // Like Flask's get_json(): application/json and any application/<something>+json.
+  const mediaType = type.split(';')[0].trim().toLowerCase();
+  if (!/^application\/([a-z0-9.+-]*\+)?json$/.test(mediaType)) {
     if (!hasBody && route.method === 'DELETE') return { raw: Buffer.from('{}'), json: {} };
     throw new GatewayError(415, 'unsupported_media_type', 'Did not attempt to load JSON data because the request Content-Type was not \'application/json\'.');
   }

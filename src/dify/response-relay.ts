@@ -4,7 +4,6 @@ import { pipeline } from 'node:stream/promises';
 import { GatewayError } from '../common/gateway-error.js';
 import type { DifyCallResponse } from './dify.client.js';
 import { readLimited } from './read-limited.js';
-import { maskErrorEvent, SseEventSplitter } from './sse-events.js';
 import { SseObserver, observeJson, type CallObservation } from './sse-observer.js';
 
 /** Upstream response headers a caller may see; hop-by-hop and Dify's own cookies stay behind. */
@@ -53,32 +52,26 @@ async function relayJson(upstream: DifyCallResponse, res: ServerResponse): Promi
 }
 
 async function relaySse(upstream: DifyCallResponse, res: ServerResponse, encoded: boolean): Promise<RelayResult> {
+  // The observer forwards whole lines, reads ids and usage, and masks Dify's in-stream errors.
   const observer = new SseObserver();
-  const splitter = new SseEventSplitter();
   res.statusCode = upstream.status;
   res.setHeader('content-type', upstream.headers['content-type']);
   if (encoded) res.setHeader('content-encoding', upstream.headers['content-encoding']);
   res.setHeader('cache-control', 'no-cache');
   res.setHeader('x-accel-buffering', 'no'); // no buffering by a proxy in front of us
   res.flushHeaders();
-  const forward = async (buf: Buffer) => {
-    if (buf.length === 0 || res.destroyed) return;
-    if (!res.write(buf)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
-  };
   try {
     for await (const chunk of upstream.body) {
-      const buf = chunk as Buffer;
-      // Whole events (an error event masked); an encoded stream cannot be read, so it passes as is.
-      for (const event of encoded ? [buf] : splitter.push(buf).map(maskErrorEvent)) {
-        if (!encoded) observer.push(event);
-        await forward(event);
-      }
+      const out = encoded ? (chunk as Buffer) : observer.push(chunk as Buffer);
+      if (out.length > 0 && !res.write(out)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
       if (res.destroyed) break;
     }
-    await forward(splitter.flush());
+    const rest = observer.end();
+    if (rest.length > 0 && !res.destroyed) res.write(rest);
   } catch {
     if (res.destroyed) return { observation: observer.observation, streamFailure: 'client_closed' };
-    await forward(splitter.flush());
+    const partial = observer.end();
+    if (partial.length > 0) res.write(partial);
     const reason = upstream.abortReason();
     const [status, code, message] =
       reason === 'timeout'

@@ -1,4 +1,4 @@
-import { StringDecoder } from 'node:string_decoder';
+import { redact } from '../common/redact.js';
 
 /** What the gateway learns from a Dify answer on the fly, for the audit trail. */
 export interface CallObservation {
@@ -43,34 +43,71 @@ export function observeJson(json: unknown, into: CallObservation): void {
 }
 
 /**
- * Splits SSE bytes into `data:` lines as they pass, without holding the stream: chunks are
- * forwarded by the caller of `push`, this only looks at them.
+ * Sits in the SSE path: it forwards whole lines only (Dify's events are one line each, so
+ * holding back a partial line delays nothing a client could use), reads ids and usage from
+ * `data:` lines as they pass, and masks secrets in Dify's in-stream `error` events, which may
+ * quote provider text. Every other byte is forwarded exactly as received.
  */
 export class SseObserver {
-  private readonly decoder = new StringDecoder('utf8');
-  private pending = '';
-  private gaveUp = false;
+  private pending: Buffer = Buffer.alloc(0);
+  private passthrough = false;
 
   constructor(readonly observation: CallObservation = {}) {}
 
-  push(chunk: Buffer): void {
-    if (this.gaveUp) return;
-    const text = this.pending + this.decoder.write(chunk);
-    const lines = text.split('\n');
-    this.pending = lines.pop() ?? '';
-    if (this.pending.length > MAX_PENDING_LINE) {
-      this.gaveUp = true; // a line this long is not a Dify event; stop looking, keep forwarding
-      this.pending = '';
+  /** Takes the next upstream chunk; returns the bytes to forward now. */
+  push(chunk: Buffer): Buffer {
+    if (this.passthrough) return chunk;
+    const buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    const end = buf.lastIndexOf(0x0a);
+    if (end === -1) {
+      this.pending = buf;
+      if (buf.length > MAX_PENDING_LINE) return this.giveUp();
+      return EMPTY;
     }
-    for (const line of lines) this.line(line.replace(/\r$/, ''));
+    this.pending = buf.subarray(end + 1);
+    return this.lines(buf.subarray(0, end + 1));
   }
 
-  private line(line: string): void {
-    if (!line.startsWith('data:')) return;
-    try {
-      observeJson(JSON.parse(line.slice(5).trim()), this.observation);
-    } catch {
-      // not JSON: forward untouched, learn nothing
+  /** The upstream ended: whatever is left goes out as it is. */
+  end(): Buffer {
+    const rest = this.pending;
+    this.pending = EMPTY;
+    return rest;
+  }
+
+  /** A line this long is not a Dify event: stop looking and forward everything untouched. */
+  private giveUp(): Buffer {
+    this.passthrough = true;
+    return this.end();
+  }
+
+  private lines(complete: Buffer): Buffer {
+    let rewritten = false;
+    const lines = complete.toString('utf8').split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const masked = this.line(lines[i]);
+      if (masked !== undefined) {
+        lines[i] = masked;
+        rewritten = true;
+      }
     }
+    return rewritten ? Buffer.from(lines.join('\n'), 'utf8') : complete;
+  }
+
+  /** Observes one line; returns a replacement only when it had to be masked. */
+  private line(line: string): string | undefined {
+    if (!line.startsWith('data:')) return undefined;
+    let event: unknown;
+    try {
+      event = JSON.parse(line.slice(5).trim());
+    } catch {
+      return undefined; // not JSON: forward untouched, learn nothing
+    }
+    observeJson(event, this.observation);
+    if ((event as { event?: unknown } | null)?.event !== 'error') return undefined;
+    const masked = redact(event);
+    return JSON.stringify(masked) === JSON.stringify(event) ? undefined : `data: ${JSON.stringify(masked)}${line.endsWith('\r') ? '\r' : ''}`;
   }
 }
+
+const EMPTY = Buffer.alloc(0);

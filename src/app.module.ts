@@ -2,6 +2,9 @@ import { type MiddlewareConsumer, Module, type NestModule, ValidationPipe } from
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { CommonModule } from './common/common.module.js';
+import { DrainMiddleware } from './common/drain.middleware.js';
+import { gatewayLoggerModule } from './common/logging.js';
 import { GatewayError } from './common/gateway-error.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { RequestIdMiddleware } from './common/request-id.middleware.js';
@@ -9,9 +12,10 @@ import { GatewayConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DifyModule } from './dify/dify.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 
 @Module({
-  imports: [GatewayConfigModule, DatabaseModule, AuthModule, AuditModule, DifyModule, HealthModule],
+  imports: [GatewayConfigModule, gatewayLoggerModule(), CommonModule, MetricsModule, DatabaseModule, AuthModule, AuditModule, DifyModule, HealthModule],
   providers: [
     { provide: APP_FILTER, useClass: HttpExceptionFilter },
     {
@@ -29,6 +33,6 @@ import { HealthModule } from './health/health.module.js';
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestIdMiddleware).forRoutes('*');
+    consumer.apply(RequestIdMiddleware, DrainMiddleware).forRoutes('*');
   }
 }

@@ -3,11 +3,10 @@ import { type INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
-import { RedactingLogger } from './common/redacting.logger.js';
+import { ShutdownService } from './common/shutdown.service.js';
+import { createAppLogger } from './common/logging.js';
 import { describeConfig } from './config/describe-config.js';
 import { gatewayConfig } from './config/gateway-config.js';
-
-const LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 
 /**
  * Builds the gateway application exactly as production runs it. Tests call this too, so
@@ -15,11 +14,8 @@ const LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
  */
 export async function createGatewayApp(): Promise<INestApplication> {
   const cfg = gatewayConfig(); // validates the whole environment before anything starts
-  const logger = new RedactingLogger('Gateway', {
-    json: cfg.app.logJson,
-    colors: false,
-    logLevels: LEVELS.slice(0, LEVELS.indexOf(cfg.app.logLevel) + 1),
-  });
+  // Structured JSON lines through pino, masked, with the request id on every line of a request.
+  const logger = createAppLogger(cfg.app);
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
     logger,
     // Bodies stay unread until a route row says how to read them: multipart streams to Dify
@@ -28,7 +24,37 @@ export async function createGatewayApp(): Promise<INestApplication> {
   });
   app.set('trust proxy', cfg.app.trustProxy);
   app.disable('x-powered-by');
-  app.enableShutdownHooks();
   Logger.log(describeConfig(cfg), 'Config');
   return app;
+}
+
+/**
+ * SIGTERM (and SIGINT): `/ready` turns 503 and new calls are refused at once; calls and streams
+ * in flight get `SHUTDOWN_DRAIN_MS` to finish (then they are cut, their Dify tasks stopped, and
+ * their audit rows written); then the application closes (its shutdown hooks run: database and
+ * Redis connections) and the process exits 0. A second signal does not restart the sequence.
+ */
+export function exitGracefullyOnSignals(app: INestApplication, drainMs: number): void {
+  let closing = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    Logger.log({ event: 'shutdown_signal', signal, drainMs }, 'Gateway');
+    // If closing hangs well past the drain period, leave anyway (and say so with the exit code).
+    setTimeout(() => {
+      Logger.error({ event: 'shutdown_timeout' }, 'Gateway');
+      process.exit(1);
+    }, drainMs + 30_000).unref();
+    void (async () => {
+      await app.get(ShutdownService).drain(drainMs);
+      await app.close();
+      Logger.log({ event: 'shutdown_complete' }, 'Gateway');
+      process.exit(0);
+    })().catch((error: unknown) => {
+      Logger.error({ event: 'shutdown_failed', error: error instanceof Error ? error.name : 'unknown' }, 'Gateway');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }

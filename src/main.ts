@@ -1,11 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { createGatewayApp } from './bootstrap.js';
+import { createGatewayApp, exitGracefullyOnSignals } from './bootstrap.js';
 import { redactText } from './common/redact.js';
 import { gatewayConfig } from './config/gateway-config.js';
 
 async function main(): Promise<void> {
   const app = await createGatewayApp();
-  const { port, host } = gatewayConfig().app;
+  const { port, host, shutdownDrainMs } = gatewayConfig().app;
+  exitGracefullyOnSignals(app, shutdownDrainMs);
   await app.listen(port, host);
   Logger.log(`listening on http://${host}:${port}`, 'Gateway');
 }

@@ -21,3 +21,53 @@ describe('redact', () => {
     expect(redact(new Error('bad dgw_abcdefghijklmnopqrstuvwxyz0123456789'))).toEqual({ name: 'Error', message: `bad ${MASK}` });
   });
 });
+
+describe('redactText: personal data', () => {
+  it.each([
+    ['alice.o+dify@example.co.uk', '[email]'],
+    ['+1 (415) 555-2671', '[phone]'],
+    ['+4915112345678', '[phone]'],
+    ['0049 151 1234 5678', '[phone]'],
+    ['06 12 34 56 78', '[phone]'],
+    ['0612345678', '[phone]'],
+    ['(415) 555-2671', '[phone]'],
+    ['415-555-2671', '[phone]'],
+    ['4111 1111 1111 1111', '[card]'],
+    ['4111-1111-1111-1111', '[card]'],
+    ['5500005555555559', '[card]'],
+    ['DE89 3704 0044 0532 0130 00', '[iban]'],
+    ['GB82WEST12345698765432', '[iban]'],
+  ])('masks %s', (value, mask) => {
+    expect(redactText(`contact: ${value}, thanks`)).toBe(`contact: ${mask}, thanks`);
+  });
+
+  it.each([
+    '550e8400-e29b-41d4-a716-446655440000',
+    '2026-11-01T12:30:00Z',
+    '2026-11-01 12:30',
+    'total_tokens 1705395332',
+    'latency 1234.5678 s',
+    '127.0.0.1:5432',
+    '4111 1111 1111 1112', // fails Luhn
+    'DE89 3704 0044 0532 0130 0X', // fails mod 97
+    'version 1.19.0',
+    'Dify answered 429 after 3 attempts in 1200 ms',
+  ])('keeps %s', (value) => {
+    expect(redactText(value)).toBe(value);
+  });
+
+  it('masks credentials written out as name=value pairs and basic auth', () => {
+    expect(redactText('password=hunter2&user=bob')).toBe(`password=${MASK}&user=bob`);
+    expect(redactText('{"api_key": "abc123"}')).toBe(`{"api_key": "${MASK}"}`);
+    expect(redactText('Authorization: Basic dXNlcjpwYXNzd29yZA==')).toBe(`Authorization: ${MASK}`);
+    expect(redactText('Access token is invalid')).toBe('Access token is invalid');
+  });
+
+  it('masks personal data inside nested values but keeps numbers', () => {
+    expect(redact({ message: 'mail bob@example.com', usage: { total_tokens: 12 }, apikey: 'x' })).toEqual({
+      message: 'mail [email]',
+      usage: { total_tokens: 12 },
+      apikey: MASK,
+    });
+  });
+});

@@ -1,28 +1,46 @@
 /**
  * The single masking helper: everything the gateway writes (logs, error bodies, audit rows,
- * metric labels) goes through it. It masks by key name and by value pattern.
+ * metric labels) goes through it. It masks by key name and by value pattern: credentials (Dify
+ * `app-`/`dataset-` keys, gateway `dgw_` keys, bearer and basic credentials, JWTs, URL
+ * credentials, `password=…` pairs) and personal data in free text (e-mail addresses, phone
+ * numbers, card numbers that pass the Luhn check, IBANs that pass the mod-97 check).
  */
 export const MASK = '***';
 
 // `token(?!s)`: mask `access_token`, `form_token`, but keep usage counts such as `total_tokens`.
-const SENSITIVE_KEY = /authorization|cookie|api[-_]?key|token(?!s)|secret|password|credential|session/i;
+const SENSITIVE_KEY = /authorization|cookie|api[-_]?key|token(?!s)|secret|passw(?:or)?d|credential|session/i;
 
-const VALUE_PATTERNS: RegExp[] = [
-  /\b(?:app|dataset)-[A-Za-z0-9]{8,}\b/g, // Dify app and knowledge keys
-  /\bdgw_[A-Za-z0-9]{8,}\b/g, // gateway keys
-  /\bBearer\s+[^\s"',;]+/gi, // bearer credentials anywhere in text
-  /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, // JWTs
-  /(\/\/)[^/@\s:]+:[^/@\s]+@/g, // credentials inside URLs
+type Replacer = (match: string, ...groups: string[]) => string;
+
+const SECRET_PATTERNS: Array<[RegExp, Replacer]> = [
+  [/\b(?:app|dataset)-[A-Za-z0-9]{8,}\b/g, () => MASK], // Dify app and knowledge keys
+  [/\bdgw_[A-Za-z0-9]{8,}\b/g, () => MASK], // gateway keys
+  [/\bBearer\s+[^\s"',;]+/gi, () => MASK], // bearer credentials anywhere in text
+  [/\bBasic\s+[A-Za-z0-9+/=]{8,}/g, () => MASK], // basic credentials
+  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, () => MASK], // JWTs
+  [/(\/\/)[^/@\s:]+:[^/@\s]+@/g, () => `//${MASK}@`], // credentials inside URLs
+  // `password=…`, `"api_key": "…"`, `Cookie: …` written out in free text
+  [
+    /\b((?:authorization|cookie|api[-_]?key|apikey|token(?!s)|secret|passw(?:or)?d|credential|session)[\w-]*["']?\s*[:=]\s*["']?)([^\s"',;&]+)/gi,
+    (_m, name: string) => `${name}${MASK}`,
+  ],
 ];
 
-/** Masks secrets inside free text. */
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?\b/g;
+// Digits with the separators people type; never inside a word, a UUID or a decimal number.
+const CARD = /(?<![\w.+-])[2-6](?:[ -]?\d){12,18}(?![\w-])/g;
+const PHONE = /(?<![\w.+-])(?:\+|\b00)?\(?\d[\d ().-]{6,22}\d(?![\w-])/g;
+
+/** Masks secrets and personal data inside free text. */
 export function redactText(text: string): string {
   let out = text;
-  for (const pattern of VALUE_PATTERNS) {
-    out = out.replace(pattern, (match, slashes?: string) =>
-      typeof slashes === 'string' && match.startsWith('//') ? `//${MASK}@` : MASK,
-    );
-  }
+  for (const [pattern, replace] of SECRET_PATTERNS) out = out.replace(pattern, replace as (m: string) => string);
+  if (!/\d|@/.test(out)) return out; // personal-data patterns all need a digit or an @
+  out = out.replace(EMAIL, '[email]');
+  out = out.replace(IBAN, (m) => (isIban(m) ? '[iban]' : m));
+  out = out.replace(CARD, (m) => (isLuhn(m.replace(/[ -]/g, '')) ? '[card]' : m));
+  out = out.replace(PHONE, (m) => (isPhone(m) ? '[phone]' : m));
   return out;
 }
 
@@ -46,4 +64,48 @@ export function redact<T>(value: T, seen = new WeakSet<object>()): T {
 /** Whether a header or field name is one whose value must never be written anywhere. */
 export function isSensitiveKey(name: string): boolean {
   return SENSITIVE_KEY.test(name);
+}
+
+/** Luhn check over a string of 13 to 19 digits. */
+export function isLuhn(digits: string): boolean {
+  if (!/^\d{13,19}$/.test(digits) || /^(\d)\1+$/.test(digits)) return false;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/** ISO 13616: 15 to 34 characters whose rearranged digits are 1 modulo 97. */
+export function isIban(candidate: string): boolean {
+  const iban = candidate.replace(/ /g, '').toUpperCase();
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(iban)) return false;
+  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  let remainder = 0;
+  for (const ch of rearranged) {
+    const value = ch >= 'A' ? String(ch.charCodeAt(0) - 55) : ch;
+    for (const digit of value) remainder = (remainder * 10 + (digit.charCodeAt(0) - 48)) % 97;
+  }
+  return remainder === 1;
+}
+
+/**
+ * A phone number as people write them: international (`+`/`00`) with 8 to 15 digits, or national
+ * with 9 to 15 digits that either start with the trunk `0` or are grouped by separators. Dates,
+ * times, IP addresses, decimals and bare counters or timestamps are not phone numbers.
+ */
+function isPhone(candidate: string): boolean {
+  const digits = candidate.replace(/\D/g, '');
+  if (/^\d{4}-\d{2}-\d{2}/.test(candidate) || /^\d+(?:\.\d+){1,3}$/.test(candidate)) return false;
+  if (candidate.startsWith('+') || candidate.startsWith('00')) return digits.length >= 8 && digits.length <= 15;
+  if (digits.length < 9 || digits.length > 15) return false;
+  if (/^\d+$/.test(candidate)) return candidate.startsWith('0') && digits.length <= 11;
+  // Grouped: every group is 2 to 5 digits (so 1234567 890 is not taken for a phone number).
+  const groups = candidate.split(/[ ().-]+/).filter(Boolean);
+  return groups.length >= 2 && groups.every((g) => g.length >= 2 && g.length <= 5);
 }

@@ -8,16 +8,26 @@ const KEY = Symbol('requestId');
 
 type WithRequestId = IncomingMessage & { [KEY]?: string };
 
-/** Gives every request an id (the caller's `x-request-id` when it is sane) and echoes it back. */
+/**
+ * Gives a request its id, once: the caller's `x-request-id` when it is sane (and holds nothing the
+ * masking helper would hide: it is written to every log line and audit row), else a UUID. The id
+ * is echoed in the `x-request-id` response header.
+ */
+export function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
+  const existing = (req as WithRequestId)[KEY];
+  if (existing) return existing;
+  const incoming = req.headers['x-request-id'];
+  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) && redactText(incoming) === incoming ? incoming : randomUUID();
+  (req as WithRequestId)[KEY] = id;
+  if (!res.headersSent) res.setHeader('x-request-id', id);
+  return id;
+}
+
+/** Gives every request an id (see `assignRequestId`) and echoes it back. */
 @Injectable()
 export class RequestIdMiddleware implements NestMiddleware {
   use(req: WithRequestId, res: ServerResponse, next: () => void): void {
-    const incoming = req.headers['x-request-id'];
-    // A caller's own id is kept only when it is sane and could not be a secret pasted by mistake:
-    // it is echoed, forwarded to Dify and stored in the audit trail.
-    const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) && redactText(incoming) === incoming ? incoming : randomUUID();
-    req[KEY] = id;
-    res.setHeader('x-request-id', id);
+    assignRequestId(req, res);
     next();
   }
 }

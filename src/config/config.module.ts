@@ -4,6 +4,8 @@ import { appConfig } from './app.config.js';
 import { auditConfig } from './audit.config.js';
 import { databaseConfig } from './database.config.js';
 import { difyConfig } from './dify.config.js';
+import { idempotencyConfig } from './idempotency.config.js';
+import { redisConfig } from './redis.config.js';
 
 /**
  * Global typed config. The namespaces are built from `gatewayConfig()`, which validates the whole
@@ -22,7 +24,7 @@ import { difyConfig } from './dify.config.js';
       cache: true,
       ignoreEnvFile: true,
       skipProcessEnv: true,
-      load: [appConfig, difyConfig, databaseConfig, auditConfig],
+      load: [appConfig, difyConfig, databaseConfig, auditConfig, idempotencyConfig, redisConfig],
     }),
   ],
   exports: [ConfigModule],

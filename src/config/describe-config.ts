@@ -21,7 +21,7 @@ function maskedUrl(secret: Secret): string {
  * database URL without credentials or query. Safe to log.
  */
 export function describeConfig(cfg: GatewayConfig): string {
-  const { app, dify, database, audit } = cfg;
+  const { app, dify, database, audit, idempotency, redis } = cfg;
   const apps = Object.values(dify.apps)
     .map((entry) => `${entry.alias}=${entry.baseUrl} key=${maskedKey(entry.apiKey)}`)
     .join(', ');
@@ -42,9 +42,13 @@ export function describeConfig(cfg: GatewayConfig): string {
     `dify.insecureHttp=${dify.allowInsecureHttp}`,
     `dify.timeouts(connect=${t.connectMs} firstByte=${t.firstByteMs} streamIdle=${t.streamIdleMs} maxCall=${t.maxCallMs})`,
     `dify.retry(max=${r.maxRetries} base=${r.baseDelayMs} maxDelay=${r.maxDelayMs} retryAfterMax=${r.maxRetryAfterMs})`,
+    `dify.concurrency=${dify.maxConcurrentCalls}`,
+    `dify.breaker(failureRatio=${dify.breaker.failureRatio} windowMs=${dify.breaker.windowMs} minCalls=${dify.breaker.minCalls} openMs=${dify.breaker.openMs})`,
     `dify.ready(cacheMs=${p.cacheMs} failures=${p.failuresBeforeDown} required=${p.required})`,
     `db=${db}`,
     `migrations=${database.migrationsDir}`,
     `audit.storeText=${audit.storeText}`,
+    `idempotency(ttlMs=${idempotency.ttlMs} store=${redis.url ? 'redis' : `memory max=${idempotency.maxKeys}`})`,
+    `redis=${redis.url ? maskedUrl(redis.url) : 'unset'}`,
   ].join(' ');
 }

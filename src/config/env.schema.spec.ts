@@ -42,6 +42,11 @@ describe('env.schema', () => {
       DIFY_RETRY_BASE_DELAY_MS: 200,
       DIFY_RETRY_MAX_DELAY_MS: 5000,
       DIFY_RETRY_AFTER_MAX_MS: 10000,
+      DIFY_MAX_CONCURRENT_CALLS: 100,
+      DIFY_BREAKER_FAILURE_PERCENT: 50,
+      DIFY_BREAKER_WINDOW_MS: 30000,
+      DIFY_BREAKER_MIN_CALLS: 10,
+      DIFY_BREAKER_OPEN_MS: 15000,
       DIFY_READY_CACHE_MS: 15000,
       DIFY_READY_FAILURES: 3,
       DIFY_READY_REQUIRED: true,
@@ -49,6 +54,9 @@ describe('env.schema', () => {
       PGLITE_DIR: './data/pglite',
       MIGRATIONS_DIR: defaultMigrationsDir(),
       AUDIT_STORE_TEXT: false,
+      IDEMPOTENCY_TTL_MS: 3600000,
+      IDEMPOTENCY_MAX_KEYS: 100000,
+      REDIS_URL: undefined,
     });
     expect(env.DIFY_API_KEY).toBeInstanceOf(Secret);
     expect(env.DIFY_API_KEY?.reveal()).toBe(CANARY);
@@ -192,12 +200,20 @@ describe('env.schema', () => {
       DIFY_RETRY_BASE_DELAY_MS: '-1',
       DIFY_RETRY_MAX_DELAY_MS: '600001',
       DIFY_RETRY_AFTER_MAX_MS: 'x',
+      DIFY_MAX_CONCURRENT_CALLS: '0',
+      DIFY_BREAKER_FAILURE_PERCENT: '100',
+      DIFY_BREAKER_WINDOW_MS: '999',
+      DIFY_BREAKER_MIN_CALLS: 'CANARY',
+      DIFY_BREAKER_OPEN_MS: '99',
       DIFY_READY_CACHE_MS: 'x',
       DIFY_READY_FAILURES: '0',
       DIFY_READY_REQUIRED: 'CANARY-bool',
       DATABASE_URL: 'mysql://CANARY',
       MIGRATIONS_DIR: '/nonexistent/CANARY/migrations',
       AUDIT_STORE_TEXT: 'CANARY-bool',
+      IDEMPOTENCY_TTL_MS: '999',
+      IDEMPOTENCY_MAX_KEYS: 'CANARY',
+      REDIS_URL: 'http://CANARY:pw@redis',
     };
     const error = failure(bad);
     expect(error.variables).toEqual(Object.keys(bad));

@@ -76,6 +76,11 @@ export const ENV_VARIABLES = [
   'DIFY_RETRY_BASE_DELAY_MS',
   'DIFY_RETRY_MAX_DELAY_MS',
   'DIFY_RETRY_AFTER_MAX_MS',
+  'DIFY_MAX_CONCURRENT_CALLS',
+  'DIFY_BREAKER_FAILURE_PERCENT',
+  'DIFY_BREAKER_WINDOW_MS',
+  'DIFY_BREAKER_MIN_CALLS',
+  'DIFY_BREAKER_OPEN_MS',
   'DIFY_READY_CACHE_MS',
   'DIFY_READY_FAILURES',
   'DIFY_READY_REQUIRED',
@@ -84,6 +89,9 @@ export const ENV_VARIABLES = [
   'PGLITE_DIR',
   'MIGRATIONS_DIR',
   'AUDIT_STORE_TEXT',
+  'IDEMPOTENCY_TTL_MS',
+  'IDEMPOTENCY_MAX_KEYS',
+  'REDIS_URL',
 ] as const;
 
 function sortIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
@@ -181,6 +189,18 @@ export function checkBaseUrl(raw: string, allowInsecureHttp: boolean | undefined
 export function checkDatabaseUrl(raw: string): string | undefined {
   const reason = 'must be a postgresql:// or postgres:// URL';
   if (!/^postgres(?:ql)?:\/\//i.test(raw) || !hasNoWhitespaceOrControl(raw)) return reason;
+  try {
+    new URL(raw);
+  } catch {
+    return reason;
+  }
+  return undefined;
+}
+
+/** `redis://` or `rediss://`, parseable, no whitespace. Reasons never echo the value. */
+export function checkRedisUrl(raw: string): string | undefined {
+  const reason = 'must be a redis:// or rediss:// URL';
+  if (!/^rediss?:\/\//i.test(raw) || !hasNoWhitespaceOrControl(raw)) return reason;
   try {
     new URL(raw);
   } catch {
@@ -388,6 +408,21 @@ export class EnvironmentVariables {
   @Int(0, 3_600_000)
   DIFY_RETRY_AFTER_MAX_MS: number = 10_000;
 
+  @Int(1, 100_000)
+  DIFY_MAX_CONCURRENT_CALLS: number = 100;
+
+  @Int(0, 99)
+  DIFY_BREAKER_FAILURE_PERCENT: number = 50;
+
+  @Int(1_000, 3_600_000)
+  DIFY_BREAKER_WINDOW_MS: number = 30_000;
+
+  @Int(1, 100_000)
+  DIFY_BREAKER_MIN_CALLS: number = 10;
+
+  @Int(100, 3_600_000)
+  DIFY_BREAKER_OPEN_MS: number = 15_000;
+
   @Int(0, 3_600_000)
   DIFY_READY_CACHE_MS: number = 15_000;
 
@@ -422,6 +457,23 @@ export class EnvironmentVariables {
 
   @Bool()
   AUDIT_STORE_TEXT: boolean = false;
+
+  @Int(1_000, 604_800_000)
+  IDEMPOTENCY_TTL_MS: number = 3_600_000;
+
+  @Int(100, 10_000_000)
+  IDEMPOTENCY_MAX_KEYS: number = 100_000;
+
+  @Expose()
+  @Rule('redisUrl', (value) =>
+    value === undefined
+      ? undefined
+      : !(value instanceof Secret)
+        ? 'is invalid'
+        : checkRedisUrl(value.reveal()),
+  )
+  @Transform(toSecret)
+  REDIS_URL?: Secret;
 }
 
 const SCHEMA_KEYS = ENV_VARIABLES.filter((name) => !name.endsWith('_FILE') || name === 'DIFY_APPS_FILE');

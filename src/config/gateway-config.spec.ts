@@ -72,8 +72,12 @@ describe('loadGatewayConfig', () => {
       allowInsecureHttp: false,
       timeouts: { connectMs: 5000, firstByteMs: 120000, streamIdleMs: 60000, maxCallMs: 1200000 },
       retry: { maxRetries: 2, baseDelayMs: 200, maxDelayMs: 5000, maxRetryAfterMs: 10000 },
+      maxConcurrentCalls: 100,
+      breaker: { failureRatio: 0.5, windowMs: 30000, minCalls: 10, openMs: 15000 },
       readyProbe: { cacheMs: 15000, failuresBeforeDown: 3, required: true },
     });
+    expect(cfg.idempotency).toEqual({ ttlMs: 3600000, maxKeys: 100000 });
+    expect(cfg.redis).toEqual({});
     expect(cfg.database).toEqual({ kind: 'pglite', pgliteDir: './data/pglite', migrationsDir: defaultMigrationsDir() });
     expect('url' in cfg.database).toBe(false);
     expect(cfg.audit).toEqual({ storeText: false });

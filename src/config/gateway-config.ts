@@ -36,6 +36,10 @@ export interface DifyConfig {
   allowInsecureHttp: boolean;
   timeouts: { connectMs: number; firstByteMs: number; streamIdleMs: number; maxCallMs: number };
   retry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number; maxRetryAfterMs: number };
+  /** Concurrent upstream calls per app (per replica); beyond it a call is refused at once. */
+  maxConcurrentCalls: number;
+  /** Circuit breaker per app. `failureRatio` 0 turns it off. */
+  breaker: { failureRatio: number; windowMs: number; minCalls: number; openMs: number };
   readyProbe: { cacheMs: number; failuresBeforeDown: number; required: boolean };
 }
 
@@ -52,11 +56,25 @@ export interface AuditConfig {
   storeText: boolean;
 }
 
+export interface IdempotencyConfig {
+  /** How long a completed request's Idempotency-Key is remembered. */
+  ttlMs: number;
+  /** Cap on remembered keys in the in-process store (ignored with Redis). */
+  maxKeys: number;
+}
+
+export interface RedisConfig {
+  /** Set when `REDIS_URL` is set: state shared by replicas lives there. */
+  url?: Secret;
+}
+
 export interface GatewayConfig {
   app: AppConfig;
   dify: DifyConfig;
   database: DatabaseConfig;
   audit: AuditConfig;
+  idempotency: IdempotencyConfig;
+  redis: RedisConfig;
 }
 
 /** Variables that may also be given as `<NAME>_FILE` (a mounted secret). */
@@ -131,6 +149,13 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
         maxDelayMs: v.DIFY_RETRY_MAX_DELAY_MS,
         maxRetryAfterMs: v.DIFY_RETRY_AFTER_MAX_MS,
       },
+      maxConcurrentCalls: v.DIFY_MAX_CONCURRENT_CALLS,
+      breaker: {
+        failureRatio: v.DIFY_BREAKER_FAILURE_PERCENT / 100,
+        windowMs: v.DIFY_BREAKER_WINDOW_MS,
+        minCalls: v.DIFY_BREAKER_MIN_CALLS,
+        openMs: v.DIFY_BREAKER_OPEN_MS,
+      },
       readyProbe: {
         cacheMs: v.DIFY_READY_CACHE_MS,
         failuresBeforeDown: v.DIFY_READY_FAILURES,
@@ -144,6 +169,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
       migrationsDir: v.MIGRATIONS_DIR,
     },
     audit: { storeText: v.AUDIT_STORE_TEXT },
+    idempotency: { ttlMs: v.IDEMPOTENCY_TTL_MS, maxKeys: v.IDEMPOTENCY_MAX_KEYS },
+    redis: v.REDIS_URL ? { url: v.REDIS_URL } : {},
   });
 }
 

@@ -7,6 +7,27 @@ import type { TLSSocket } from 'node:tls';
 /** The code of a connection that was never made: nothing was sent, so any call may be retried. */
 export const CONNECT_TIMEOUT_CODE = 'ECONNECTTIMEOUT';
 
+/** Sockets whose connection (TCP, and TLS for https) is established. */
+const readySockets = new WeakSet<object>();
+
+/**
+ * Calls `onReady` once the socket's connection to Dify is established (at once for a reused
+ * keep-alive socket). From then on a request written to it may reach Dify; before, nothing can.
+ */
+export function onSocketReady(socket: Duplex, onReady: () => void): void {
+  if (readySockets.has(socket)) {
+    onReady();
+    return;
+  }
+  const s = socket as Socket;
+  const tls = (s as TLSSocket).encrypted === true;
+  if (!tls && s.connecting === false && !s.destroyed) {
+    onReady(); // a socket made elsewhere (not by these agents), already connected
+    return;
+  }
+  s.once(tls ? 'secureConnect' : 'connect', onReady);
+}
+
 type CreateConnection = (options: object, callback?: (err: Error | null, socket: Duplex) => void) => Duplex;
 
 /**
@@ -20,7 +41,10 @@ function withConnectTimeout(agent: HttpAgent, connectTimeoutMs: number, readyEve
     const timer = setTimeout(() => {
       socket.destroy(Object.assign(new Error('connect timeout'), { code: CONNECT_TIMEOUT_CODE }));
     }, connectTimeoutMs);
-    socket.once(readyEvent, () => clearTimeout(timer));
+    socket.once(readyEvent, () => {
+      clearTimeout(timer);
+      readySockets.add(socket);
+    });
     socket.once('close', () => clearTimeout(timer));
     return socket;
   };

@@ -1,13 +1,27 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HttpService } from '@nestjs/axios';
 import type { ConfigType } from '@nestjs/config';
 import { PassThrough, Readable, pipeline } from 'node:stream';
+import { GatewayError } from '../common/gateway-error.js';
 import { difyConfig } from '../config/dify.config.js';
 import type { Secret } from '../config/secret.js';
-import { attachDifyHooks, attemptsOf } from './dify.http-hooks.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { DifyError } from './dify.errors.js';
+import { attachDifyHooks, attemptsOf, isAvailabilityFailure } from './dify.http-hooks.js';
+import { BulkheadFullError, DifyResilience } from './dify.resilience.js';
 import { DIFY_ROUTES, type DifyRoute } from './dify.routes.js';
 
-const PROBE_ROUTE = DIFY_ROUTES.find((r) => r.name === 'app.info') as DifyRoute;
+const routeNamed = (name: string) => DIFY_ROUTES.find((r) => r.name === name) as DifyRoute;
+const PROBE_ROUTE = routeNamed('app.info');
+/** The stop endpoint of each streaming generation route (contract §4.1). */
+const STOP_ROUTES: Record<string, { route: DifyRoute; path: (taskId: string) => string }> = {
+  'chat.create': { route: routeNamed('chat.stop'), path: (id) => `/chat-messages/${id}/stop` },
+  'completion.create': { route: routeNamed('completion.stop'), path: (id) => `/completion-messages/${id}/stop` },
+  'workflow.run': { route: routeNamed('workflow.stop'), path: (id) => `/workflows/tasks/${id}/stop` },
+  'workflow.run_version': { route: routeNamed('workflow.stop'), path: (id) => `/workflows/tasks/${id}/stop` },
+};
+const STOP_TIMEOUT_MS = 5_000;
+const TASK_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 export interface DifyApp {
   alias: string;
@@ -27,6 +41,10 @@ export interface DifyCall {
   requestId: string;
   /** Fires when the caller goes away. */
   signal: AbortSignal;
+  /** Fires when the gateway's drain period is over. */
+  shutdownSignal?: AbortSignal;
+  /** Probes and stop calls do not take a bulkhead slot (they are short and free capacity). */
+  bypassBulkhead?: boolean;
 }
 
 export interface DifyCallResponse {
@@ -45,11 +63,23 @@ export interface DifyCallResponse {
  */
 @Injectable()
 export class DifyClient {
+  private readonly logger = new Logger(DifyClient.name);
+
   constructor(
     private readonly http: HttpService,
     @Inject(difyConfig.KEY) private readonly cfg: ConfigType<typeof difyConfig>,
+    private readonly resilience: DifyResilience,
+    private readonly metrics: MetricsService,
   ) {
-    attachDifyHooks(http.axiosRef, cfg.retry);
+    resilience.classifyFailuresWith(isAvailabilityFailure);
+    attachDifyHooks(http.axiosRef, cfg.retry, {
+      guard: (app) => resilience.guard(app),
+      attempt: (app, route, result, seconds) => metrics.upstreamAttempt(app, route, result, seconds),
+      retry: (app, route, reason) => {
+        metrics.retry(app, route, reason);
+        this.logger.log({ event: 'dify_retry', app, route, reason });
+      },
+    });
   }
 
   app(alias: string): DifyApp | undefined {
@@ -60,8 +90,15 @@ export class DifyClient {
     return Object.keys(this.cfg.apps);
   }
 
+  /**
+   * Sends one call: takes a slot of the app's bulkhead (refused at once when full), then lets the
+   * hooks run the attempts through the app's breaker and retry policy, all within one deadline
+   * for the answer to begin (DIFY_FIRST_BYTE_TIMEOUT_MS) and one for the whole call
+   * (DIFY_MAX_CALL_MS). The slot is held until the answer's body ends.
+   */
   async send(call: DifyCall): Promise<DifyCallResponse> {
     const { timeouts } = this.cfg;
+    const release = call.bypassBulkhead ? () => undefined : await this.takeSlot(call);
     const controller = new AbortController();
     let reason: string | undefined;
     const abort = (why: string) => {
@@ -69,14 +106,20 @@ export class DifyClient {
       controller.abort();
     };
     const onCallerGone = () => abort('client_closed');
+    const onShutdown = () => abort('shutdown');
     call.signal.addEventListener('abort', onCallerGone, { once: true });
+    call.shutdownSignal?.addEventListener('abort', onShutdown, { once: true });
     if (call.signal.aborted) onCallerGone();
+    if (call.shutdownSignal?.aborted) onShutdown();
+    const startedAt = Date.now();
     const firstByte = setTimeout(() => abort('timeout'), timeouts.firstByteMs);
     const maxCall = setTimeout(() => abort('timeout'), timeouts.maxCallMs);
     const stopTimers = () => {
       clearTimeout(firstByte);
       clearTimeout(maxCall);
       call.signal.removeEventListener('abort', onCallerGone);
+      call.shutdownSignal?.removeEventListener('abort', onShutdown);
+      release();
     };
 
     try {
@@ -94,9 +137,11 @@ export class DifyClient {
         maxContentLength: Infinity,
         difyCall: {
           route: call.route,
+          app: call.app.alias,
           apiKey: call.app.apiKey,
           requestId: call.requestId,
-          startedAt: Date.now(),
+          startedAt,
+          deadline: startedAt + timeouts.firstByteMs,
           abortReason: () => reason,
         },
       });
@@ -111,14 +156,57 @@ export class DifyClient {
       };
     } catch (error) {
       stopTimers();
+      if (error instanceof DifyError && error.kind === 'circuit_open') this.metrics.reject(call.route.name, call.app.alias, 'breaker_open');
       throw error;
+    }
+  }
+
+  private async takeSlot(call: DifyCall): Promise<() => void> {
+    try {
+      return await this.resilience.guard(call.app.alias).acquire();
+    } catch (error) {
+      if (!(error instanceof BulkheadFullError)) throw error;
+      this.metrics.reject(call.route.name, call.app.alias, 'bulkhead_full');
+      throw new GatewayError(
+        429,
+        'too_many_requests',
+        `The gateway already has ${error.limit} calls in progress to this Dify app; nothing was sent. Retry after the Retry-After delay.`,
+        { 'retry-after': '1' },
+      );
+    }
+  }
+
+  /**
+   * Asks Dify to stop a streaming task whose caller went away, so that it stops spending tokens:
+   * the stop endpoint matching `streamRoute`, with the task id seen in the stream and the same
+   * `user` the stream was started with. Never throws; returns what happened.
+   */
+  async stopTask(app: DifyApp, streamRoute: DifyRoute, taskId: string | undefined, user: string | undefined, requestId: string): Promise<'sent' | 'failed' | 'no_task_id'> {
+    const stop = STOP_ROUTES[streamRoute.name];
+    if (!stop || !taskId || !TASK_ID.test(taskId) || typeof user !== 'string') return 'no_task_id';
+    try {
+      const response = await this.send({
+        app,
+        route: stop.route,
+        upstreamPath: stop.path(taskId),
+        rawQuery: '',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from(JSON.stringify({ user })),
+        requestId,
+        signal: AbortSignal.timeout(STOP_TIMEOUT_MS),
+        bypassBulkhead: true,
+      });
+      response.body.resume();
+      return response.status < 300 ? 'sent' : 'failed';
+    } catch {
+      return 'failed';
     }
   }
 
   /** A cheap authenticated call (`GET /info`) to see that the app answers and accepts our key. */
   async probe(app: DifyApp, timeoutMs: number): Promise<void> {
     const signal = AbortSignal.timeout(timeoutMs);
-    const response = await this.send({ app, route: PROBE_ROUTE, upstreamPath: PROBE_ROUTE.path, rawQuery: '', headers: {}, requestId: 'readiness-probe', signal });
+    const response = await this.send({ app, route: PROBE_ROUTE, upstreamPath: PROBE_ROUTE.path, rawQuery: '', headers: {}, requestId: 'readiness-probe', signal, bypassBulkhead: true });
     response.body.resume(); // drain and release the connection
   }
 

@@ -1,4 +1,5 @@
 import { redactText } from '../common/redact.js';
+import type { RetryClass } from './dify.routes.js';
 
 /**
  * Every failure of an upstream call, converted from axios before anything can log it. It holds
@@ -10,6 +11,8 @@ export type DifyErrorKind =
   | 'network' // no usable answer: refused, reset, DNS
   | 'timeout' // our deadline ran out
   | 'aborted' // the caller went away
+  | 'shutdown' // the gateway's drain period ended first
+  | 'circuit_open' // the app's circuit breaker refused the attempt; nothing was sent
   | 'bad_response'; // an answer we cannot use (HTML page, malformed JSON)
 
 export interface DifyErrorDetails {
@@ -17,6 +20,7 @@ export interface DifyErrorDetails {
   method: string;
   /** Route template, never a concrete URL. */
   path: string;
+  retryClass: RetryClass;
   attempts: number;
   durationMs: number;
   status?: number;
@@ -27,12 +31,15 @@ export interface DifyErrorDetails {
   retryAfter?: string;
   /** Whether the request may have reached Dify (then a POST must not be repeated). */
   mayHaveReachedDify: boolean;
+  /** Why the last failure was not retried (retry-policy reason), when a retry was considered. */
+  notRetried?: string;
 }
 
 export class DifyError extends Error implements DifyErrorDetails {
   readonly kind: DifyErrorKind;
   readonly method: string;
   readonly path: string;
+  readonly retryClass: RetryClass;
   readonly attempts: number;
   readonly durationMs: number;
   readonly status?: number;
@@ -41,6 +48,7 @@ export class DifyError extends Error implements DifyErrorDetails {
   readonly networkCode?: string;
   readonly retryAfter?: string;
   readonly mayHaveReachedDify: boolean;
+  readonly notRetried?: string;
 
   constructor(details: DifyErrorDetails) {
     const summary = details.status ? `${details.status} ${details.difyCode ?? ''}`.trim() : details.networkCode ?? details.kind;

@@ -1,19 +1,33 @@
+import http from 'node:http';
+import https from 'node:https';
 import { Readable } from 'node:stream';
-import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import { getAdapter, type AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
-import { CONNECT_TIMEOUT_CODE } from './connect-timeout.agent.js';
+import { onSocketReady } from './connect-timeout.agent.js';
 import type { DifyRoute } from './dify.routes.js';
 import { DifyError } from './dify.errors.js';
+import { CircuitOpenError, type AppGuard } from './dify.resilience.js';
 import { readLimited } from './read-limited.js';
+import { decideRetry, NOT_SENT_CODES, parseRetryAfter, retryAfterSeconds, type AttemptFailure, type RetryDecision, type RetryPolicy } from './retry-policy.js';
+
+export type { RetryPolicy } from './retry-policy.js';
 
 /** What DifyClient attaches to every axios request so that the hooks know the call. */
 export interface DifyCallContext {
   route: DifyRoute;
+  /** The app alias: the breaker and the metrics are per app. */
+  app: string;
   apiKey: { reveal(): string };
   requestId: string;
   startedAt: number;
-  /** Why the call's AbortSignal fired, when it did ('timeout' | 'client_closed'). */
+  /** Epoch ms by which Dify's answer must have begun: the call's one deadline, over all attempts. */
+  deadline: number;
+  /** Why the call's AbortSignal fired, when it did ('timeout' | 'client_closed' | 'shutdown'). */
   abortReason?: () => string | undefined;
+  /** The current attempt: whether a connection to Dify was made (then a request may have reached it). */
+  attempt?: { sent: boolean; startedAt: number };
+  /** Why the last failure was (not) retried. */
+  decision?: RetryDecision;
 }
 
 declare module 'axios' {
@@ -22,26 +36,25 @@ declare module 'axios' {
   }
 }
 
-export interface RetryPolicy {
-  maxRetries: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-  maxRetryAfterMs: number;
+/** What the hooks report to, and the per-app breaker they run each attempt through. */
+export interface DifyHooksObserver {
+  guard(app: string): AppGuard;
+  attempt(app: string, route: string, result: string, seconds: number): void;
+  retry(app: string, route: string, reason: string): void;
 }
 
 const ERROR_BODY_LIMIT = 64 * 1024;
-/** Failures that prove the request never left: safe to repeat even for a POST. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', CONNECT_TIMEOUT_CODE]);
-const RETRYABLE_STATUSES_IDEMPOTENT = new Set([429, 502, 503, 504]);
-const RETRYABLE_STATUSES_UNSAFE = new Set([429, 503]);
 
 /**
- * Attaches the three hooks of the Dify client to its axios instance, in this order:
- * credentials and request id; bounded retry (axios-retry) with our policy; and the conversion
- * of every AxiosError into a DifyError, so that no axios error (which carries the request
- * headers, including the key) ever travels further.
+ * Attaches the hooks of the Dify client to its axios instance:
+ * 1. credentials and request id on every attempt;
+ * 2. an adapter that runs each attempt through the app's circuit breaker and records whether a
+ *    connection to Dify was made (the line between "not sent" and "outcome unknown");
+ * 3. bounded retry (axios-retry) with our policy (`decideRetry`) and the call's one deadline;
+ * 4. the conversion of every failure into a DifyError, so that no axios error (which carries the
+ *    request headers, including the key) ever travels further.
  */
-export function attachDifyHooks(axios: AxiosInstance, policy: RetryPolicy): void {
+export function attachDifyHooks(axios: AxiosInstance, policy: RetryPolicy, observer: DifyHooksObserver): void {
   axios.interceptors.request.use((config) => {
     const call = requireCall(config);
     config.headers.set('Authorization', `Bearer ${call.apiKey.reveal()}`);
@@ -49,11 +62,44 @@ export function attachDifyHooks(axios: AxiosInstance, policy: RetryPolicy): void
     return config;
   });
 
+  const httpAdapter = getAdapter('http');
+  axios.defaults.adapter = async (config) => {
+    const call = requireCall(config);
+    const attempt = { sent: false, startedAt: Date.now() };
+    call.attempt = attempt;
+    config.transport = trackingTransport(config.url ?? '', attempt);
+    const seconds = () => (Date.now() - attempt.startedAt) / 1000;
+    try {
+      const response = await observer.guard(call.app).attempt(() => httpAdapter(config));
+      observer.attempt(call.app, call.route.name, String(response.status), seconds());
+      return response;
+    } catch (error) {
+      if (error instanceof CircuitOpenError) {
+        observer.attempt(call.app, call.route.name, 'circuit_open', 0);
+        throw Object.assign(error, { config });
+      }
+      const axiosError = error as AxiosError;
+      const result = axiosError.response ? String(axiosError.response.status) : axiosError.code === 'ERR_CANCELED' ? 'cancelled' : 'network';
+      observer.attempt(call.app, call.route.name, result, seconds());
+      throw error;
+    }
+  };
+
   axiosRetry(axios, {
     retries: policy.maxRetries,
     shouldResetTimeout: true,
-    retryCondition: (error) => shouldRetry(error, policy),
-    retryDelay: (retryCount, error) => backoffDelay(retryCount, error, policy),
+    retryCondition: async (error) => {
+      const call = error.config?.difyCall;
+      if (!call || (error as unknown) instanceof CircuitOpenError) return false;
+      const failure = await describeFailure(error, call);
+      call.decision = decideRetry(failure, error.config?.['axios-retry']?.retryCount ?? 0, policy, call.deadline - Date.now());
+      if (call.decision.retry) observer.retry(call.app, call.route.name, call.decision.reason);
+      return call.decision.retry;
+    },
+    retryDelay: (_count, error) => {
+      const decision = error.config?.difyCall?.decision;
+      return decision?.retry ? decision.delayMs : 0;
+    },
     onRetry: (_count, error) => discardBody(error.response),
   });
 
@@ -62,44 +108,49 @@ export function attachDifyHooks(axios: AxiosInstance, policy: RetryPolicy): void
   });
 }
 
+/** Attempt failures that count against an app's availability in its circuit breaker. */
+export function isAvailabilityFailure(error: unknown): boolean {
+  const axiosError = error as AxiosError;
+  const call = axiosError?.config?.difyCall;
+  if (!call) return false;
+  if (axiosError.response) return axiosError.response.status >= 500;
+  if (axiosError.code === 'ERR_CANCELED') return call.abortReason?.() === 'timeout';
+  return true; // refused, reset, DNS, connect timeout
+}
+
 export function attemptsOf(config: InternalAxiosRequestConfig | undefined): number {
   return (config?.['axios-retry']?.retryCount ?? 0) + 1;
 }
 
-async function shouldRetry(error: AxiosError, policy: RetryPolicy): Promise<boolean> {
-  const call = error.config?.difyCall;
-  if (!call || error.code === 'ERR_CANCELED') return false;
-  // A streamed request body (an upload) has been consumed and cannot be sent again.
-  if (error.config?.data instanceof Readable) return false;
-  const idempotent = call.route.retry === 'idempotent';
+/** The node transport axios uses, watching for the moment a connection to Dify is established. */
+function trackingTransport(url: string, attempt: { sent: boolean }) {
+  const base = url.startsWith('https:') ? https : http;
+  return {
+    request(options: http.RequestOptions, callback: (res: http.IncomingMessage) => void): http.ClientRequest {
+      const req = base.request(options, callback);
+      req.once('socket', (socket) => onSocketReady(socket, () => (attempt.sent = true)));
+      return req;
+    },
+  };
+}
 
+async function describeFailure(error: AxiosError, call: DifyCallContext): Promise<AttemptFailure> {
+  const failure: AttemptFailure = {
+    retryClass: call.route.retry,
+    sent: call.attempt?.sent ?? true,
+    streamedBody: error.config?.data instanceof Readable,
+    cancelled: error.code === 'ERR_CANCELED',
+  };
   if (error.response) {
-    const status = error.response.status;
-    const allowed = idempotent ? RETRYABLE_STATUSES_IDEMPOTENT : RETRYABLE_STATUSES_UNSAFE;
-    if (!allowed.has(status)) return false;
-    const body = await bufferErrorBody(error.response);
-    // `rate_limit_error` is a quota: repeating the call cannot help until it resets.
-    if (status === 429 && parseDifyBody(body)?.code === 'rate_limit_error') return false;
-    return retryAfterMs(error) <= policy.maxRetryAfterMs;
+    failure.status = error.response.status;
+    failure.sent = true;
+    failure.retryAfterMs = parseRetryAfter(error.response.headers?.['retry-after']);
+    if (failure.status === 429) failure.difyCode = parseDifyBody(await bufferErrorBody(error.response))?.code;
+  } else {
+    failure.networkCode = typeof error.code === 'string' ? error.code : undefined;
+    if (failure.networkCode && NOT_SENT_CODES.has(failure.networkCode)) failure.sent = false;
   }
-  if (idempotent) return true;
-  return NOT_SENT_CODES.has(error.code ?? '');
-}
-
-/** Full jitter, capped; a Retry-After from Dify is a floor (itself capped by the policy). */
-export function backoffDelay(retryCount: number, error: AxiosError | undefined, policy: RetryPolicy): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retryCount - 1));
-  const jittered = Math.random() * ceiling;
-  return Math.max(jittered, Math.min(retryAfterMs(error), policy.maxRetryAfterMs));
-}
-
-export function retryAfterMs(error: AxiosError | undefined): number {
-  const header = error?.response?.headers?.['retry-after'];
-  if (typeof header !== 'string' || header.trim() === '') return 0;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? 0 : Math.max(0, date - Date.now());
+  return failure;
 }
 
 async function toDifyError(error: unknown): Promise<DifyError> {
@@ -107,33 +158,41 @@ async function toDifyError(error: unknown): Promise<DifyError> {
   const axiosError = error as AxiosError;
   const config = axiosError.config;
   const call = config?.difyCall;
+  const sent = call?.attempt?.sent ?? true;
   const base = {
     method: call?.route.method ?? config?.method?.toUpperCase() ?? 'GET',
     path: call?.route.path ?? 'unknown',
+    retryClass: call?.route.retry ?? 'unsafe',
     attempts: attemptsOf(config),
     durationMs: call ? Date.now() - call.startedAt : 0,
+    notRetried: call?.decision && !call.decision.retry ? call.decision.reason : undefined,
   };
+  if (error instanceof CircuitOpenError) {
+    // The refused attempt never left; the attempts before it did.
+    return new DifyError({ ...base, attempts: base.attempts - 1, kind: 'circuit_open', retryAfter: retryAfterSeconds(error.retryAfterMs), mayHaveReachedDify: false });
+  }
   const response = axiosError.response;
   if (response) {
     const body = await bufferErrorBody(response);
     const parsed = parseDifyBody(body);
-    const retryAfter = response.headers?.['retry-after'];
+    const retryAfterMs = parseRetryAfter(response.headers?.['retry-after']);
     return new DifyError({
       ...base,
       kind: parsed ? 'http' : 'bad_response',
       status: response.status,
       difyCode: parsed?.code,
       difyMessage: parsed?.message,
-      retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
+      retryAfter: retryAfterMs === undefined ? undefined : retryAfterSeconds(retryAfterMs),
       mayHaveReachedDify: true,
     });
   }
   if (axiosError.code === 'ERR_CANCELED') {
     const reason = call?.abortReason?.();
-    return new DifyError({ ...base, kind: reason === 'timeout' ? 'timeout' : 'aborted', mayHaveReachedDify: true });
+    const kind = reason === 'timeout' ? 'timeout' : reason === 'shutdown' ? 'shutdown' : 'aborted';
+    return new DifyError({ ...base, kind, mayHaveReachedDify: sent });
   }
   const networkCode = typeof axiosError.code === 'string' ? axiosError.code : 'ERR_NETWORK';
-  return new DifyError({ ...base, kind: 'network', networkCode, mayHaveReachedDify: !NOT_SENT_CODES.has(networkCode) });
+  return new DifyError({ ...base, kind: 'network', networkCode, mayHaveReachedDify: !NOT_SENT_CODES.has(networkCode) && sent });
 }
 
 /** Reads an error response's body once (bounded) and keeps it as a Buffer on the response. */

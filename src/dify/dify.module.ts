@@ -9,6 +9,8 @@ import { createDifyAgents } from './connect-timeout.agent.js';
 import { DifyClient } from './dify.client.js';
 import { DifyController } from './dify.controller.js';
 import { DifyHealthIndicator } from './dify.health.js';
+import { DifyResilience } from './dify.resilience.js';
+import { IdempotencyService } from './idempotency.service.js';
 import { DifyProxyService } from './dify.service.js';
 
 @Module({
@@ -23,7 +25,7 @@ import { DifyProxyService } from './dify.service.js';
     AuditModule,
   ],
   controllers: [DifyController],
-  providers: [DifyClient, DifyProxyService, DifyHealthIndicator],
+  providers: [DifyClient, DifyProxyService, DifyHealthIndicator, DifyResilience, IdempotencyService],
   exports: [DifyHealthIndicator],
 })
 export class DifyModule {}

@@ -6,11 +6,13 @@ import type { Outcome } from '../audit/dto/audit-events-query.dto.js';
 import { CallerAuthService } from '../auth/caller-auth.service.js';
 import { GatewayError } from '../common/gateway-error.js';
 import { requestIdOf } from '../common/request-id.middleware.js';
-import { DifyClient } from './dify.client.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { DifyClient, type DifyApp } from './dify.client.js';
 import { DifyError } from './dify.errors.js';
 import { mapDifyError } from './dify-error.mapper.js';
 import type { DifyRoute } from './dify.routes.js';
 import { checkMultipart, forwardedHeaders, readJsonBody } from './inbound-body.js';
+import { IdempotencyService, provesNotDone, type IdempotencyClaim } from './idempotency.service.js';
 import { relayResponse } from './response-relay.js';
 import { matchRoute } from './route-matcher.js';
 
@@ -26,11 +28,16 @@ export class DifyProxyService {
     private readonly auth: CallerAuthService,
     private readonly client: DifyClient,
     private readonly audit: AuditService,
+    private readonly idempotency: IdempotencyService,
+    private readonly metrics: MetricsService,
   ) {}
 
-  async handle(req: Request, res: Response): Promise<void> {
+  async handle(req: Request, res: Response, shutdownSignal?: AbortSignal): Promise<void> {
     const started = Date.now();
     const entry = newEntry(req, started);
+    let routeName = 'unmatched';
+    let claim: IdempotencyClaim | undefined;
+    let workNotDone = false;
     const callerGone = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) callerGone.abort();
@@ -45,6 +52,7 @@ export class DifyProxyService {
       }
       const { route, upstreamPath } = match;
       entry.route = route.path;
+      routeName = route.name;
 
       const caller = await this.auth.authenticate(req.headers.authorization);
       entry.callerKeyId = caller.keyId;
@@ -56,6 +64,7 @@ export class DifyProxyService {
       if (!app) throw GatewayError.forbidden(`This key is bound to app '${alias}', which is not configured on this gateway.`);
 
       const { headers, body } = await prepareBody(req, route);
+      claim = await this.idempotency.claim(req.headers['idempotency-key'], caller.keyId, entry.requestId);
       const upstream = await this.client.send({
         app,
         route,
@@ -65,10 +74,12 @@ export class DifyProxyService {
         body,
         requestId: entry.requestId,
         signal: callerGone.signal,
+        shutdownSignal,
       });
       entry.attempts = upstream.attempts;
       entry.upstreamStatus = upstream.status;
       const { observation, streamFailure } = await relayResponse(upstream, res);
+      if (streamFailure && ABANDONED_STREAM.has(streamFailure)) await this.stopAbandonedTask(app, route, observation.taskId, body, entry.requestId);
       Object.assign(entry, {
         status: upstream.status,
         conversationId: observation.conversationId ?? null,
@@ -79,6 +90,8 @@ export class DifyProxyService {
         outcome: streamOutcome(streamFailure ?? (observation.streamErrorCode ? 'dify_error_event' : undefined)) ?? (upstream.status < 400 ? 'success' : 'client_error'),
       });
     } catch (error) {
+      workNotDone = provesNotDone(error);
+      if (error instanceof GatewayError && error.status === 409) this.metrics.reject(routeName, entry.appAlias, 'idempotency_conflict');
       const answer = this.toGatewayError(error, entry);
       entry.status = answer.status;
       entry.errorCode = answer.code;
@@ -86,7 +99,10 @@ export class DifyProxyService {
       throw answer;
     } finally {
       entry.latencyMs = Date.now() - started;
+      await claim?.finish({ status: entry.status, workNotDone });
       await this.audit.recordCall(entry);
+      this.metrics.observeCall({ route: routeName, app: entry.appAlias, caller: entry.callerKeyId, status: entry.status, seconds: entry.latencyMs / 1000 });
+      if (entry.status === 429) this.metrics.limited(routeName, entry.appAlias, entry.upstreamStatus === 429 ? 'dify' : 'gateway', entry.errorCode ?? 'too_many_requests');
       this.logger.log({
         event: 'dify_call',
         requestId: entry.requestId,
@@ -101,6 +117,13 @@ export class DifyProxyService {
         latencyMs: entry.latencyMs,
       });
     }
+  }
+
+  /** A stream the caller left (or we cut) keeps spending tokens at Dify until it is stopped. */
+  private async stopAbandonedTask(app: DifyApp, route: DifyRoute, taskId: string | undefined, body: Buffer | Readable | undefined, requestId: string): Promise<void> {
+    const result = await this.client.stopTask(app, route, taskId, userOf(body), requestId);
+    this.metrics.streamStop(app.alias, result);
+    this.logger.log({ event: 'dify_task_stop', requestId, app: app.alias, route: route.name, result });
   }
 
   private toGatewayError(error: unknown, entry: CallAuditEntry): GatewayError {
@@ -130,6 +153,20 @@ async function prepareBody(req: Request, route: DifyRoute): Promise<{ headers: R
     return { headers: forwardedHeaders(req, true), body: req };
   }
   return { headers: forwardedHeaders(req, false) };
+}
+
+/** Stream endings after which Dify may still be working on the task: the caller left, or we cut it. */
+const ABANDONED_STREAM = new Set(['client_closed', 'dify_timeout', 'shutting_down']);
+
+/** The `user` of the JSON body as it was sent to Dify. */
+function userOf(body: Buffer | Readable | undefined): string | undefined {
+  if (!Buffer.isBuffer(body)) return undefined;
+  try {
+    const user = (JSON.parse(body.toString('utf8')) as { user?: unknown }).user;
+    return typeof user === 'string' ? user : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function newEntry(req: Request, started: number): CallAuditEntry {
@@ -162,7 +199,7 @@ function splitUrl(url: string): [string, string?] {
 
 function streamOutcome(failure: string | undefined): Outcome | undefined {
   if (!failure) return undefined;
-  if (failure === 'client_closed') return 'cancelled';
+  if (failure === 'client_closed' || failure === 'shutting_down') return 'cancelled';
   return failure === 'dify_timeout' ? 'timeout' : 'stream_error';
 }
 

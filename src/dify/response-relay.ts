@@ -52,6 +52,7 @@ async function relayJson(upstream: DifyCallResponse, res: ServerResponse): Promi
 }
 
 async function relaySse(upstream: DifyCallResponse, res: ServerResponse, encoded: boolean): Promise<RelayResult> {
+  // The observer forwards whole lines, reads ids and usage, and masks Dify's in-stream errors.
   const observer = new SseObserver();
   res.statusCode = upstream.status;
   res.setHeader('content-type', upstream.headers['content-type']);
@@ -71,13 +72,15 @@ async function relaySse(upstream: DifyCallResponse, res: ServerResponse, encoded
     if (res.destroyed) return { observation: observer.observation, streamFailure: 'client_closed' };
     const partial = observer.end();
     if (partial.length > 0) res.write(partial);
-    const timedOut = upstream.abortReason() === 'timeout';
-    const code = timedOut ? 'dify_timeout' : 'dify_stream_interrupted';
-    const message = timedOut
-      ? 'Dify stopped sending this stream for too long; it was closed by the gateway.'
-      : 'The stream from Dify broke before it finished.';
+    const reason = upstream.abortReason();
+    const [status, code, message] =
+      reason === 'timeout'
+        ? [504, 'dify_timeout', 'Dify stopped sending this stream for too long; it was closed by the gateway.']
+        : reason === 'shutdown'
+          ? [503, 'shutting_down', 'The gateway is shutting down and its drain period is over; the answer is incomplete.']
+          : [502, 'dify_stream_interrupted', 'The stream from Dify broke before it finished.'];
     // The status is already 200: tell the caller the Dify way, never with a clean-looking end.
-    if (!encoded) res.write(`data: ${JSON.stringify({ event: 'error', status: timedOut ? 504 : 502, code, message })}\n\n`);
+    if (!encoded) res.write(`data: ${JSON.stringify({ event: 'error', status, code, message })}\n\n`);
     res.end();
     return { observation: observer.observation, streamFailure: code };
   }

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
-import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { ShutdownService } from '../common/shutdown.service.js';
 import { AuditHealthIndicator } from '../audit/audit.health.js';
 import { DifyHealthIndicator } from '../dify/dify.health.js';
 
@@ -10,6 +11,8 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly audit: AuditHealthIndicator,
     private readonly dify: DifyHealthIndicator,
+    private readonly shutdown: ShutdownService,
+    private readonly indicators: HealthIndicatorService,
   ) {}
 
   @Get('live')
@@ -21,6 +24,11 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.audit.check(), () => this.dify.check()]);
+    return this.health.check([
+      // Draining: out of rotation at once, before any dependency is asked.
+      () => (this.shutdown.draining ? this.indicators.check('shutdown').down({ draining: true }) : this.indicators.check('shutdown').up()),
+      () => this.audit.check(),
+      () => this.dify.check(),
+    ]);
   }
 }

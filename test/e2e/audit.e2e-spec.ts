@@ -203,7 +203,7 @@ describe.each(DATABASE_KINDS)('audit trail (%s)', (kind) => {
       gw.sim.addFault({ kind: 'status', status: 500, match: { path: '/chat-messages' } });
       const res = await call(gw.origin, 'POST', '/v1/chat-messages', { key: chat.key, body: { inputs: {}, query: PROMPT, user: 'u' } });
       expect(res.status).toBe(502);
-      expect(await rowOf(res)).toMatchObject({ status: 502, upstream_status: 500, outcome: 'upstream_error', error_code: 'dify_unavailable', attempts: 1 });
+      expect(await rowOf(res)).toMatchObject({ status: 502, upstream_status: 500, outcome: 'upstream_error', error_code: 'dify_outcome_unknown', attempts: 1 }); // issue 3: a POST that may have run says so
     });
 
     it('a blocking chat records the conversation, message and task ids', async () => {

@@ -95,11 +95,11 @@ describe('retries', () => {
       expect(await audited(res)).toMatchObject({ attempts: 1, status: 502, outcome: 'upstream_error', error_code: 'dify_outcome_unknown' });
     });
 
-    it('is NOT retried on a 500: 1 attempt, 502 dify_unavailable', async () => {
+    it('is NOT retried on a 500: 1 attempt, 502 dify_outcome_unknown (it may have run)', async () => {
       gw.sim.addFault({ kind: 'status', status: 500, match: { path: '/chat-messages' } });
       const res = await postChat();
       expect(res.status).toBe(502);
-      expect(res.json).toMatchObject({ code: 'dify_unavailable', status: 502 });
+      expect(res.json).toMatchObject({ code: 'dify_outcome_unknown', status: 502 });
       expect(attempts('POST', '/v1/chat-messages')).toBe(1);
       expect(await audited(res)).toMatchObject({ attempts: 1, upstream_status: 500 });
     });
@@ -170,7 +170,9 @@ describe('retries', () => {
       gw.sim.addFault({ kind: 'rate-limit', code: 'too_many_requests', retryAfter: later, match: { path: '/chat-messages' } });
       const res = await postChat();
       expect(res.status).toBe(429);
-      expect(res.headers['retry-after']).toBe(later);
+      // Our answers give Retry-After in seconds (an HTTP date is read and converted).
+      expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(118);
+      expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(120);
       expect(attempts('POST', '/v1/chat-messages')).toBe(1);
     });
   });
@@ -222,13 +224,13 @@ describe('timeouts', () => {
   afterAll(() => gw?.close());
   beforeEach(() => gw.sim.reset());
 
-  it('answers 504 dify_timeout when Dify is slower than DIFY_FIRST_BYTE_TIMEOUT_MS, and does not repeat a POST', async () => {
+  it('answers 504 dify_outcome_unknown when Dify is slower than DIFY_FIRST_BYTE_TIMEOUT_MS after a POST was sent, and does not repeat it', async () => {
     gw.sim.addFault({ kind: 'latency', delayMs: 3000, match: { path: '/chat-messages' } });
     const res = await call(gw.origin, 'POST', '/v1/chat-messages', { key: chatKey, body: blockingChat() });
     expect(res.status).toBe(504);
-    expect(res.json).toMatchObject({ code: 'dify_timeout', status: 504 });
+    expect(res.json).toMatchObject({ code: 'dify_outcome_unknown', status: 504 });
     expect(gw.sim.requests.filter((r) => r.path === '/v1/chat-messages')).toHaveLength(1);
-    expect(await auditRowOf(gw, res.headers['x-request-id'] as string)).toMatchObject({ status: 504, outcome: 'timeout', error_code: 'dify_timeout', attempts: 1 });
+    expect(await auditRowOf(gw, res.headers['x-request-id'] as string)).toMatchObject({ status: 504, outcome: 'timeout', error_code: 'dify_outcome_unknown', attempts: 1 });
   });
 
   it('answers 504 dify_timeout for a slow GET as well', async () => {

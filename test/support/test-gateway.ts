@@ -44,6 +44,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     DIFY_RETRY_MAX_DELAY_MS: '50',
     DIFY_READY_CACHE_MS: '0',
     DIFY_READY_FAILURES: '1',
+    // Suites that script many failures in a row would otherwise open the circuit; the breaker's
+    // own tests turn it on.
+    DIFY_BREAKER_FAILURE_PERCENT: '0',
     LOG_LEVEL: 'verbose',
     LOG_FORMAT: 'json',
     PGLITE_DIR: db.pgliteDir,

@@ -1,0 +1,94 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Logger as PinoNestLogger, LoggerModule, PinoLogger, type Params } from 'nestjs-pino';
+import type { Options } from 'pino-http';
+import type { DynamicModule } from '@nestjs/common';
+import { appConfig } from '../config/app.config.js';
+import type { AppConfig, LogLevel } from '../config/gateway-config.js';
+import { redact, redactText } from './redact.js';
+import { assignRequestId } from './request-id.middleware.js';
+
+const PINO_LEVELS: Record<LogLevel, string> = { fatal: 'fatal', error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
+/** /v1 calls are logged once, by the use case (`dify_call`), with route, caller, outcome; probes and scrapes not at all. */
+const NOT_ACCESS_LOGGED = /^\/(?:v1|live|ready|metrics)(?:[/?]|$)/;
+
+/** An Error as a log field: its type, message and stack, masked. */
+function errorField(error: Error): Record<string, string> {
+  return { type: error.name, message: redactText(error.message), ...(error.stack ? { stack: redactText(error.stack) } : {}) };
+}
+
+/** Every log object goes through the one masking helper (keys and values), errors included. */
+function maskLogObject(object: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(object)) out[key] = value instanceof Error ? errorField(value) : value;
+  return redact(out);
+}
+
+/** LOG_FORMAT=text: one readable line per entry, same fields. */
+function textDestination(): { write(line: string): void } {
+  return {
+    write(line: string) {
+      try {
+        const { time, level, msg, context, requestId, ...rest } = JSON.parse(line) as Record<string, unknown>;
+        const extra = Object.entries(rest)
+          .filter(([k]) => k !== 'pid' && k !== 'hostname')
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join(' ');
+        process.stdout.write(`${new Date(Number(time)).toISOString()} ${String(level).toUpperCase()} [${String(context ?? '-')}]${requestId ? ` (${String(requestId)})` : ''} ${msg ?? ''} ${extra}\n`);
+      } catch {
+        process.stdout.write(line);
+      }
+    },
+  };
+}
+
+/**
+ * pino-http options: JSON lines on stdout, the request id on every line logged while a request
+ * is handled (`requestId`), everything masked by `redact()`/`redactText()` before it is written,
+ * and an access line per request outside /v1 with method, path (no query string) and status.
+ */
+export function pinoHttpOptions(cfg: Pick<AppConfig, 'logLevel' | 'logJson'>): Options {
+  return {
+    level: PINO_LEVELS[cfg.logLevel],
+    stream: cfg.logJson ? process.stdout : textDestination(),
+    base: { pid: process.pid },
+    timestamp: () => `,"time":${Date.now()}`,
+    messageKey: 'msg',
+    genReqId: (req: IncomingMessage, res: ServerResponse) => assignRequestId(req, res),
+    quietReqLogger: true,
+    quietResLogger: true,
+    customAttributeKeys: { reqId: 'requestId', responseTime: 'durationMs' },
+    customSuccessMessage: () => 'request completed',
+    customErrorMessage: () => 'request failed',
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'warn' : 'info'),
+    autoLogging: { ignore: (req) => NOT_ACCESS_LOGGED.test(req.url ?? '') },
+    serializers: {
+      req: (req: IncomingMessage) => ({ method: req.method, path: redactText((req.url ?? '').split('?')[0] ?? '') }),
+      res: (res: ServerResponse) => ({ status: res.statusCode }),
+      err: (error: Error) => errorField(error),
+    },
+    formatters: {
+      level: (label) => ({ level: label }),
+      log: (object) => maskLogObject(object),
+    },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((arg: unknown) => (typeof arg === 'string' ? redactText(arg) : arg)) as Parameters<typeof method>);
+      },
+    },
+  };
+}
+
+export function loggerParams(cfg: Pick<AppConfig, 'logLevel' | 'logJson'>): Params {
+  return { pinoHttp: pinoHttpOptions(cfg) };
+}
+
+/** The Nest logger for the whole application (boot included), writing through the same pino root. */
+export function createAppLogger(cfg: Pick<AppConfig, 'logLevel' | 'logJson'>): PinoNestLogger {
+  const params = loggerParams(cfg);
+  return new PinoNestLogger(new PinoLogger(params), params);
+}
+
+/** nestjs-pino's module (request-scoped loggers, the pino-http middleware), configured from `appConfig`. */
+export function gatewayLoggerModule(): DynamicModule {
+  return LoggerModule.forRootAsync({ inject: [appConfig.KEY], useFactory: (cfg: AppConfig) => loggerParams(cfg) });
+}

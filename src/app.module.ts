@@ -1,5 +1,6 @@
 import { type MiddlewareConsumer, Module, type NestModule, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { AdminModule } from './admin/admin.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { GatewayError } from './common/gateway-error.js';
@@ -9,9 +10,10 @@ import { GatewayConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DifyModule } from './dify/dify.module.js';
 import { HealthModule } from './health/health.module.js';
+import { RedisModule } from './redis/redis.module.js';
 
 @Module({
-  imports: [GatewayConfigModule, DatabaseModule, AuthModule, AuditModule, DifyModule, HealthModule],
+  imports: [GatewayConfigModule, DatabaseModule, RedisModule, AuthModule, AuditModule, AdminModule, DifyModule, HealthModule],
   providers: [
     { provide: APP_FILTER, useClass: HttpExceptionFilter },
     {

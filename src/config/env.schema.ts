@@ -67,6 +67,10 @@ export const ENV_VARIABLES = [
   'DIFY_API_KEY',
   'DIFY_API_KEY_FILE',
   'DIFY_APPS_FILE',
+  'DIFY_DATASET_API_KEY',
+  'DIFY_DATASET_API_KEY_FILE',
+  'DIFY_DATASET_BASE_URL',
+  'DIFY_KEYS_RELOAD_MS',
   'DIFY_ALLOW_INSECURE_HTTP',
   'DIFY_CONNECT_TIMEOUT_MS',
   'DIFY_FIRST_BYTE_TIMEOUT_MS',
@@ -84,6 +88,15 @@ export const ENV_VARIABLES = [
   'PGLITE_DIR',
   'MIGRATIONS_DIR',
   'AUDIT_STORE_TEXT',
+  'REDIS_URL',
+  'REDIS_URL_FILE',
+  'REDIS_KEY_PREFIX',
+  'KEY_ROTATION_GRACE_SECONDS',
+  'KEY_CACHE_TTL_MS',
+  'KEY_LAST_USED_FLUSH_MS',
+  'KEY_DEFAULT_REQUESTS_PER_MINUTE',
+  'KEY_DEFAULT_CONCURRENT_STREAMS',
+  'KEY_DEFAULT_DAILY_TOKENS',
 ] as const;
 
 function sortIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
@@ -175,6 +188,18 @@ export function checkBaseUrl(raw: string, allowInsecureHttp: boolean | undefined
     return { ok: false, reason: INSECURE_HTTP_REASON };
   }
   return { ok: true, url: url.href.replace(/\/+$/, '') };
+}
+
+/** `redis://` or `rediss://`, parseable, no whitespace. Reasons never echo the value. */
+export function checkRedisUrl(raw: string): string | undefined {
+  const reason = 'must be a redis:// or rediss:// URL';
+  if (!/^rediss?:\/\//i.test(raw) || !hasNoWhitespaceOrControl(raw)) return reason;
+  try {
+    new URL(raw);
+  } catch {
+    return reason;
+  }
+  return undefined;
 }
 
 /** `postgresql://` or `postgres://`, parseable, no whitespace. Reasons never echo the value. */
@@ -359,6 +384,39 @@ export class EnvironmentVariables {
   @Expose()
   DIFY_APPS_FILE?: string;
 
+  /** The knowledge (dataset) key, for the `/v1/datasets` routes; optional. */
+  @Expose()
+  @Rule('datasetKeyChars', (value) =>
+    value === undefined || (value instanceof Secret && isHeaderSafeSecret(value.reveal()))
+      ? undefined
+      : 'must be printable ASCII without spaces',
+  )
+  @Rule('datasetKeyNotPlaceholder', (value) =>
+    value instanceof Secret && isPlaceholder(value.reveal()) ? PLACEHOLDER_REASON : undefined,
+  )
+  @Transform(toSecret)
+  DIFY_DATASET_API_KEY?: Secret;
+
+  /** Base URL for the knowledge API; defaults to DIFY_BASE_URL. */
+  @Expose()
+  @Transform(({ value }) => {
+    if (typeof value !== 'string') return value;
+    const normalized = checkBaseUrl(value, undefined);
+    return normalized.ok ? normalized.url : value;
+  })
+  @Rule('difyDatasetBaseUrl', (value, env) => {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') return 'must be an absolute http(s) URL';
+    const allow = typeof env.DIFY_ALLOW_INSECURE_HTTP === 'boolean' ? env.DIFY_ALLOW_INSECURE_HTTP : undefined;
+    const result = checkBaseUrl(value, allow);
+    return result.ok ? undefined : result.reason;
+  })
+  DIFY_DATASET_BASE_URL?: string;
+
+  /** How often (ms) mounted Dify key files and the apps file are re-read; 0 turns reloading off. */
+  @Int(0, 3_600_000)
+  DIFY_KEYS_RELOAD_MS: number = 5_000;
+
   @Bool()
   DIFY_ALLOW_INSECURE_HTTP: boolean = false;
 
@@ -422,6 +480,47 @@ export class EnvironmentVariables {
 
   @Bool()
   AUDIT_STORE_TEXT: boolean = false;
+
+  @Expose()
+  @Rule('redisUrl', (value) =>
+    value === undefined
+      ? undefined
+      : !(value instanceof Secret)
+        ? 'is invalid'
+        : isPlaceholder(value.reveal())
+          ? PLACEHOLDER_REASON
+          : checkRedisUrl(value.reveal()),
+  )
+  @Transform(toSecret)
+  REDIS_URL?: Secret;
+
+  @Expose()
+  @Rule('redisKeyPrefix', (value) =>
+    typeof value === 'string' && /^[A-Za-z0-9:_.-]{1,64}$/.test(value) ? undefined : 'must be 1-64 letters, digits or : _ . -',
+  )
+  REDIS_KEY_PREFIX: string = 'dify-gateway:';
+
+  /** How long the old secret keeps working after `rotate`, unless the rotation says otherwise. */
+  @Int(0, 30 * 86_400)
+  KEY_ROTATION_GRACE_SECONDS: number = 86_400;
+
+  /** How long a replica reuses a key it looked up; revocations also arrive over Redis. */
+  @Int(0, 3_600_000)
+  KEY_CACHE_TTL_MS: number = 30_000;
+
+  /** How often last-use times are written to the database (one batch per interval). */
+  @Int(1_000, 3_600_000)
+  KEY_LAST_USED_FLUSH_MS: number = 60_000;
+
+  /** Limits of a key that sets none of its own; 0 means no limit. */
+  @Int(0, 1_000_000)
+  KEY_DEFAULT_REQUESTS_PER_MINUTE: number = 600;
+
+  @Int(0, 100_000)
+  KEY_DEFAULT_CONCURRENT_STREAMS: number = 20;
+
+  @Int(0, 2_000_000_000)
+  KEY_DEFAULT_DAILY_TOKENS: number = 0;
 }
 
 const SCHEMA_KEYS = ENV_VARIABLES.filter((name) => !name.endsWith('_FILE') || name === 'DIFY_APPS_FILE');

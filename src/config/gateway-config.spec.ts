@@ -73,6 +73,7 @@ describe('loadGatewayConfig', () => {
       timeouts: { connectMs: 5000, firstByteMs: 120000, streamIdleMs: 60000, maxCallMs: 1200000 },
       retry: { maxRetries: 2, baseDelayMs: 200, maxDelayMs: 5000, maxRetryAfterMs: 10000 },
       readyProbe: { cacheMs: 15000, failuresBeforeDown: 3, required: true },
+      reloadMs: 5000,
     });
     expect(cfg.database).toEqual({ kind: 'pglite', pgliteDir: './data/pglite', migrationsDir: defaultMigrationsDir() });
     expect('url' in cfg.database).toBe(false);

@@ -37,6 +37,33 @@ export interface DifyConfig {
   timeouts: { connectMs: number; firstByteMs: number; streamIdleMs: number; maxCallMs: number };
   retry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number; maxRetryAfterMs: number };
   readyProbe: { cacheMs: number; failuresBeforeDown: number; required: boolean };
+  /** The knowledge (dataset) API target, when `DIFY_DATASET_API_KEY(_FILE)` is set. Alias `datasets`. */
+  datasets?: DifyAppConfig;
+  /** How often key files and the apps file are re-read (ms); 0: never. */
+  reloadMs: number;
+}
+
+/** The limits a key gets when it sets none of its own; 0 means unlimited. */
+export interface KeyLimits {
+  requestsPerMinute: number;
+  concurrentStreams: number;
+  dailyTokens: number;
+}
+
+export interface KeysConfig {
+  /** Default grace period of the old secret after a rotation. */
+  rotationGraceSeconds: number;
+  /** How long a looked-up key is reused by this replica (0: look up every request). */
+  cacheTtlMs: number;
+  lastUsedFlushMs: number;
+  defaultLimits: KeyLimits;
+}
+
+export interface RedisConfig {
+  /** Unset: limits, revocations and caches are per process. */
+  url?: Secret;
+  /** Prefix of every key and channel the gateway uses in Redis. */
+  keyPrefix: string;
 }
 
 export interface DatabaseConfig {
@@ -57,10 +84,15 @@ export interface GatewayConfig {
   dify: DifyConfig;
   database: DatabaseConfig;
   audit: AuditConfig;
+  keys: KeysConfig;
+  redis: RedisConfig;
 }
 
 /** Variables that may also be given as `<NAME>_FILE` (a mounted secret). */
-export const SECRET_FILE_VARIABLES = ['DIFY_API_KEY', 'DATABASE_URL'] as const;
+export const SECRET_FILE_VARIABLES = ['DIFY_API_KEY', 'DIFY_DATASET_API_KEY', 'DATABASE_URL', 'REDIS_URL'] as const;
+
+/** The alias under which the knowledge (dataset) API target appears in logs and audit rows. */
+export const DATASETS_TARGET_ALIAS = 'datasets';
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
@@ -136,6 +168,16 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
         failuresBeforeDown: v.DIFY_READY_FAILURES,
         required: v.DIFY_READY_REQUIRED,
       },
+      ...(v.DIFY_DATASET_API_KEY
+        ? {
+            datasets: {
+              alias: DATASETS_TARGET_ALIAS,
+              baseUrl: v.DIFY_DATASET_BASE_URL ?? v.DIFY_BASE_URL,
+              apiKey: v.DIFY_DATASET_API_KEY,
+            },
+          }
+        : {}),
+      reloadMs: v.DIFY_KEYS_RELOAD_MS,
     },
     database: {
       ...(v.DATABASE_URL ? { url: v.DATABASE_URL } : {}),
@@ -144,6 +186,20 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
       migrationsDir: v.MIGRATIONS_DIR,
     },
     audit: { storeText: v.AUDIT_STORE_TEXT },
+    keys: {
+      rotationGraceSeconds: v.KEY_ROTATION_GRACE_SECONDS,
+      cacheTtlMs: v.KEY_CACHE_TTL_MS,
+      lastUsedFlushMs: v.KEY_LAST_USED_FLUSH_MS,
+      defaultLimits: {
+        requestsPerMinute: v.KEY_DEFAULT_REQUESTS_PER_MINUTE,
+        concurrentStreams: v.KEY_DEFAULT_CONCURRENT_STREAMS,
+        dailyTokens: v.KEY_DEFAULT_DAILY_TOKENS,
+      },
+    },
+    redis: {
+      ...(v.REDIS_URL ? { url: v.REDIS_URL } : {}),
+      keyPrefix: v.REDIS_KEY_PREFIX,
+    },
   });
 }
 

@@ -3,6 +3,7 @@ import { HttpService } from '@nestjs/axios';
 import type { ConfigType } from '@nestjs/config';
 import { PassThrough, Readable, pipeline } from 'node:stream';
 import { difyConfig } from '../config/dify.config.js';
+import { DifyTargets } from '../config/dify-targets.js';
 import type { Secret } from '../config/secret.js';
 import { attachDifyHooks, attemptsOf } from './dify.http-hooks.js';
 import { DIFY_ROUTES, type DifyRoute } from './dify.routes.js';
@@ -48,16 +49,23 @@ export class DifyClient {
   constructor(
     private readonly http: HttpService,
     @Inject(difyConfig.KEY) private readonly cfg: ConfigType<typeof difyConfig>,
+    private readonly targets: DifyTargets,
   ) {
     attachDifyHooks(http.axiosRef, cfg.retry);
   }
 
+  /** The app as configured now: a reloaded key file applies to the next call (see DifyTargets). */
   app(alias: string): DifyApp | undefined {
-    return Object.hasOwn(this.cfg.apps, alias) ? this.cfg.apps[alias] : undefined;
+    return this.targets.app(alias);
   }
 
   appAliases(): string[] {
-    return Object.keys(this.cfg.apps);
+    return this.targets.aliases();
+  }
+
+  /** The knowledge (dataset) API target, when a dataset key is configured. */
+  datasetTarget(): DifyApp | undefined {
+    return this.targets.datasetTarget();
   }
 
   async send(call: DifyCall): Promise<DifyCallResponse> {

@@ -1,4 +1,4 @@
-import { type MiddlewareConsumer, Module, type NestModule, ValidationPipe } from '@nestjs/common';
+import { type MiddlewareConsumer, Module, type NestModule, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AdminModule } from './admin/admin.module.js';
 import { AuditModule } from './audit/audit.module.js';
@@ -23,8 +23,7 @@ import { RedisModule } from './redis/redis.module.js';
           transform: true,
           whitelist: true,
           forbidNonWhitelisted: true,
-          exceptionFactory: (errors) =>
-            GatewayError.badRequest(errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ') || 'invalid request'),
+          exceptionFactory: (errors) => GatewayError.badRequest(validationMessages(errors).join('; ') || 'invalid request'),
         }),
     },
   ],
@@ -33,4 +32,13 @@ export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(RequestIdMiddleware).forRoutes('*');
   }
+}
+
+/** Every constraint message, nested objects included (`limits.requestsPerMinute must ...`). */
+function validationMessages(errors: ValidationError[], path = ''): string[] {
+  return errors.flatMap((e) => {
+    const prefix = path ? `${path}.` : '';
+    const own = Object.values(e.constraints ?? {}).map((m) => (path ? `${prefix}${m}` : m));
+    return [...own, ...validationMessages(e.children ?? [], `${prefix}${e.property}`)];
+  });
 }

@@ -56,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
   const cfg = gatewayConfig();
   const db = await openDatabase({ url: cfg.database.url?.reveal(), kind: cfg.database.kind, pgliteDir: cfg.database.pgliteDir, migrationsDir: cfg.database.migrationsDir });
   const redis = new RedisService(cfg.redis);
+  await redis.ready();
   try {
     const admin = new AdminKeysService(
       new ApiKeyService(new ApiKeyRepository(db), new KeyEvents(redis)),

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { RedisService } from '../redis/redis.service.js';
 
 /** `*`: forget every key (sent to ourselves when the subscription came back after a gap). */
@@ -15,7 +15,6 @@ export type KeyChangedListener = (keyId: string) => void;
  */
 @Injectable()
 export class KeyEvents implements OnModuleInit {
-  private readonly logger = new Logger(KeyEvents.name);
   private readonly listeners = new Set<KeyChangedListener>();
 
   constructor(private readonly redis: RedisService) {}
@@ -24,15 +23,11 @@ export class KeyEvents implements OnModuleInit {
     return this.redis.key('keys', 'changed');
   }
 
-  async onModuleInit(): Promise<void> {
+  onModuleInit(): void {
     if (!this.redis.enabled) return;
+    // Until the subscription is up (Redis down at boot), the cache TTL bounds staleness.
     this.redis.onResubscribed(() => this.notify(ALL_KEYS));
-    try {
-      await this.redis.subscribe(this.channel, (keyId) => this.notify(keyId));
-    } catch (error) {
-      // ioredis keeps trying and subscribes once connected; until then the cache TTL bounds staleness.
-      this.logger.error(`cannot subscribe to key changes yet: ${(error as Error).name}`);
-    }
+    this.redis.subscribe(this.channel, (keyId) => this.notify(keyId));
   }
 
   onChanged(listener: KeyChangedListener): () => void {

@@ -13,8 +13,9 @@ describe('limits over Redis', () => {
   const prefix = testRedisPrefix();
   let redis: RedisService;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     redis = new RedisService({ url: new Secret(TEST_REDIS_URL), keyPrefix: prefix });
+    expect(await redis.ready()).toBe(true);
   });
   afterAll(async () => {
     await redis.onModuleDestroy();

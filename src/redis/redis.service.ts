@@ -1,16 +1,23 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { Redis, type RedisOptions } from 'ioredis';
 import { redisConfig } from '../config/redis.config.js';
 
-/** Commands fail fast instead of queueing while Redis is away: limits then fail open (see callers). */
+/**
+ * Commands fail at once while Redis is away (no offline queue) and after a second when it is
+ * slow: the limits then let calls through (see CallerLimits) instead of making every call wait.
+ */
 const COMMAND_OPTIONS: RedisOptions = {
+  enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
   commandTimeout: 1_000,
   connectTimeout: 2_000,
   // Reconnect forever, at most every 2 s.
   retryStrategy: (times) => Math.min(times * 100, 2_000),
 };
+
+/** How long boot waits for Redis before going on without it (it keeps reconnecting). */
+const BOOT_WAIT_MS = 3_000;
 
 /**
  * The gateway's one Redis connection (plus one for subscriptions, which Redis requires to be
@@ -19,13 +26,13 @@ const COMMAND_OPTIONS: RedisOptions = {
  * several gateways (or test runs) can share one Redis under different `REDIS_KEY_PREFIX`es.
  */
 @Injectable()
-export class RedisService implements OnModuleDestroy {
+export class RedisService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(RedisService.name);
   /** Undefined when Redis is not configured. */
   readonly client?: Redis;
   private subscriber?: Redis;
   private readonly handlers = new Map<string, Set<(message: string) => void>>();
-  private readonly reconnectHandlers = new Set<() => void>();
+  private readonly resubscribed = new Set<() => void>();
   private lastError?: string;
 
   constructor(@Inject(redisConfig.KEY) private readonly cfg: ConfigType<typeof redisConfig>) {
@@ -43,34 +50,56 @@ export class RedisService implements OnModuleDestroy {
     return this.cfg.keyPrefix + parts.join(':');
   }
 
+  async onModuleInit(): Promise<void> {
+    await this.ready();
+  }
+
+  /** Waits until the connection is up, at most `timeoutMs`; false (and a warning) if it is not. */
+  async ready(timeoutMs = BOOT_WAIT_MS): Promise<boolean> {
+    const client = this.client;
+    if (!client) return false;
+    if (client.status === 'ready') return true;
+    const up = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const onReady = () => done(true);
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        client.off('ready', onReady);
+        resolve(value);
+      };
+      client.once('ready', onReady);
+    });
+    if (!up) this.logger.warn(`redis not reachable within ${timeoutMs} ms; going on, limits are not enforced until it is`);
+    return up;
+  }
+
   /**
-   * Calls `handler` with every message published on `channel` (a name passed through `key()`),
-   * and the reconnect handlers whenever the subscription comes back after a disconnection (when
-   * messages may have been missed). No-op without Redis.
+   * Calls `handler` with every message published on `channel` (a name made with `key()`). The
+   * subscription is made (again) each time the subscription connection becomes ready, and the
+   * `onResubscribed` handlers run then, since messages may have been missed meanwhile. No-op
+   * without Redis.
    */
-  async subscribe(channel: string, handler: (message: string) => void): Promise<void> {
+  subscribe(channel: string, handler: (message: string) => void): void {
     if (!this.client) return;
-    if (!this.subscriber) {
-      this.subscriber = this.client.duplicate({ commandTimeout: undefined, connectionName: 'dify-gateway-sub' });
-      this.watch(this.subscriber, 'subscriptions');
-      this.subscriber.on('message', (ch: string, message: string) => {
-        for (const h of this.handlers.get(ch) ?? []) h(message);
-      });
-      let readyBefore = false;
-      this.subscriber.on('ready', () => {
-        if (readyBefore) for (const h of this.reconnectHandlers) h();
-        readyBefore = true;
-      });
-    }
     const set = this.handlers.get(channel) ?? new Set();
     set.add(handler);
     this.handlers.set(channel, set);
-    await this.subscriber.subscribe(channel);
+    if (!this.subscriber) {
+      const subscriber = this.client.duplicate({ commandTimeout: undefined, autoResubscribe: false, connectionName: 'dify-gateway-sub' });
+      this.subscriber = subscriber;
+      this.watch(subscriber, 'subscriptions');
+      subscriber.on('message', (ch: string, message: string) => {
+        for (const h of this.handlers.get(ch) ?? []) h(message);
+      });
+      subscriber.on('ready', () => void this.subscribeAll(subscriber));
+    } else if (this.subscriber.status === 'ready') {
+      void this.subscribeAll(this.subscriber);
+    }
   }
 
-  /** Called when a subscription connection is re-established (messages may have been lost). */
+  /** Called whenever subscriptions are (re)established: what was published before may be lost. */
   onResubscribed(handler: () => void): void {
-    this.reconnectHandlers.add(handler);
+    this.resubscribed.add(handler);
   }
 
   /** Publishes; returns false (and logs) when Redis is unset or unreachable. */
@@ -87,6 +116,15 @@ export class RedisService implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await Promise.all([this.client, this.subscriber].map((c) => c?.quit().catch(() => c.disconnect())));
+  }
+
+  private async subscribeAll(subscriber: Redis): Promise<void> {
+    try {
+      await subscriber.subscribe(...this.handlers.keys());
+      for (const handler of this.resubscribed) handler();
+    } catch (error) {
+      this.logger.error(`redis subscribe failed, retrying on the next connection: ${(error as Error).name}`);
+    }
   }
 
   private watch(connection: Redis, role: string): void {

@@ -119,3 +119,26 @@ describe.each([
     expect(status).toBe(429);
   });
 });
+
+describe('per-key limits when Redis is unreachable', () => {
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({ env: { REDIS_URL: 'redis://127.0.0.1:1/0' } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('lets calls through rather than failing them, and logs why', async () => {
+    const { key } = await gw.createKeyWith({ name: 'rpm-1', scopes: ['chat'], limits: { requestsPerMinute: 1, concurrentStreams: 1, dailyTokens: 1 } });
+    for (let i = 0; i < 3; i++) {
+      const res = await request(gw.baseUrl).post('/chat-messages').set('Authorization', `Bearer ${key}`).send({ inputs: {}, query: 'hi', user: 'u' });
+      expect(res.status).toBe(200);
+    }
+    const log = gw.output.text();
+    expect(log).toContain('redis not reachable within');
+    expect(log).toContain('rate limit not enforced, Redis failed');
+  });
+});

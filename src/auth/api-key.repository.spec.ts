@@ -81,14 +81,14 @@ describe.each(DATABASE_KINDS)('ApiKeyRepository (%s)', (kind) => {
   it('keeps empty scope and app lists as empty arrays', async () => {
     const input = newKey({ scopes: [], apps: [] });
     await repo.insert(input);
-    expect(await repo.findActiveByHash(input.hash)).toMatchObject({ scopes: [], apps: [] });
+    expect(await repo.findByHash(input.hash)).toMatchObject({ record: { scopes: [], apps: [] } });
   });
 
   it('finds an active key by hash; an unknown hash is null', async () => {
     const input = newKey();
     const inserted = await repo.insert(input);
-    expect(await repo.findActiveByHash(input.hash)).toEqual(inserted);
-    expect(await repo.findActiveByHash(randomBytes(32).toString('hex'))).toBeNull();
+    expect(await repo.findByHash(input.hash)).toEqual({ matched: 'current', record: inserted });
+    expect(await repo.findByHash(randomBytes(32).toString('hex'))).toBeNull();
   });
 
   it('finds a key by id; unknown and malformed ids are null', async () => {
@@ -125,8 +125,6 @@ describe.each(DATABASE_KINDS)('ApiKeyRepository (%s)', (kind) => {
     const revoked = await repo.revoke(input.id);
     expect(revoked).toMatchObject({ id: input.id, revokedAt: expect.any(Date) });
     expect(await repo.findByHash(input.hash)).toBeNull();
-    expect(await repo.findActiveByHash(input.hash)).toBeNull();
-
     await sleep(5);
     const again = await repo.revoke(input.id);
     expect(again).toEqual(revoked);
@@ -200,8 +198,6 @@ describe.each(DATABASE_KINDS)('ApiKeyRepository (%s)', (kind) => {
     expect(rotated).toMatchObject({ prefix: 'dgw_second', rotatedAt: expect.any(Date), previousSecretExpiresAt: expect.any(Date) });
     expect(await repo.findByHash(second)).toMatchObject({ matched: 'current', record: { id: input.id } });
     expect(await repo.findByHash(input.hash)).toMatchObject({ matched: 'previous', record: { id: input.id } });
-    expect(await repo.findActiveByHash(input.hash)).toBeNull();
-
     const third = randomBytes(32).toString('hex');
     await repo.rotate(input.id, { prefix: 'dgw_third1', hash: third, previousValidUntil: new Date(Date.now() + 60_000) });
     expect(await repo.findByHash(input.hash)).toBeNull();

@@ -125,12 +125,6 @@ export class ApiKeyRepository {
     }
   }
 
-  /** The key with this hash, unless it is revoked (or unknown): then null. Current secret only. */
-  async findActiveByHash(hash: string): Promise<ApiKeyRecord | null> {
-    const match = await this.findByHash(hash);
-    return match?.matched === 'current' ? match.record : null;
-  }
-
   async findById(id: string): Promise<ApiKeyRecord | null> {
     if (!isUuid(id)) return null;
     try {

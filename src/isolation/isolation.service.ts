@@ -46,6 +46,7 @@ export interface PreparedRequest {
 }
 
 const ALL_DATASETS = '*';
+const IDS_WITHIN_EVENTS = 3;
 const JSON_ANSWER_LIMIT = 32 * 1024 * 1024;
 const NOT_FOUND: Record<OwnedKind, GatewayError> = {
   task: GatewayError.notFound(),
@@ -126,7 +127,13 @@ export class IsolationService {
       const boundary = multipartBoundary(req.headers['content-type']);
       if (!boundary) throw new GatewayError(415, 'unsupported_media_type', 'This endpoint takes multipart/form-data with one valid boundary.');
       const multipart = new MultipartFieldRewrite(boundary, name, (value) => ns.wrap(value));
-      pipeline(req, multipart, () => undefined); // errors surface through `multipart`
+      req.pipe(multipart);
+      req.on('error', (error) => multipart.destroy(error));
+      // A refused body stops going to Dify, but the rest is read so the caller can get its 400.
+      multipart.on('error', () => {
+        req.unpipe(multipart);
+        req.resume();
+      });
       // The new length is known only at the end: the body goes to Dify chunked.
       delete headers['content-length'];
       return { rawQuery, headers, body: multipart, streaming: false, multipart };
@@ -176,10 +183,13 @@ export class IsolationService {
     const encoded = (upstream.headers['content-encoding'] ?? 'identity') !== 'identity';
     if (encoded) return upstream;
     if (/^text\/event-stream/i.test(type)) {
+      // Dify puts the ids in the first events (`workflow_started`); a stream without them (a plain
+      // chat app has no workflow run) is not parsed beyond those.
       const wanted = new Set(call.route.records ?? []);
+      let events = 0;
       const rewrite = new SseAnswerRewrite(
         call.ns,
-        wanted.size > 0 ? async (event) => (await this.recordIds(call, event, wanted), wanted.size > 0) : undefined,
+        wanted.size > 0 ? async (event) => (await this.recordIds(call, event, wanted), wanted.size > 0 && ++events < IDS_WITHIN_EVENTS) : undefined,
       );
       pipeline(upstream.body, rewrite, () => undefined); // an upstream error reaches the relay through `rewrite`
       return { ...upstream, body: rewrite };

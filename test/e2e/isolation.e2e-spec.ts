@@ -242,4 +242,16 @@ describe('isolation between two teams on one Dify app', () => {
     expect(res.status).toBe(400);
     expect(res.body.message).toContain('The multipart body was refused');
   });
+
+  it('answers 400 to a refused upload even when most of it is still to come', async () => {
+    const boundary = 'b1';
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="user"\nX-Hidden: yes\r\n\r\nalice\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n\r\n`),
+      Buffer.alloc(8 * 1024 * 1024, 'a'),
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const res = await v1().post('/files/upload').set(as(a)).set('Content-Type', `multipart/form-data; boundary=${boundary}`).send(body);
+    expect(res.status).toBe(400);
+    expect(res.body.message).toContain('bare CR or LF');
+  });
 });

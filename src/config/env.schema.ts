@@ -190,10 +190,9 @@ export function checkBaseUrl(raw: string, allowInsecureHttp: boolean | undefined
   return { ok: true, url: url.href.replace(/\/+$/, '') };
 }
 
-/** `redis://` or `rediss://`, parseable, no whitespace. Reasons never echo the value. */
-export function checkRedisUrl(raw: string): string | undefined {
-  const reason = 'must be a redis:// or rediss:// URL';
-  if (!/^rediss?:\/\//i.test(raw) || !hasNoWhitespaceOrControl(raw)) return reason;
+/** A URL with one of `schemes`, parseable, no whitespace; else `reason` (never the value). */
+function checkUrl(raw: string, schemes: RegExp, reason: string): string | undefined {
+  if (!schemes.test(raw) || !hasNoWhitespaceOrControl(raw)) return reason;
   try {
     new URL(raw);
   } catch {
@@ -202,16 +201,14 @@ export function checkRedisUrl(raw: string): string | undefined {
   return undefined;
 }
 
+/** `redis://` or `rediss://`, parseable, no whitespace. Reasons never echo the value. */
+export function checkRedisUrl(raw: string): string | undefined {
+  return checkUrl(raw, /^rediss?:\/\//i, 'must be a redis:// or rediss:// URL');
+}
+
 /** `postgresql://` or `postgres://`, parseable, no whitespace. Reasons never echo the value. */
 export function checkDatabaseUrl(raw: string): string | undefined {
-  const reason = 'must be a postgresql:// or postgres:// URL';
-  if (!/^postgres(?:ql)?:\/\//i.test(raw) || !hasNoWhitespaceOrControl(raw)) return reason;
-  try {
-    new URL(raw);
-  } catch {
-    return reason;
-  }
-  return undefined;
+  return checkUrl(raw, /^postgres(?:ql)?:\/\//i, 'must be a postgresql:// or postgres:// URL');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,6 +318,53 @@ function notAbove(other: keyof EnvironmentVariables): (value: unknown, env: Envi
   };
 }
 
+/** A Dify base URL: normalized (no trailing `/`), https unless DIFY_ALLOW_INSECURE_HTTP. */
+function DifyBaseUrl(name: string, optional: boolean): PropertyDecorator {
+  return compose(
+    Expose(),
+    Transform(({ value }) => {
+      if (typeof value !== 'string') return value;
+      const normalized = checkBaseUrl(value, undefined);
+      return normalized.ok ? normalized.url : value;
+    }),
+    Rule(name, (value, env) => {
+      if (value === undefined && optional) return undefined;
+      if (typeof value !== 'string') return 'must be an absolute http(s) URL';
+      const allow = typeof env.DIFY_ALLOW_INSECURE_HTTP === 'boolean' ? env.DIFY_ALLOW_INSECURE_HTTP : undefined;
+      const result = checkBaseUrl(value, allow);
+      return result.ok ? undefined : result.reason;
+    }),
+  );
+}
+
+/** A Dify key (app or knowledge): it goes into a header, and must not be the example's placeholder. */
+function DifyKey(name: string): PropertyDecorator {
+  return compose(
+    Rule(`${name}Chars`, (value) =>
+      value === undefined || (value instanceof Secret && isHeaderSafeSecret(value.reveal())) ? undefined : 'must be printable ASCII without spaces',
+    ),
+    Rule(`${name}NotPlaceholder`, (value) => (value instanceof Secret && isPlaceholder(value.reveal()) ? PLACEHOLDER_REASON : undefined)),
+    Transform(toSecret),
+  );
+}
+
+/** A secret URL (database, Redis) checked by `check`, which returns a value-free reason. */
+function SecretUrl(name: string, check: (url: string) => string | undefined): PropertyDecorator {
+  return compose(
+    Expose(),
+    Rule(name, (value) =>
+      value === undefined
+        ? undefined
+        : !(value instanceof Secret)
+          ? 'is invalid'
+          : isPlaceholder(value.reveal())
+            ? PLACEHOLDER_REASON
+            : check(value.reveal()),
+    ),
+    Transform(toSecret),
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The schema
 
@@ -350,18 +394,7 @@ export class EnvironmentVariables {
   @Bool()
   TRUST_PROXY: boolean = false;
 
-  @Expose()
-  @Transform(({ value }) => {
-    if (typeof value !== 'string') return value;
-    const normalized = checkBaseUrl(value, undefined);
-    return normalized.ok ? normalized.url : value;
-  })
-  @Rule('difyBaseUrl', (value, env) => {
-    if (typeof value !== 'string') return 'must be an absolute http(s) URL';
-    const allow = typeof env.DIFY_ALLOW_INSECURE_HTTP === 'boolean' ? env.DIFY_ALLOW_INSECURE_HTTP : undefined;
-    const result = checkBaseUrl(value, allow);
-    return result.ok ? undefined : result.reason;
-  })
+  @DifyBaseUrl('difyBaseUrl', false)
   DIFY_BASE_URL: string = DEFAULT_DIFY_BASE_URL;
 
   @Expose()
@@ -370,15 +403,7 @@ export class EnvironmentVariables {
       ? 'required: set DIFY_API_KEY, DIFY_API_KEY_FILE or DIFY_APPS_FILE'
       : undefined,
   )
-  @Rule('difyKeyChars', (value) =>
-    value === undefined || (value instanceof Secret && isHeaderSafeSecret(value.reveal()))
-      ? undefined
-      : 'must be printable ASCII without spaces',
-  )
-  @Rule('difyKeyNotPlaceholder', (value) =>
-    value instanceof Secret && isPlaceholder(value.reveal()) ? PLACEHOLDER_REASON : undefined,
-  )
-  @Transform(toSecret)
+  @DifyKey('difyKey')
   DIFY_API_KEY?: Secret;
 
   @Expose()
@@ -386,31 +411,11 @@ export class EnvironmentVariables {
 
   /** The knowledge (dataset) key, for the `/v1/datasets` routes; optional. */
   @Expose()
-  @Rule('datasetKeyChars', (value) =>
-    value === undefined || (value instanceof Secret && isHeaderSafeSecret(value.reveal()))
-      ? undefined
-      : 'must be printable ASCII without spaces',
-  )
-  @Rule('datasetKeyNotPlaceholder', (value) =>
-    value instanceof Secret && isPlaceholder(value.reveal()) ? PLACEHOLDER_REASON : undefined,
-  )
-  @Transform(toSecret)
+  @DifyKey('datasetKey')
   DIFY_DATASET_API_KEY?: Secret;
 
   /** Base URL for the knowledge API; defaults to DIFY_BASE_URL. */
-  @Expose()
-  @Transform(({ value }) => {
-    if (typeof value !== 'string') return value;
-    const normalized = checkBaseUrl(value, undefined);
-    return normalized.ok ? normalized.url : value;
-  })
-  @Rule('difyDatasetBaseUrl', (value, env) => {
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string') return 'must be an absolute http(s) URL';
-    const allow = typeof env.DIFY_ALLOW_INSECURE_HTTP === 'boolean' ? env.DIFY_ALLOW_INSECURE_HTTP : undefined;
-    const result = checkBaseUrl(value, allow);
-    return result.ok ? undefined : result.reason;
-  })
+  @DifyBaseUrl('difyDatasetBaseUrl', true)
   DIFY_DATASET_BASE_URL?: string;
 
   /** How often (ms) mounted Dify key files and the apps file are re-read; 0 turns reloading off. */
@@ -455,17 +460,7 @@ export class EnvironmentVariables {
   @Bool()
   DIFY_READY_REQUIRED: boolean = true;
 
-  @Expose()
-  @Rule('databaseUrl', (value) =>
-    value === undefined
-      ? undefined
-      : !(value instanceof Secret)
-        ? 'is invalid'
-        : isPlaceholder(value.reveal())
-          ? PLACEHOLDER_REASON
-          : checkDatabaseUrl(value.reveal()),
-  )
-  @Transform(toSecret)
+  @SecretUrl('databaseUrl', checkDatabaseUrl)
   DATABASE_URL?: Secret;
 
   @Expose()
@@ -481,17 +476,7 @@ export class EnvironmentVariables {
   @Bool()
   AUDIT_STORE_TEXT: boolean = false;
 
-  @Expose()
-  @Rule('redisUrl', (value) =>
-    value === undefined
-      ? undefined
-      : !(value instanceof Secret)
-        ? 'is invalid'
-        : isPlaceholder(value.reveal())
-          ? PLACEHOLDER_REASON
-          : checkRedisUrl(value.reveal()),
-  )
-  @Transform(toSecret)
+  @SecretUrl('redisUrl', checkRedisUrl)
   REDIS_URL?: Secret;
 
   @Expose()

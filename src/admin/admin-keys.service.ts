@@ -15,51 +15,21 @@ export interface AdminActor {
   name: string;
 }
 
-/** A key as the admin API and the CLI show it: never a hash; the secret only right after create or rotate. */
-export interface KeyView {
-  id: string;
-  name: string;
-  prefix: string;
-  status: KeyStatus;
-  scopes: string[];
-  apps: string[];
-  datasets: string[];
-  namespace: string;
-  limits: ApiKeyRecord['limits'];
-  expiresAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-  revokedAt: Date | null;
-  lastUsedAt: Date | null;
-  rotatedAt: Date | null;
-  previousSecretExpiresAt: Date | null;
-}
+/**
+ * A key as the admin API and the CLI show it: the record (which never holds a hash) and its
+ * status; the secret only right after create or rotate.
+ */
+export type KeyView = ApiKeyRecord & { status: KeyStatus };
 
 export type KeyViewWithSecret = KeyView & { key: string };
 
 export function presentKey(record: ApiKeyRecord, now = new Date()): KeyView {
-  return {
-    id: record.id,
-    name: record.name,
-    prefix: record.prefix,
-    status: keyStatus(record, now),
-    scopes: record.scopes,
-    apps: record.apps,
-    datasets: record.datasets,
-    namespace: record.namespace,
-    limits: record.limits,
-    expiresAt: record.expiresAt,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-    revokedAt: record.revokedAt,
-    lastUsedAt: record.lastUsedAt,
-    rotatedAt: record.rotatedAt,
-    previousSecretExpiresAt: record.previousSecretExpiresAt && record.previousSecretExpiresAt > now ? record.previousSecretExpiresAt : null,
-  };
+  const graceEnd = record.previousSecretExpiresAt;
+  return { ...record, status: keyStatus(record, now), previousSecretExpiresAt: graceEnd && graceEnd > now ? graceEnd : null };
 }
 
-function withSecret(created: CreatedKey): KeyViewWithSecret {
-  return { ...presentKey(created), key: created.key };
+function withSecret({ key, ...record }: CreatedKey): KeyViewWithSecret {
+  return { ...presentKey(record), key };
 }
 
 /**

@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   if (process.env.BENCH_DATABASE_URL) env.DATABASE_URL = process.env.BENCH_DATABASE_URL;
   else delete env.DATABASE_URL;
 
-  const { key } = JSON.parse(execFileSync('node', ['dist/cli.js', 'keys', 'create', '--name', 'bench', '--scopes', 'chat', '--json'], { env, encoding: 'utf8' })) as { key: string };
+  const { key } = JSON.parse(execFileSync('node', ['dist/cli.js', 'keys', 'create', '--name', 'bench', '--scopes', 'chat', '--rpm', '0', '--streams', '0', '--json'], { env, encoding: 'utf8' })) as { key: string };
   const gateway = spawn('node', ['dist/main.js'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     await waitForLive(`http://127.0.0.1:${PORT}/live`);

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DifyApiError, internalError } from './errors.js';
+import type { KnowledgeBase } from './handlers/knowledge.js';
 import type { AppRecord, SimulatorState } from './state.js';
 import { SseStream } from './sse.js';
 import type { Fault, RecordedRequest } from './types.js';
@@ -11,7 +12,10 @@ import type { Fault, RecordedRequest } from './types.js';
 /** What every handler may use of the running simulator. */
 export interface SimulatorRuntime {
   state: SimulatorState;
-  datasetKeys: ReadonlySet<string>;
+  /** Valid knowledge keys (`dataset-…`); several, as Dify allows, so a key can be rotated. */
+  datasetKeys: Set<string>;
+  /** The workspace's knowledge bases. */
+  knowledge: Map<string, KnowledgeBase>;
   pingIntervalMs: number;
   streamChunkDelayMs: number;
   answer: string;

@@ -17,6 +17,7 @@ import { BodyTooLargeError, describeBody, readBody } from './body.js';
 import { RequestContext, type AppContext, type SimulatorRuntime } from './context.js';
 import { methodNotAllowed, notFound, payloadTooLarge } from './errors.js';
 import { answerWithFault, FaultQueue, isReplacingFault } from './faults.js';
+import { createKnowledgeBase, type KnowledgeBase } from './handlers/knowledge.js';
 import { matchRoute } from './router.js';
 import { ROUTES } from './routes.js';
 import type { SseStream } from './sse.js';
@@ -31,6 +32,7 @@ export type {
   RecordedRequest,
   SimulatorApp,
   SimulatorAppMode,
+  SimulatorDataset,
   SimulatorOptions,
 } from './types.js';
 export { HUMAN_INPUT_DIRECTIVE } from './generation/workflow-run.js';
@@ -47,9 +49,12 @@ export async function startDifySimulator(opts: SimulatorOptions = {}): Promise<D
   const streams = new Set<SseStream>();
   let nextRequestId = 1;
 
+  const knowledge = new Map<string, KnowledgeBase>();
+  const seeded = (opts.datasets ?? []).map((seed) => createKnowledgeBase(knowledge, seed));
   const runtime: SimulatorRuntime = {
     state,
     datasetKeys: new Set(opts.datasetKeys ?? []),
+    knowledge,
     pingIntervalMs: opts.pingIntervalMs ?? 10_000,
     streamChunkDelayMs: opts.streamChunkDelayMs ?? 20,
     answer: opts.answer ?? DEFAULT_ANSWER,
@@ -187,6 +192,17 @@ export async function startDifySimulator(opts: SimulatorOptions = {}): Promise<D
       ...(app.maxActiveRequests > 0 ? { maxActiveRequests: app.maxActiveRequests } : {}),
     })),
     requests,
+    datasets: seeded.map((kb) => ({ id: kb.id, name: kb.name })),
+    addAppKey: (existingKey: string, newKey: string) => {
+      const app = state.appByKey(existingKey);
+      if (!app) throw new Error('no app has this key');
+      app.keys.add(newKey);
+    },
+    removeAppKey: (key: string) => {
+      for (const app of state.apps) app.keys.delete(key);
+    },
+    addDatasetKey: (key: string) => void runtime.datasetKeys.add(key),
+    removeDatasetKey: (key: string) => void runtime.datasetKeys.delete(key),
     addFault: (fault: Fault) => faults.add(fault),
     clearFaults: () => faults.clear(),
     reset: () => {

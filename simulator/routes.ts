@@ -27,7 +27,20 @@ import {
   stopWorkflowTask,
 } from './handlers/generation.js';
 import { getHumanInputForm, submitHumanInputForm } from './handlers/human-input.js';
-import { listDatasets } from './handlers/knowledge.js';
+import {
+  createDataset,
+  createDocumentByFile,
+  createDocumentByText,
+  deleteDataset,
+  deleteDocument,
+  getDataset,
+  getDocument,
+  listDatasets,
+  listDocuments,
+  listSegments,
+  retrieve,
+  updateDataset,
+} from './handlers/knowledge.js';
 import { createMessageFeedback, listAppFeedbacks, listMessages, suggestedQuestions } from './handlers/messages.js';
 import { getWorkflowRun, listWorkflowLogs, streamWorkflowEvents } from './handlers/workflow-runs.js';
 import { appRoute, datasetRoute, publicRoute, type Route } from './router.js';
@@ -89,6 +102,17 @@ export const ROUTES: Route[] = [
   appRoute('POST', '/apps/annotation-reply/{action}', setAnnotationReply),
   appRoute('GET', '/apps/annotation-reply/{action}/status/{job_id}', getAnnotationReplyStatus),
 
-  // Knowledge (only enough to tell key types apart)
+  // Knowledge (§5): knowledge bases, retrieval, documents and their chunks
   datasetRoute('GET', '/datasets', listDatasets),
+  datasetRoute('POST', '/datasets', createDataset),
+  datasetRoute('GET', '/datasets/{dataset_id:uuid}', getDataset),
+  datasetRoute('PATCH', '/datasets/{dataset_id:uuid}', updateDataset),
+  datasetRoute('DELETE', '/datasets/{dataset_id:uuid}', deleteDataset),
+  datasetRoute('POST', '/datasets/{dataset_id:uuid}/retrieve', retrieve),
+  datasetRoute('POST', '/datasets/{dataset_id:uuid}/document/create-by-text', createDocumentByText),
+  datasetRoute('POST', '/datasets/{dataset_id:uuid}/document/create-by-file', createDocumentByFile),
+  datasetRoute('GET', '/datasets/{dataset_id:uuid}/documents', listDocuments),
+  datasetRoute('GET', '/datasets/{dataset_id:uuid}/documents/{document_id:uuid}', getDocument),
+  datasetRoute('DELETE', '/datasets/{dataset_id:uuid}/documents/{document_id:uuid}', deleteDocument),
+  datasetRoute('GET', '/datasets/{dataset_id:uuid}/documents/{document_id:uuid}/segments', listSegments),
 ];

@@ -7,7 +7,10 @@ import { newId } from './util.js';
 
 export interface AppRecord {
   id: string;
+  /** The key the app was created with. */
   key: string;
+  /** Every valid key of the app (Dify allows several, so keys can be rotated). */
+  keys: Set<string>;
   mode: SimulatorAppMode;
   name: string;
   workflowId: string;
@@ -170,6 +173,7 @@ export class SimulatorState {
     this.apps = apps.map((app) => ({
       id: app.id ?? newId(),
       key: app.key,
+      keys: new Set([app.key]),
       mode: app.mode,
       name: app.name ?? `Simulated ${app.mode} app`,
       workflowId: app.workflowId ?? newId(),
@@ -197,7 +201,7 @@ export class SimulatorState {
   }
 
   appByKey(key: string): AppRecord | undefined {
-    return this.apps.find((app) => app.key === key);
+    return this.apps.find((app) => app.keys.has(key));
   }
 
   /** The end user for `user` (or the anonymous DEFAULT-USER), created on first sight like Dify does. */

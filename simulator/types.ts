@@ -1,6 +1,9 @@
 /**
  * Public types of the Dify simulator. `dify-simulator.ts` re-exports them; import from there.
  */
+import type { SimulatorDataset } from './handlers/knowledge.js';
+
+export type { SimulatorDataset } from './handlers/knowledge.js';
 
 export type SimulatorAppMode = 'chat' | 'agent-chat' | 'advanced-chat' | 'workflow' | 'completion';
 
@@ -23,8 +26,10 @@ export interface SimulatorOptions {
   host?: string;
   /** Default: one chat app with a random key `app-` + 24 letters and digits. */
   apps?: SimulatorApp[];
-  /** Knowledge keys (`dataset-…`): only GET /datasets answers; they are rejected on app routes. */
+  /** Knowledge keys (`dataset-…`) for the knowledge API; they are rejected on app routes. */
   datasetKeys?: string[];
+  /** Knowledge bases the workspace starts with (ids filled in when absent). */
+  datasets?: SimulatorDataset[];
   /** SSE keep-alive `event: ping\n\n` after this long without output; default 10000. */
   pingIntervalMs?: number;
   /** Delay between streamed events (and per chunk in blocking mode); default 20. */
@@ -87,6 +92,15 @@ export interface DifySimulator {
   apps: SimulatorApp[];
   /** Every request received, faulted ones included, in arrival order. */
   requests: RecordedRequest[];
+  /** The seeded knowledge bases, with their ids. */
+  datasets: Required<Pick<SimulatorDataset, 'id' | 'name'>>[];
+  /** Adds a key to the app that has `existingKey` (a second key, for rotation). */
+  addAppKey(existingKey: string, newKey: string): void;
+  /** Removes an app key: calls with it get 401 from then on. */
+  removeAppKey(key: string): void;
+  /** Adds or removes a knowledge key. */
+  addDatasetKey(key: string): void;
+  removeDatasetKey(key: string): void;
   /** Queue a fault; the first matching fault with times > 0 applies. */
   addFault(f: Fault): void;
   clearFaults(): void;

@@ -1,5 +1,6 @@
-import { type MiddlewareConsumer, Module, type NestModule, ValidationPipe } from '@nestjs/common';
+import { type MiddlewareConsumer, Module, type NestModule, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { AdminModule } from './admin/admin.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CommonModule } from './common/common.module.js';
@@ -13,9 +14,22 @@ import { DatabaseModule } from './database/database.module.js';
 import { DifyModule } from './dify/dify.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { RedisModule } from './redis/redis.module.js';
 
 @Module({
-  imports: [GatewayConfigModule, gatewayLoggerModule(), CommonModule, MetricsModule, DatabaseModule, AuthModule, AuditModule, DifyModule, HealthModule],
+  imports: [
+    GatewayConfigModule,
+    gatewayLoggerModule(),
+    CommonModule,
+    MetricsModule,
+    DatabaseModule,
+    RedisModule,
+    AuthModule,
+    AuditModule,
+    AdminModule,
+    DifyModule,
+    HealthModule,
+  ],
   providers: [
     { provide: APP_FILTER, useClass: HttpExceptionFilter },
     {
@@ -25,8 +39,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
           transform: true,
           whitelist: true,
           forbidNonWhitelisted: true,
-          exceptionFactory: (errors) =>
-            GatewayError.badRequest(errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ') || 'invalid request'),
+          exceptionFactory: (errors) => GatewayError.badRequest(validationMessages(errors).join('; ') || 'invalid request'),
         }),
     },
   ],
@@ -35,4 +48,13 @@ export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(RequestIdMiddleware, DrainMiddleware).forRoutes('*');
   }
+}
+
+/** Every constraint message, nested objects included (`limits.requestsPerMinute must ...`). */
+function validationMessages(errors: ValidationError[], path = ''): string[] {
+  return errors.flatMap((e) => {
+    const prefix = path ? `${path}.` : '';
+    const own = Object.values(e.constraints ?? {}).map((m) => (path ? `${prefix}${m}` : m));
+    return [...own, ...validationMessages(e.children ?? [], `${prefix}${e.property}`)];
+  });
 }

@@ -7,6 +7,27 @@ import type { AuditEventsQueryDto } from './dto/audit-events-query.dto.js';
 
 export type CallAuditEntry = Omit<AuditRecordInput, 'id'>;
 
+/**
+ * An administrative action: a key created, changed, rotated or revoked (by the admin API or the
+ * CLI), or a Dify key reloaded from its file. Never a secret.
+ */
+export interface AdminAuditEntry {
+  /** The request id of the admin call, or an id made up by the CLI or the reload. */
+  requestId: string;
+  /** `keys.create`, `keys.update`, `keys.rotate`, `keys.revoke`, `dify.key_changed`, ... */
+  action: string;
+  /** The key that acted (admin API); null for the CLI and the gateway itself. */
+  actorKeyId: string | null;
+  /** The acting key's name, `cli` or `gateway`. */
+  actorName: string;
+  /** What was acted on: a key id, an app alias. */
+  target: string | null;
+  status: number;
+  outcome: 'success' | 'rejected' | 'client_error';
+  errorCode?: string | null;
+  appAlias?: string | null;
+}
+
 export interface AuditPage {
   data: AuditRecordRow[];
   limit: number;
@@ -30,6 +51,32 @@ export class AuditService {
       // Never let a failed audit write hide the caller's answer; it is logged loudly instead.
       this.logger.error(`audit write failed for request ${entry.requestId}: ${(error as Error).name}`);
     }
+  }
+
+  /**
+   * Records an admin action in the same log as the calls. Minimal form, until the audit trail
+   * gets its own event kinds: method `ADMIN`, and the action and its target in `route`.
+   */
+  async recordAdminAction(entry: AdminAuditEntry): Promise<void> {
+    await this.recordCall({
+      requestId: entry.requestId,
+      startedAt: new Date(),
+      callerKeyId: entry.actorKeyId,
+      callerName: entry.actorName,
+      appAlias: entry.appAlias ?? null,
+      method: 'ADMIN',
+      route: entry.target ? `${entry.action} ${entry.target}` : entry.action,
+      status: entry.status,
+      upstreamStatus: null,
+      outcome: entry.outcome,
+      errorCode: entry.errorCode ?? null,
+      latencyMs: 0,
+      attempts: 0,
+      conversationId: null,
+      messageId: null,
+      taskId: null,
+      workflowRunId: null,
+    });
   }
 
   async search(query: AuditEventsQueryDto): Promise<AuditPage> {

@@ -2,10 +2,12 @@ import { Module } from '@nestjs/common';
 import { ApiKeyRepository } from './api-key.repository.js';
 import { ApiKeyService } from './api-key.service.js';
 import { CallerAuthService } from './caller-auth.service.js';
+import { KeyEvents } from './key-events.js';
+import { LastUsedTracker } from './last-used.tracker.js';
 import { ScopeGuard } from './scope.guard.js';
 
 @Module({
-  providers: [ApiKeyRepository, ApiKeyService, CallerAuthService, ScopeGuard],
+  providers: [ApiKeyRepository, ApiKeyService, CallerAuthService, KeyEvents, LastUsedTracker, ScopeGuard],
   exports: [ApiKeyService, CallerAuthService, ScopeGuard],
 })
 export class AuthModule {}

@@ -1,19 +1,46 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { GatewayError } from '../common/gateway-error.js';
+import { keysConfig } from '../config/keys.config.js';
 import { hashApiKey, isWellFormedApiKey } from './api-key.js';
-import { ApiKeyRepository } from './api-key.repository.js';
+import { ApiKeyCache } from './api-key.cache.js';
+import { ApiKeyRepository, type ApiKeyMatch, type ApiKeyRecord } from './api-key.repository.js';
 import type { Caller } from './caller.js';
+import { KeyEvents } from './key-events.js';
+import { LastUsedTracker } from './last-used.tracker.js';
 import { isScope, type Scope } from './scopes.js';
 
+/** The header a caller names the Dify app with, when its key is bound to several. */
+export const APP_HEADER = 'x-gateway-app';
+
+/** What authentication adds to the caller: when the secret used stops working, if it does. */
+export interface AuthenticatedCaller extends Caller {
+  /** The key's expiry, or the end of the grace period of a rotated-away secret; whichever is first. */
+  secretExpiresAt?: Date;
+}
+
 /**
- * Authenticates a gateway key from the Authorization header and checks what it may do.
- * Messages say what is wrong with the request, never which keys exist.
+ * Authenticates a gateway key from the Authorization header and checks what it may do. Lookups
+ * are cached per replica for `KEY_CACHE_TTL_MS`; revocations, rotations and changes reach every
+ * replica through `KeyEvents`. Expiry and grace periods are compared on every request, so a
+ * cached key still stops on time. Messages say what is wrong, never which keys exist.
  */
 @Injectable()
 export class CallerAuthService {
-  constructor(private readonly keys: ApiKeyRepository) {}
+  private readonly cache: ApiKeyCache;
+  private readonly inFlight = new Map<string, Promise<ApiKeyMatch | null>>();
 
-  async authenticate(authorization: string | undefined): Promise<Caller> {
+  constructor(
+    private readonly keys: ApiKeyRepository,
+    @Inject(keysConfig.KEY) private readonly cfg: ConfigType<typeof keysConfig>,
+    private readonly lastUsed: LastUsedTracker,
+    @Optional() events?: KeyEvents,
+  ) {
+    this.cache = new ApiKeyCache(cfg.cacheTtlMs);
+    events?.onChanged((keyId) => this.invalidate(keyId));
+  }
+
+  async authenticate(authorization: string | undefined): Promise<AuthenticatedCaller> {
     const match = /^(\S+)\s+(\S+)\s*$/.exec(authorization ?? '');
     if (!match) throw GatewayError.unauthorized("Authorization header must be provided and start with 'Bearer'");
     if (match[1].toLowerCase() !== 'bearer') throw GatewayError.unauthorized("Authorization scheme must be 'Bearer'");
@@ -21,9 +48,19 @@ export class CallerAuthService {
     if (!isWellFormedApiKey(secret)) {
       throw GatewayError.unauthorized('Access token is invalid: a gateway key starts with dgw_ (Dify keys are held by the gateway, not by callers).');
     }
-    const record = await this.keys.findActiveByHash(hashApiKey(secret));
-    if (!record) throw GatewayError.unauthorized('Access token is invalid');
-    return { keyId: record.id, name: record.name, scopes: record.scopes.filter(isScope), apps: record.apps };
+    const found = await this.lookup(hashApiKey(secret));
+    if (!found) throw GatewayError.unauthorized('Access token is invalid');
+    const { record } = found;
+    const now = Date.now();
+    if (record.expiresAt && record.expiresAt.getTime() <= now) throw GatewayError.unauthorized('Access token has expired');
+    let secretExpiresAt = record.expiresAt ?? undefined;
+    if (found.matched === 'previous') {
+      const graceEnd = record.previousSecretExpiresAt;
+      if (!graceEnd || graceEnd.getTime() <= now) throw GatewayError.unauthorized('Access token is invalid');
+      if (!secretExpiresAt || graceEnd < secretExpiresAt) secretExpiresAt = graceEnd;
+    }
+    this.lastUsed.touch(record.id);
+    return { ...this.toCaller(record), ...(secretExpiresAt ? { secretExpiresAt } : {}) };
   }
 
   requireScope(caller: Caller, scope: Scope): void {
@@ -32,9 +69,64 @@ export class CallerAuthService {
     }
   }
 
-  /** The Dify app a call goes to: the key's only app, for now (one app per key). */
-  resolveApp(caller: Caller): string {
+  /**
+   * The Dify app a call goes to: the one named by the `X-Gateway-App` header, which must be one
+   * of the key's apps; without the header, the key's only app.
+   */
+  resolveApp(caller: Caller, requested?: string | string[]): string {
+    const header = Array.isArray(requested) ? requested[0] : requested;
+    const wanted = header?.trim();
+    if (wanted) {
+      if (!caller.apps.includes(wanted)) throw GatewayError.forbidden(`This key is not bound to app '${wanted.slice(0, 64)}'.`);
+      return wanted;
+    }
     if (caller.apps.length === 0) throw GatewayError.forbidden('This key is not bound to any Dify app.');
+    if (caller.apps.length > 1) {
+      throw GatewayError.badRequest(`This key is bound to several Dify apps (${caller.apps.join(', ')}): name one in the X-Gateway-App header.`);
+    }
     return caller.apps[0];
+  }
+
+  /** Forgets cached keys (all, or one): the admin use cases call this through KeyEvents. */
+  invalidate(keyId: string): void {
+    this.cache.invalidate(keyId);
+    // A read that started before the change may return the old row: later requests must not join it.
+    this.inFlight.clear();
+  }
+
+  private lookup(hash: string): Promise<ApiKeyMatch | null> {
+    const cached = this.cache.get(hash);
+    if (cached !== undefined) return Promise.resolve(cached);
+    // Concurrent requests with the same key share one database read.
+    let pending = this.inFlight.get(hash);
+    if (!pending) {
+      const token = this.cache.begin();
+      pending = this.keys
+        .findByHash(hash)
+        .then((found) => {
+          this.cache.set(hash, found, token);
+          return found;
+        })
+        .finally(() => this.inFlight.delete(hash));
+      this.inFlight.set(hash, pending);
+    }
+    return pending;
+  }
+
+  private toCaller(record: ApiKeyRecord): Caller {
+    const defaults = this.cfg.defaultLimits;
+    return {
+      keyId: record.id,
+      name: record.name,
+      scopes: record.scopes.filter(isScope),
+      apps: record.apps,
+      datasets: record.datasets,
+      namespace: record.namespace,
+      limits: {
+        requestsPerMinute: record.limits.requestsPerMinute ?? defaults.requestsPerMinute,
+        concurrentStreams: record.limits.concurrentStreams ?? defaults.concurrentStreams,
+        dailyTokens: record.limits.dailyTokens ?? defaults.dailyTokens,
+      },
+    };
   }
 }

@@ -8,6 +8,9 @@ export const SCOPES = [
   'audio',
   'app:read',
   'annotations',
+  'datasets',
+  'datasets:write',
+  'app:all-users',
   'audit:read',
   'admin',
 ] as const;
@@ -17,3 +20,6 @@ export type Scope = (typeof SCOPES)[number];
 export function isScope(value: string): value is Scope {
   return (SCOPES as readonly string[]).includes(value);
 }
+
+/** Scopes that open routes of a Dify app (a key holding one needs at least one app). */
+export const APP_SCOPES: readonly Scope[] = ['chat', 'workflow', 'files', 'conversations', 'feedback', 'audio', 'app:read', 'annotations', 'app:all-users'];

@@ -1,11 +1,10 @@
 import { Global, Module } from '@nestjs/common';
-import { RedisConnection } from './redis.connection.js';
 import { ShutdownService } from './shutdown.service.js';
 
-/** Process-wide services: the drain on shutdown and the shared Redis connection. */
+/** Process-wide services: the drain on shutdown. */
 @Global()
 @Module({
-  providers: [ShutdownService, RedisConnection],
-  exports: [ShutdownService, RedisConnection],
+  providers: [ShutdownService],
+  exports: [ShutdownService],
 })
 export class CommonModule {}

@@ -1,10 +1,12 @@
-import { Module } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
+import { Global, Module } from '@nestjs/common';
+import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { appConfig } from './app.config.js';
 import { auditConfig } from './audit.config.js';
 import { databaseConfig } from './database.config.js';
 import { difyConfig } from './dify.config.js';
+import { DifyTargets } from './dify-targets.js';
 import { idempotencyConfig } from './idempotency.config.js';
+import { keysConfig } from './keys.config.js';
 import { redisConfig } from './redis.config.js';
 
 /**
@@ -17,6 +19,7 @@ import { redisConfig } from './redis.config.js';
  * `node --env-file=.env`). `skipProcessEnv`: `ConfigService.get('SOME_VAR')` does not fall
  * through to raw `process.env`; inject a namespace instead.
  */
+@Global()
 @Module({
   imports: [
     ConfigModule.forRoot({
@@ -24,9 +27,11 @@ import { redisConfig } from './redis.config.js';
       cache: true,
       ignoreEnvFile: true,
       skipProcessEnv: true,
-      load: [appConfig, difyConfig, databaseConfig, auditConfig, idempotencyConfig, redisConfig],
+      load: [appConfig, difyConfig, databaseConfig, auditConfig, idempotencyConfig, keysConfig, redisConfig],
     }),
   ],
-  exports: [ConfigModule],
+  // DifyTargets: the live Dify keys (reloaded from their files); global like the config itself.
+  providers: [{ provide: DifyTargets, inject: [difyConfig.KEY], useFactory: (cfg: ConfigType<typeof difyConfig>) => new DifyTargets(cfg) }],
+  exports: [ConfigModule, DifyTargets],
 })
 export class GatewayConfigModule {}

@@ -27,4 +27,19 @@ describe('describeConfig', () => {
   it('shows *** for keys too short to show four characters', () => {
     expect(describeConfig(loadGatewayConfig({ DIFY_API_KEY: 'app-short' }))).toContain('key=***');
   });
+
+  it('shows Redis without credentials, the dataset key as …last4, and the key settings', () => {
+    const summary = describeConfig(
+      loadGatewayConfig({
+        DIFY_API_KEY: CANARY,
+        DIFY_DATASET_API_KEY: 'dataset-CANARYdataset0123wxyz',
+        REDIS_URL: 'redis://:CANARYredis@cache.internal:6379/2',
+      }),
+    );
+    expect(summary).toContain('dify.datasets=https://api.dify.ai/v1 key=…wxyz');
+    expect(summary).toContain('redis=redis://***@cache.internal:6379/2 prefix=dify-gateway:');
+    expect(summary).toContain('keys.defaultLimits(rpm=600 streams=20 dailyTokens=0)');
+    expect(summary).not.toMatch(/canary/i);
+    expect(describeConfig(loadGatewayConfig({ DIFY_API_KEY: CANARY }))).toContain('redis=off (limits and revocations per process)');
+  });
 });

@@ -5,7 +5,7 @@ function maskedKey(key: Secret): string {
   return key.last4 ? `…${key.last4}` : '***';
 }
 
-/** scheme://host[:port]/path with credentials replaced by `***` and no query (it may hold `password=`). */
+/** scheme://host[:port]/path with credentials replaced by `***` and no query (it may hold `password=`). Also for Redis URLs. */
 function maskedUrl(secret: Secret): string {
   try {
     const url = new URL(secret.reveal());
@@ -21,7 +21,7 @@ function maskedUrl(secret: Secret): string {
  * database URL without credentials or query. Safe to log.
  */
 export function describeConfig(cfg: GatewayConfig): string {
-  const { app, dify, database, audit, idempotency, redis } = cfg;
+  const { app, dify, database, audit, idempotency, keys, redis } = cfg;
   const apps = Object.values(dify.apps)
     .map((entry) => `${entry.alias}=${entry.baseUrl} key=${maskedKey(entry.apiKey)}`)
     .join(', ');
@@ -39,6 +39,8 @@ export function describeConfig(cfg: GatewayConfig): string {
     `trustProxy=${app.trustProxy}`,
     `dify.apps=[${apps}]`,
     `dify.default=${dify.defaultApp}`,
+    `dify.datasets=${dify.datasets ? `${dify.datasets.baseUrl} key=${maskedKey(dify.datasets.apiKey)}` : 'off'}`,
+    `dify.reloadMs=${dify.reloadMs}`,
     `dify.insecureHttp=${dify.allowInsecureHttp}`,
     `dify.timeouts(connect=${t.connectMs} firstByte=${t.firstByteMs} streamIdle=${t.streamIdleMs} maxCall=${t.maxCallMs})`,
     `dify.retry(max=${r.maxRetries} base=${r.baseDelayMs} maxDelay=${r.maxDelayMs} retryAfterMax=${r.maxRetryAfterMs})`,
@@ -49,6 +51,8 @@ export function describeConfig(cfg: GatewayConfig): string {
     `migrations=${database.migrationsDir}`,
     `audit.storeText=${audit.storeText}`,
     `idempotency(ttlMs=${idempotency.ttlMs} store=${redis.url ? 'redis' : `memory max=${idempotency.maxKeys}`})`,
-    `redis=${redis.url ? maskedUrl(redis.url) : 'unset'}`,
+    `redis=${redis.url ? `${maskedUrl(redis.url)} prefix=${redis.keyPrefix}` : 'off (limits and revocations per process)'}`,
+    `keys(grace=${keys.rotationGraceSeconds}s cacheMs=${keys.cacheTtlMs} lastUsedFlushMs=${keys.lastUsedFlushMs})`,
+    `keys.defaultLimits(rpm=${keys.defaultLimits.requestsPerMinute} streams=${keys.defaultLimits.concurrentStreams} dailyTokens=${keys.defaultLimits.dailyTokens})`,
   ].join(' ');
 }

@@ -67,6 +67,10 @@ export const ENV_VARIABLES = [
   'DIFY_API_KEY',
   'DIFY_API_KEY_FILE',
   'DIFY_APPS_FILE',
+  'DIFY_DATASET_API_KEY',
+  'DIFY_DATASET_API_KEY_FILE',
+  'DIFY_DATASET_BASE_URL',
+  'DIFY_KEYS_RELOAD_MS',
   'DIFY_ALLOW_INSECURE_HTTP',
   'DIFY_CONNECT_TIMEOUT_MS',
   'DIFY_FIRST_BYTE_TIMEOUT_MS',
@@ -92,6 +96,14 @@ export const ENV_VARIABLES = [
   'IDEMPOTENCY_TTL_MS',
   'IDEMPOTENCY_MAX_KEYS',
   'REDIS_URL',
+  'REDIS_URL_FILE',
+  'REDIS_KEY_PREFIX',
+  'KEY_ROTATION_GRACE_SECONDS',
+  'KEY_CACHE_TTL_MS',
+  'KEY_LAST_USED_FLUSH_MS',
+  'KEY_DEFAULT_REQUESTS_PER_MINUTE',
+  'KEY_DEFAULT_CONCURRENT_STREAMS',
+  'KEY_DEFAULT_DAILY_TOKENS',
 ] as const;
 
 function sortIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
@@ -185,10 +197,9 @@ export function checkBaseUrl(raw: string, allowInsecureHttp: boolean | undefined
   return { ok: true, url: url.href.replace(/\/+$/, '') };
 }
 
-/** `postgresql://` or `postgres://`, parseable, no whitespace. Reasons never echo the value. */
-export function checkDatabaseUrl(raw: string): string | undefined {
-  const reason = 'must be a postgresql:// or postgres:// URL';
-  if (!/^postgres(?:ql)?:\/\//i.test(raw) || !hasNoWhitespaceOrControl(raw)) return reason;
+/** A URL with one of `schemes`, parseable, no whitespace; else `reason` (never the value). */
+function checkUrl(raw: string, schemes: RegExp, reason: string): string | undefined {
+  if (!schemes.test(raw) || !hasNoWhitespaceOrControl(raw)) return reason;
   try {
     new URL(raw);
   } catch {
@@ -199,14 +210,12 @@ export function checkDatabaseUrl(raw: string): string | undefined {
 
 /** `redis://` or `rediss://`, parseable, no whitespace. Reasons never echo the value. */
 export function checkRedisUrl(raw: string): string | undefined {
-  const reason = 'must be a redis:// or rediss:// URL';
-  if (!/^rediss?:\/\//i.test(raw) || !hasNoWhitespaceOrControl(raw)) return reason;
-  try {
-    new URL(raw);
-  } catch {
-    return reason;
-  }
-  return undefined;
+  return checkUrl(raw, /^rediss?:\/\//i, 'must be a redis:// or rediss:// URL');
+}
+
+/** `postgresql://` or `postgres://`, parseable, no whitespace. Reasons never echo the value. */
+export function checkDatabaseUrl(raw: string): string | undefined {
+  return checkUrl(raw, /^postgres(?:ql)?:\/\//i, 'must be a postgresql:// or postgres:// URL');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,6 +325,53 @@ function notAbove(other: keyof EnvironmentVariables): (value: unknown, env: Envi
   };
 }
 
+/** A Dify base URL: normalized (no trailing `/`), https unless DIFY_ALLOW_INSECURE_HTTP. */
+function DifyBaseUrl(name: string, optional: boolean): PropertyDecorator {
+  return compose(
+    Expose(),
+    Transform(({ value }) => {
+      if (typeof value !== 'string') return value;
+      const normalized = checkBaseUrl(value, undefined);
+      return normalized.ok ? normalized.url : value;
+    }),
+    Rule(name, (value, env) => {
+      if (value === undefined && optional) return undefined;
+      if (typeof value !== 'string') return 'must be an absolute http(s) URL';
+      const allow = typeof env.DIFY_ALLOW_INSECURE_HTTP === 'boolean' ? env.DIFY_ALLOW_INSECURE_HTTP : undefined;
+      const result = checkBaseUrl(value, allow);
+      return result.ok ? undefined : result.reason;
+    }),
+  );
+}
+
+/** A Dify key (app or knowledge): it goes into a header, and must not be the example's placeholder. */
+function DifyKey(name: string): PropertyDecorator {
+  return compose(
+    Rule(`${name}Chars`, (value) =>
+      value === undefined || (value instanceof Secret && isHeaderSafeSecret(value.reveal())) ? undefined : 'must be printable ASCII without spaces',
+    ),
+    Rule(`${name}NotPlaceholder`, (value) => (value instanceof Secret && isPlaceholder(value.reveal()) ? PLACEHOLDER_REASON : undefined)),
+    Transform(toSecret),
+  );
+}
+
+/** A secret URL (database, Redis) checked by `check`, which returns a value-free reason. */
+function SecretUrl(name: string, check: (url: string) => string | undefined): PropertyDecorator {
+  return compose(
+    Expose(),
+    Rule(name, (value) =>
+      value === undefined
+        ? undefined
+        : !(value instanceof Secret)
+          ? 'is invalid'
+          : isPlaceholder(value.reveal())
+            ? PLACEHOLDER_REASON
+            : check(value.reveal()),
+    ),
+    Transform(toSecret),
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The schema
 
@@ -345,18 +401,7 @@ export class EnvironmentVariables {
   @Bool()
   TRUST_PROXY: boolean = false;
 
-  @Expose()
-  @Transform(({ value }) => {
-    if (typeof value !== 'string') return value;
-    const normalized = checkBaseUrl(value, undefined);
-    return normalized.ok ? normalized.url : value;
-  })
-  @Rule('difyBaseUrl', (value, env) => {
-    if (typeof value !== 'string') return 'must be an absolute http(s) URL';
-    const allow = typeof env.DIFY_ALLOW_INSECURE_HTTP === 'boolean' ? env.DIFY_ALLOW_INSECURE_HTTP : undefined;
-    const result = checkBaseUrl(value, allow);
-    return result.ok ? undefined : result.reason;
-  })
+  @DifyBaseUrl('difyBaseUrl', false)
   DIFY_BASE_URL: string = DEFAULT_DIFY_BASE_URL;
 
   @Expose()
@@ -365,19 +410,24 @@ export class EnvironmentVariables {
       ? 'required: set DIFY_API_KEY, DIFY_API_KEY_FILE or DIFY_APPS_FILE'
       : undefined,
   )
-  @Rule('difyKeyChars', (value) =>
-    value === undefined || (value instanceof Secret && isHeaderSafeSecret(value.reveal()))
-      ? undefined
-      : 'must be printable ASCII without spaces',
-  )
-  @Rule('difyKeyNotPlaceholder', (value) =>
-    value instanceof Secret && isPlaceholder(value.reveal()) ? PLACEHOLDER_REASON : undefined,
-  )
-  @Transform(toSecret)
+  @DifyKey('difyKey')
   DIFY_API_KEY?: Secret;
 
   @Expose()
   DIFY_APPS_FILE?: string;
+
+  /** The knowledge (dataset) key, for the `/v1/datasets` routes; optional. */
+  @Expose()
+  @DifyKey('datasetKey')
+  DIFY_DATASET_API_KEY?: Secret;
+
+  /** Base URL for the knowledge API; defaults to DIFY_BASE_URL. */
+  @DifyBaseUrl('difyDatasetBaseUrl', true)
+  DIFY_DATASET_BASE_URL?: string;
+
+  /** How often (ms) mounted Dify key files and the apps file are re-read; 0 turns reloading off. */
+  @Int(0, 3_600_000)
+  DIFY_KEYS_RELOAD_MS: number = 5_000;
 
   @Bool()
   DIFY_ALLOW_INSECURE_HTTP: boolean = false;
@@ -432,17 +482,7 @@ export class EnvironmentVariables {
   @Bool()
   DIFY_READY_REQUIRED: boolean = true;
 
-  @Expose()
-  @Rule('databaseUrl', (value) =>
-    value === undefined
-      ? undefined
-      : !(value instanceof Secret)
-        ? 'is invalid'
-        : isPlaceholder(value.reveal())
-          ? PLACEHOLDER_REASON
-          : checkDatabaseUrl(value.reveal()),
-  )
-  @Transform(toSecret)
+  @SecretUrl('databaseUrl', checkDatabaseUrl)
   DATABASE_URL?: Secret;
 
   @Expose()
@@ -464,16 +504,36 @@ export class EnvironmentVariables {
   @Int(100, 10_000_000)
   IDEMPOTENCY_MAX_KEYS: number = 100_000;
 
-  @Expose()
-  @Rule('redisUrl', (value) =>
-    value === undefined
-      ? undefined
-      : !(value instanceof Secret)
-        ? 'is invalid'
-        : checkRedisUrl(value.reveal()),
-  )
-  @Transform(toSecret)
+  @SecretUrl('redisUrl', checkRedisUrl)
   REDIS_URL?: Secret;
+
+  @Expose()
+  @Rule('redisKeyPrefix', (value) =>
+    typeof value === 'string' && /^[A-Za-z0-9:_.-]{1,64}$/.test(value) ? undefined : 'must be 1-64 letters, digits or : _ . -',
+  )
+  REDIS_KEY_PREFIX: string = 'dify-gateway:';
+
+  /** How long the old secret keeps working after `rotate`, unless the rotation says otherwise. */
+  @Int(0, 30 * 86_400)
+  KEY_ROTATION_GRACE_SECONDS: number = 86_400;
+
+  /** How long a replica reuses a key it looked up; revocations also arrive over Redis. */
+  @Int(0, 3_600_000)
+  KEY_CACHE_TTL_MS: number = 30_000;
+
+  /** How often last-use times are written to the database (one batch per interval). */
+  @Int(1_000, 3_600_000)
+  KEY_LAST_USED_FLUSH_MS: number = 60_000;
+
+  /** Limits of a key that sets none of its own; 0 means no limit. */
+  @Int(0, 1_000_000)
+  KEY_DEFAULT_REQUESTS_PER_MINUTE: number = 600;
+
+  @Int(0, 100_000)
+  KEY_DEFAULT_CONCURRENT_STREAMS: number = 20;
+
+  @Int(0, 2_000_000_000)
+  KEY_DEFAULT_DAILY_TOKENS: number = 0;
 }
 
 const SCHEMA_KEYS = ENV_VARIABLES.filter((name) => !name.endsWith('_FILE') || name === 'DIFY_APPS_FILE');

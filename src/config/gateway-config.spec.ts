@@ -75,6 +75,7 @@ describe('loadGatewayConfig', () => {
       maxConcurrentCalls: 100,
       breaker: { failureRatio: 0.5, windowMs: 30000, minCalls: 10, openMs: 15000 },
       readyProbe: { cacheMs: 15000, failuresBeforeDown: 3, required: true },
+      reloadMs: 5000,
     });
     expect(cfg.idempotency).toEqual({ ttlMs: 3600000, maxKeys: 100000 });
     expect(cfg.redis).toEqual({});

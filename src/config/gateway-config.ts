@@ -41,6 +41,33 @@ export interface DifyConfig {
   /** Circuit breaker per app. `failureRatio` 0 turns it off. */
   breaker: { failureRatio: number; windowMs: number; minCalls: number; openMs: number };
   readyProbe: { cacheMs: number; failuresBeforeDown: number; required: boolean };
+  /** The knowledge (dataset) API target, when `DIFY_DATASET_API_KEY(_FILE)` is set. Alias `datasets`. */
+  datasets?: DifyAppConfig;
+  /** How often key files and the apps file are re-read (ms); 0: never. */
+  reloadMs: number;
+}
+
+/** The limits a key gets when it sets none of its own; 0 means unlimited. */
+export interface KeyLimits {
+  requestsPerMinute: number;
+  concurrentStreams: number;
+  dailyTokens: number;
+}
+
+export interface KeysConfig {
+  /** Default grace period of the old secret after a rotation. */
+  rotationGraceSeconds: number;
+  /** How long a looked-up key is reused by this replica (0: look up every request). */
+  cacheTtlMs: number;
+  lastUsedFlushMs: number;
+  defaultLimits: KeyLimits;
+}
+
+export interface RedisConfig {
+  /** Unset: limits, revocations, caches and Idempotency-Key records are per process. */
+  url?: Secret;
+  /** Prefix of every key and channel the gateway uses in Redis. */
+  keyPrefix: string;
 }
 
 export interface DatabaseConfig {
@@ -63,22 +90,21 @@ export interface IdempotencyConfig {
   maxKeys: number;
 }
 
-export interface RedisConfig {
-  /** Set when `REDIS_URL` is set: state shared by replicas lives there. */
-  url?: Secret;
-}
-
 export interface GatewayConfig {
   app: AppConfig;
   dify: DifyConfig;
   database: DatabaseConfig;
   audit: AuditConfig;
   idempotency: IdempotencyConfig;
+  keys: KeysConfig;
   redis: RedisConfig;
 }
 
 /** Variables that may also be given as `<NAME>_FILE` (a mounted secret). */
-export const SECRET_FILE_VARIABLES = ['DIFY_API_KEY', 'DATABASE_URL'] as const;
+export const SECRET_FILE_VARIABLES = ['DIFY_API_KEY', 'DIFY_DATASET_API_KEY', 'DATABASE_URL', 'REDIS_URL'] as const;
+
+/** The alias under which the knowledge (dataset) API target appears in logs and audit rows. */
+export const DATASETS_TARGET_ALIAS = 'datasets';
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
@@ -161,6 +187,16 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
         failuresBeforeDown: v.DIFY_READY_FAILURES,
         required: v.DIFY_READY_REQUIRED,
       },
+      ...(v.DIFY_DATASET_API_KEY
+        ? {
+            datasets: {
+              alias: DATASETS_TARGET_ALIAS,
+              baseUrl: v.DIFY_DATASET_BASE_URL ?? v.DIFY_BASE_URL,
+              apiKey: v.DIFY_DATASET_API_KEY,
+            },
+          }
+        : {}),
+      reloadMs: v.DIFY_KEYS_RELOAD_MS,
     },
     database: {
       ...(v.DATABASE_URL ? { url: v.DATABASE_URL } : {}),
@@ -170,7 +206,20 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     },
     audit: { storeText: v.AUDIT_STORE_TEXT },
     idempotency: { ttlMs: v.IDEMPOTENCY_TTL_MS, maxKeys: v.IDEMPOTENCY_MAX_KEYS },
-    redis: v.REDIS_URL ? { url: v.REDIS_URL } : {},
+    keys: {
+      rotationGraceSeconds: v.KEY_ROTATION_GRACE_SECONDS,
+      cacheTtlMs: v.KEY_CACHE_TTL_MS,
+      lastUsedFlushMs: v.KEY_LAST_USED_FLUSH_MS,
+      defaultLimits: {
+        requestsPerMinute: v.KEY_DEFAULT_REQUESTS_PER_MINUTE,
+        concurrentStreams: v.KEY_DEFAULT_CONCURRENT_STREAMS,
+        dailyTokens: v.KEY_DEFAULT_DAILY_TOKENS,
+      },
+    },
+    redis: {
+      ...(v.REDIS_URL ? { url: v.REDIS_URL } : {}),
+      keyPrefix: v.REDIS_KEY_PREFIX,
+    },
   });
 }
 

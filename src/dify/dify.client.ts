@@ -4,6 +4,7 @@ import type { ConfigType } from '@nestjs/config';
 import { PassThrough, Readable, pipeline } from 'node:stream';
 import { GatewayError } from '../common/gateway-error.js';
 import { difyConfig } from '../config/dify.config.js';
+import { DifyTargets } from '../config/dify-targets.js';
 import type { Secret } from '../config/secret.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { DifyError } from './dify.errors.js';
@@ -70,6 +71,7 @@ export class DifyClient {
     @Inject(difyConfig.KEY) private readonly cfg: ConfigType<typeof difyConfig>,
     private readonly resilience: DifyResilience,
     private readonly metrics: MetricsService,
+    private readonly targets: DifyTargets,
   ) {
     resilience.classifyFailuresWith(isAvailabilityFailure);
     attachDifyHooks(http.axiosRef, cfg.retry, {
@@ -82,12 +84,18 @@ export class DifyClient {
     });
   }
 
+  /** The app as configured now: a reloaded key file applies to the next call (see DifyTargets). */
   app(alias: string): DifyApp | undefined {
-    return Object.hasOwn(this.cfg.apps, alias) ? this.cfg.apps[alias] : undefined;
+    return this.targets.app(alias);
   }
 
   appAliases(): string[] {
-    return Object.keys(this.cfg.apps);
+    return this.targets.aliases();
+  }
+
+  /** The knowledge (dataset) API target, when a dataset key is configured. */
+  datasetTarget(): DifyApp | undefined {
+    return this.targets.datasetTarget();
   }
 
   /**

@@ -5,9 +5,12 @@ import type { ConfigType } from '@nestjs/config';
 import { AuditModule } from '../audit/audit.module.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { difyConfig } from '../config/dify.config.js';
+import { IsolationModule } from '../isolation/isolation.module.js';
+import { LimitsModule } from '../limits/limits.module.js';
 import { createDifyAgents } from './connect-timeout.agent.js';
 import { DifyClient } from './dify.client.js';
 import { DifyController } from './dify.controller.js';
+import { DifyKeyReloadAuditor } from './dify-key-reload.auditor.js';
 import { DifyHealthIndicator } from './dify.health.js';
 import { DifyResilience } from './dify.resilience.js';
 import { IdempotencyService } from './idempotency.service.js';
@@ -23,9 +26,11 @@ import { DifyProxyService } from './dify.service.js';
     TerminusModule,
     AuthModule,
     AuditModule,
+    IsolationModule,
+    LimitsModule,
   ],
   controllers: [DifyController],
-  providers: [DifyClient, DifyProxyService, DifyHealthIndicator, DifyResilience, IdempotencyService],
+  providers: [DifyClient, DifyProxyService, DifyHealthIndicator, DifyResilience, IdempotencyService, DifyKeyReloadAuditor],
   exports: [DifyHealthIndicator],
 })
 export class DifyModule {}

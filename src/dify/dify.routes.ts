@@ -28,6 +28,32 @@ export type RetryClass = 'idempotent' | 'unsafe';
 
 export type BodyKind = 'none' | 'json' | 'multipart';
 
+/**
+ * Where Dify reads the end user of an endpoint (SERVICE_API.md §4, "user from"), so that the
+ * gateway can put it in the caller's namespace (src/isolation).
+ */
+export interface UserField {
+  in: 'json' | 'query' | 'form';
+  /** Default `user`. */
+  name?: string;
+  /**
+   * When the caller sends none, send the namespace's own anonymous user instead of letting Dify
+   * use its shared `DEFAULT-USER` (default true). False for a filter such as the logs' session id.
+   */
+  addWhenAbsent?: boolean;
+}
+
+/** Dify ids that Dify does not scope by `user`; the gateway records and checks their owner. */
+export type OwnedKind = 'task' | 'workflow_run' | 'file';
+
+export interface OwnedParam {
+  /** The path parameter holding the id. */
+  param: string;
+  kind: OwnedKind;
+  /** Someone else's id: a 404 like Dify's, or (stops) Dify's own silent success without calling it. */
+  foreign: 'not_found' | 'ignore';
+}
+
 export interface DifyRoute {
   /** Stable name used in logs, audit rows and metrics. */
   name: string;
@@ -41,7 +67,26 @@ export interface DifyRoute {
   dto?: new () => object;
   /** The answer may be a text/event-stream. */
   stream?: boolean;
+  /** Goes to the knowledge (dataset) API with the dataset key instead of an app. Default `app`. */
+  target?: 'app' | 'dataset';
+  /** Where the end user is, for namespacing. Absent: the endpoint has no `user`. */
+  user?: UserField;
+  /** An id in the path whose owner the gateway checks. */
+  owned?: OwnedParam;
+  /** Ids in the answer the gateway records as the caller's. */
+  records?: OwnedKind[];
+  /**
+   * The answer shows every end user of the app: it also needs the `app:all-users` scope, always
+   * or when the caller does not filter by end user.
+   */
+  allUsers?: 'always' | 'without-user';
+  /** The answer is an end user, which must be one of the caller's (else 404). */
+  endUserAnswer?: boolean;
+  /** `GET /datasets`: answered from the caller's dataset allow-list. */
+  listsDatasets?: boolean;
 }
+
+type RowExtra = Pick<DifyRoute, 'dto' | 'stream' | 'target' | 'user' | 'owned' | 'records' | 'allUsers' | 'endUserAnswer' | 'listsDatasets'>;
 
 const row = (
   name: string,
@@ -50,55 +95,98 @@ const row = (
   scope: Scope,
   retry: RetryClass,
   body: BodyKind = 'none',
-  extra: Pick<DifyRoute, 'dto' | 'stream'> = {},
+  extra: RowExtra = {},
 ): DifyRoute => ({ name, method, path, scope, retry, body, ...extra });
 
-/** Every Dify Service API endpoint the gateway exposes for app keys (contract §4). */
+const JSON_USER: UserField = { in: 'json' };
+const QUERY_USER: UserField = { in: 'query' };
+const FORM_USER: UserField = { in: 'form' };
+const dataset = (extra: RowExtra = {}): RowExtra => ({ target: 'dataset', ...extra });
+
+/** Every Dify Service API endpoint the gateway exposes (contract §4 for app keys, §5 for knowledge). */
 export const DIFY_ROUTES: readonly DifyRoute[] = [
   // §4.1 generation
-  row('chat.create', 'POST', '/chat-messages', 'chat', 'unsafe', 'json', { dto: ChatMessageDto, stream: true }),
-  row('chat.stop', 'POST', '/chat-messages/:task_id/stop', 'chat', 'idempotent', 'json', { dto: StopTaskDto }),
-  row('completion.create', 'POST', '/completion-messages', 'chat', 'unsafe', 'json', { dto: CompletionMessageDto, stream: true }),
-  row('completion.stop', 'POST', '/completion-messages/:task_id/stop', 'chat', 'idempotent', 'json', { dto: StopTaskDto }),
-  row('workflow.run', 'POST', '/workflows/run', 'workflow', 'unsafe', 'json', { dto: WorkflowRunDto, stream: true }),
-  row('workflow.run_version', 'POST', '/workflows/:workflow_id/run', 'workflow', 'unsafe', 'json', { dto: WorkflowRunDto, stream: true }),
-  row('workflow.stop', 'POST', '/workflows/tasks/:task_id/stop', 'workflow', 'idempotent', 'json', { dto: StopTaskDto }),
+  row('chat.create', 'POST', '/chat-messages', 'chat', 'unsafe', 'json', { dto: ChatMessageDto, stream: true, user: JSON_USER, records: ['workflow_run'] }),
+  row('chat.stop', 'POST', '/chat-messages/:task_id/stop', 'chat', 'idempotent', 'json', { dto: StopTaskDto, user: JSON_USER }),
+  row('completion.create', 'POST', '/completion-messages', 'chat', 'unsafe', 'json', { dto: CompletionMessageDto, stream: true, user: JSON_USER }),
+  row('completion.stop', 'POST', '/completion-messages/:task_id/stop', 'chat', 'idempotent', 'json', { dto: StopTaskDto, user: JSON_USER }),
+  row('workflow.run', 'POST', '/workflows/run', 'workflow', 'unsafe', 'json', { dto: WorkflowRunDto, stream: true, user: JSON_USER, records: ['task', 'workflow_run'] }),
+  row('workflow.run_version', 'POST', '/workflows/:workflow_id/run', 'workflow', 'unsafe', 'json', { dto: WorkflowRunDto, stream: true, user: JSON_USER, records: ['task', 'workflow_run'] }),
+  // Dify does not check `user` on a workflow stop: the gateway checks the task's owner.
+  row('workflow.stop', 'POST', '/workflows/tasks/:task_id/stop', 'workflow', 'idempotent', 'json', { dto: StopTaskDto, user: JSON_USER, owned: { param: 'task_id', kind: 'task', foreign: 'ignore' } }),
   // §4.2 workflow runs
-  row('workflow.get_run', 'GET', '/workflows/run/:workflow_run_id', 'workflow', 'idempotent'),
-  row('workflow.logs', 'GET', '/workflows/logs', 'workflow', 'idempotent'),
-  row('workflow.events', 'GET', '/workflow/:workflow_run_id/events', 'workflow', 'idempotent', 'none', { stream: true }),
+  row('workflow.get_run', 'GET', '/workflows/run/:workflow_run_id', 'workflow', 'idempotent', 'none', { owned: { param: 'workflow_run_id', kind: 'workflow_run', foreign: 'not_found' } }),
+  row('workflow.logs', 'GET', '/workflows/logs', 'workflow', 'idempotent', 'none', { user: { in: 'query', name: 'created_by_end_user_session_id', addWhenAbsent: false }, allUsers: 'without-user' }),
+  row('workflow.events', 'GET', '/workflow/:workflow_run_id/events', 'workflow', 'idempotent', 'none', { stream: true, user: QUERY_USER }),
   // §4.3 human input
   row('form.get', 'GET', '/form/human_input/:form_token', 'workflow', 'idempotent'),
-  row('form.submit', 'POST', '/form/human_input/:form_token', 'workflow', 'unsafe', 'json', { dto: HumanInputSubmitDto }),
-  // §4.4 files
-  row('files.upload', 'POST', '/files/upload', 'files', 'unsafe', 'multipart'),
-  row('files.preview', 'GET', '/files/:file_id/preview', 'files', 'idempotent'),
+  row('form.submit', 'POST', '/form/human_input/:form_token', 'workflow', 'unsafe', 'json', { dto: HumanInputSubmitDto, user: JSON_USER }),
+  // §4.4 files (a preview ignores `user` in Dify: the gateway checks the upload's owner)
+  row('files.upload', 'POST', '/files/upload', 'files', 'unsafe', 'multipart', { user: FORM_USER, records: ['file'] }),
+  row('files.preview', 'GET', '/files/:file_id/preview', 'files', 'idempotent', 'none', { owned: { param: 'file_id', kind: 'file', foreign: 'not_found' } }),
   // §4.5 messages, feedback, suggestions
-  row('messages.list', 'GET', '/messages', 'conversations', 'idempotent'),
-  row('messages.feedback', 'POST', '/messages/:message_id/feedbacks', 'feedback', 'unsafe', 'json', { dto: FeedbackDto }),
-  row('feedbacks.list', 'GET', '/app/feedbacks', 'feedback', 'idempotent'),
-  row('messages.suggested', 'GET', '/messages/:message_id/suggested', 'chat', 'idempotent'),
+  row('messages.list', 'GET', '/messages', 'conversations', 'idempotent', 'none', { user: QUERY_USER }),
+  row('messages.feedback', 'POST', '/messages/:message_id/feedbacks', 'feedback', 'unsafe', 'json', { dto: FeedbackDto, user: JSON_USER }),
+  row('feedbacks.list', 'GET', '/app/feedbacks', 'feedback', 'idempotent', 'none', { allUsers: 'always' }),
+  row('messages.suggested', 'GET', '/messages/:message_id/suggested', 'chat', 'idempotent', 'none', { user: QUERY_USER }),
   // §4.6 conversations
-  row('conversations.list', 'GET', '/conversations', 'conversations', 'idempotent'),
-  row('conversations.delete', 'DELETE', '/conversations/:conversation_id', 'conversations', 'unsafe', 'json', { dto: DeleteConversationDto }),
-  row('conversations.rename', 'POST', '/conversations/:conversation_id/name', 'conversations', 'unsafe', 'json', { dto: RenameConversationDto }),
-  row('conversations.variables', 'GET', '/conversations/:conversation_id/variables', 'conversations', 'idempotent'),
-  row('conversations.update_variable', 'PUT', '/conversations/:conversation_id/variables/:variable_id', 'conversations', 'unsafe', 'json', { dto: UpdateVariableDto }),
+  row('conversations.list', 'GET', '/conversations', 'conversations', 'idempotent', 'none', { user: QUERY_USER }),
+  row('conversations.delete', 'DELETE', '/conversations/:conversation_id', 'conversations', 'unsafe', 'json', { dto: DeleteConversationDto, user: JSON_USER }),
+  row('conversations.rename', 'POST', '/conversations/:conversation_id/name', 'conversations', 'unsafe', 'json', { dto: RenameConversationDto, user: JSON_USER }),
+  row('conversations.variables', 'GET', '/conversations/:conversation_id/variables', 'conversations', 'idempotent', 'none', { user: QUERY_USER }),
+  row('conversations.update_variable', 'PUT', '/conversations/:conversation_id/variables/:variable_id', 'conversations', 'unsafe', 'json', { dto: UpdateVariableDto, user: JSON_USER }),
   // §4.7 audio
-  row('audio.to_text', 'POST', '/audio-to-text', 'audio', 'unsafe', 'multipart'),
-  row('audio.from_text', 'POST', '/text-to-audio', 'audio', 'unsafe', 'json', { dto: TextToAudioDto }),
+  row('audio.to_text', 'POST', '/audio-to-text', 'audio', 'unsafe', 'multipart', { user: FORM_USER }),
+  row('audio.from_text', 'POST', '/text-to-audio', 'audio', 'unsafe', 'json', { dto: TextToAudioDto, user: JSON_USER }),
   // §4.8 app metadata
   row('app.welcome', 'GET', '/', 'app:read', 'idempotent'),
   row('app.info', 'GET', '/info', 'app:read', 'idempotent'),
   row('app.parameters', 'GET', '/parameters', 'app:read', 'idempotent'),
   row('app.meta', 'GET', '/meta', 'app:read', 'idempotent'),
   row('app.site', 'GET', '/site', 'app:read', 'idempotent'),
-  row('app.end_user', 'GET', '/end-users/:end_user_id', 'app:read', 'idempotent'),
-  // §4.9 annotations
+  row('app.end_user', 'GET', '/end-users/:end_user_id', 'app:read', 'idempotent', 'none', { endUserAnswer: true }),
+  // §4.9 annotations (app configuration, shared by every team of the app by design)
   row('annotations.list', 'GET', '/apps/annotations', 'annotations', 'idempotent'),
   row('annotations.create', 'POST', '/apps/annotations', 'annotations', 'unsafe', 'json', { dto: AnnotationDto }),
   row('annotations.update', 'PUT', '/apps/annotations/:annotation_id', 'annotations', 'unsafe', 'json', { dto: AnnotationDto }),
   row('annotations.delete', 'DELETE', '/apps/annotations/:annotation_id', 'annotations', 'unsafe'),
   row('annotations.reply_toggle', 'POST', '/apps/annotation-reply/:action', 'annotations', 'unsafe', 'json', { dto: AnnotationReplyDto }),
   row('annotations.reply_status', 'GET', '/apps/annotation-reply/:action/status/:job_id', 'annotations', 'idempotent'),
+
+  // §5 knowledge bases, with the dataset key; `:dataset_id` must be on the caller's allow-list.
+  // Workspace-wide endpoints (creating a knowledge base, tags, models, pipeline uploads) are not exposed.
+  row('datasets.list', 'GET', '/datasets', 'datasets', 'idempotent', 'none', dataset({ listsDatasets: true })),
+  row('datasets.get', 'GET', '/datasets/:dataset_id', 'datasets', 'idempotent', 'none', dataset()),
+  row('datasets.update', 'PATCH', '/datasets/:dataset_id', 'datasets:write', 'unsafe', 'json', dataset()),
+  row('datasets.delete', 'DELETE', '/datasets/:dataset_id', 'datasets:write', 'unsafe', 'none', dataset()),
+  row('datasets.retrieve', 'POST', '/datasets/:dataset_id/retrieve', 'datasets', 'idempotent', 'json', dataset()),
+  row('datasets.tags', 'GET', '/datasets/:dataset_id/tags', 'datasets', 'idempotent', 'none', dataset()),
+  row('documents.create_by_text', 'POST', '/datasets/:dataset_id/document/create-by-text', 'datasets:write', 'unsafe', 'json', dataset()),
+  row('documents.create_by_file', 'POST', '/datasets/:dataset_id/document/create-by-file', 'datasets:write', 'unsafe', 'multipart', dataset()),
+  row('documents.list', 'GET', '/datasets/:dataset_id/documents', 'datasets', 'idempotent', 'none', dataset()),
+  row('documents.get', 'GET', '/datasets/:dataset_id/documents/:document_id', 'datasets', 'idempotent', 'none', dataset()),
+  row('documents.update', 'PATCH', '/datasets/:dataset_id/documents/:document_id', 'datasets:write', 'unsafe', 'json', dataset()),
+  row('documents.delete', 'DELETE', '/datasets/:dataset_id/documents/:document_id', 'datasets:write', 'unsafe', 'none', dataset()),
+  row('documents.update_by_text', 'POST', '/datasets/:dataset_id/documents/:document_id/update-by-text', 'datasets:write', 'unsafe', 'json', dataset()),
+  row('documents.update_by_file', 'POST', '/datasets/:dataset_id/documents/:document_id/update-by-file', 'datasets:write', 'unsafe', 'multipart', dataset()),
+  row('documents.indexing_status', 'GET', '/datasets/:dataset_id/documents/:batch/indexing-status', 'datasets', 'idempotent', 'none', dataset()),
+  row('documents.download', 'GET', '/datasets/:dataset_id/documents/:document_id/download', 'datasets', 'idempotent', 'none', dataset()),
+  row('documents.download_zip', 'POST', '/datasets/:dataset_id/documents/download-zip', 'datasets', 'idempotent', 'json', dataset()),
+  row('documents.set_status', 'PATCH', '/datasets/:dataset_id/documents/status/:document_action', 'datasets:write', 'unsafe', 'json', dataset()),
+  row('documents.set_metadata', 'POST', '/datasets/:dataset_id/documents/metadata', 'datasets:write', 'unsafe', 'json', dataset()),
+  row('segments.create', 'POST', '/datasets/:dataset_id/documents/:document_id/segments', 'datasets:write', 'unsafe', 'json', dataset()),
+  row('segments.list', 'GET', '/datasets/:dataset_id/documents/:document_id/segments', 'datasets', 'idempotent', 'none', dataset()),
+  row('segments.get', 'GET', '/datasets/:dataset_id/documents/:document_id/segments/:segment_id', 'datasets', 'idempotent', 'none', dataset()),
+  row('segments.update', 'POST', '/datasets/:dataset_id/documents/:document_id/segments/:segment_id', 'datasets:write', 'unsafe', 'json', dataset()),
+  row('segments.delete', 'DELETE', '/datasets/:dataset_id/documents/:document_id/segments/:segment_id', 'datasets:write', 'unsafe', 'none', dataset()),
+  row('child_chunks.create', 'POST', '/datasets/:dataset_id/documents/:document_id/segments/:segment_id/child_chunks', 'datasets:write', 'unsafe', 'json', dataset()),
+  row('child_chunks.list', 'GET', '/datasets/:dataset_id/documents/:document_id/segments/:segment_id/child_chunks', 'datasets', 'idempotent', 'none', dataset()),
+  row('child_chunks.update', 'PATCH', '/datasets/:dataset_id/documents/:document_id/segments/:segment_id/child_chunks/:child_chunk_id', 'datasets:write', 'unsafe', 'json', dataset()),
+  row('child_chunks.delete', 'DELETE', '/datasets/:dataset_id/documents/:document_id/segments/:segment_id/child_chunks/:child_chunk_id', 'datasets:write', 'unsafe', 'none', dataset()),
+  row('metadata.create', 'POST', '/datasets/:dataset_id/metadata', 'datasets:write', 'unsafe', 'json', dataset()),
+  row('metadata.list', 'GET', '/datasets/:dataset_id/metadata', 'datasets', 'idempotent', 'none', dataset()),
+  row('metadata.update', 'PATCH', '/datasets/:dataset_id/metadata/:metadata_id', 'datasets:write', 'unsafe', 'json', dataset()),
+  row('metadata.delete', 'DELETE', '/datasets/:dataset_id/metadata/:metadata_id', 'datasets:write', 'unsafe', 'none', dataset()),
+  row('metadata.built_in', 'GET', '/datasets/:dataset_id/metadata/built-in', 'datasets', 'idempotent', 'none', dataset()),
+  row('metadata.built_in_toggle', 'POST', '/datasets/:dataset_id/metadata/built-in/:action', 'datasets:write', 'unsafe', 'none', dataset()),
 ];

@@ -3,22 +3,26 @@ import type { Request, Response } from 'express';
 import type { Readable } from 'node:stream';
 import { AuditService, type CallAuditEntry } from '../audit/audit.service.js';
 import type { Outcome } from '../audit/dto/audit-events-query.dto.js';
-import { CallerAuthService } from '../auth/caller-auth.service.js';
+import { APP_HEADER, CallerAuthService, type AuthenticatedCaller } from '../auth/caller-auth.service.js';
 import { GatewayError } from '../common/gateway-error.js';
 import { requestIdOf } from '../common/request-id.middleware.js';
+import { IsolationService } from '../isolation/isolation.service.js';
+import { CallerLimits } from '../limits/caller-limits.service.js';
+import type { StreamSlot } from '../limits/stream-slots.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { DifyClient, type DifyApp } from './dify.client.js';
 import { DifyError } from './dify.errors.js';
 import { mapDifyError } from './dify-error.mapper.js';
 import type { DifyRoute } from './dify.routes.js';
-import { checkMultipart, forwardedHeaders, readJsonBody } from './inbound-body.js';
 import { IdempotencyService, provesNotDone, type IdempotencyClaim } from './idempotency.service.js';
 import { relayResponse } from './response-relay.js';
 import { matchRoute } from './route-matcher.js';
 
 /**
- * The /v1 use case: match the route row, authenticate and authorise the team, check the body,
- * send it to the bound Dify app with the app's key, relay the answer and audit the call.
+ * The /v1 use case: match the route row, authenticate the team, admit the call (scope, app or
+ * dataset, isolation: src/isolation) and count it against the key's limits, check the body and
+ * put its end user in the team's namespace, send it with the app's key, relay the answer and
+ * audit the call.
  */
 @Injectable()
 export class DifyProxyService {
@@ -30,6 +34,8 @@ export class DifyProxyService {
     private readonly audit: AuditService,
     private readonly idempotency: IdempotencyService,
     private readonly metrics: MetricsService,
+    private readonly isolation: IsolationService,
+    private readonly limits: CallerLimits,
   ) {}
 
   async handle(req: Request, res: Response, shutdownSignal?: AbortSignal): Promise<void> {
@@ -43,6 +49,9 @@ export class DifyProxyService {
       if (!res.writableFinished) callerGone.abort();
     });
 
+    let caller: AuthenticatedCaller | undefined;
+    let slot: StreamSlot | undefined;
+    let tokens: number | undefined;
     try {
       const [path, rawQuery = ''] = splitUrl(req.originalUrl);
       const match = matchRoute(req.method, path);
@@ -50,36 +59,30 @@ export class DifyProxyService {
       if (match.kind === 'method_not_allowed') {
         throw new GatewayError(405, 'method_not_allowed', 'The method is not allowed for the requested URL.', { allow: match.allowed.join(', ') });
       }
-      const { route, upstreamPath } = match;
-      entry.route = route.path;
-      routeName = route.name;
+      entry.route = match.route.path;
+      routeName = match.route.name;
 
-      const caller = await this.auth.authenticate(req.headers.authorization);
+      caller = await this.auth.authenticate(req.headers.authorization);
       entry.callerKeyId = caller.keyId;
       entry.callerName = caller.name;
-      this.auth.requireScope(caller, route.scope);
-      const alias = this.auth.resolveApp(caller);
-      entry.appAlias = alias;
-      const app = this.client.app(alias);
-      if (!app) throw GatewayError.forbidden(`This key is bound to app '${alias}', which is not configured on this gateway.`);
+      if (caller.secretExpiresAt) res.setHeader('x-gateway-key-expires', caller.secretExpiresAt.toISOString());
+      const call = this.isolation.admit(caller, match, rawQuery, req.headers[APP_HEADER]);
+      entry.appAlias = call.target.alias;
+      await this.limits.admit(caller, res);
 
-      const { headers, body } = await prepareBody(req, route);
+      const prepared = await this.isolation.prepare(call, req, rawQuery);
       claim = await this.idempotency.claim(req.headers['idempotency-key'], caller.keyId, entry.requestId);
-      const upstream = await this.client.send({
-        app,
-        route,
-        upstreamPath,
-        rawQuery,
-        headers,
-        body,
-        requestId: entry.requestId,
-        signal: callerGone.signal,
-        shutdownSignal,
-      });
+      if (prepared.streaming) slot = await this.limits.openStream(caller);
+      const upstream = await this.isolation.exchange(call, prepared, (request) =>
+        this.client.send({ ...request, requestId: entry.requestId, signal: callerGone.signal, shutdownSignal }),
+      );
       entry.attempts = upstream.attempts;
       entry.upstreamStatus = upstream.status;
       const { observation, streamFailure } = await relayResponse(upstream, res);
-      if (streamFailure && ABANDONED_STREAM.has(streamFailure)) await this.stopAbandonedTask(app, route, observation.taskId, body, entry.requestId);
+      tokens = observation.totalTokens;
+      if (streamFailure && ABANDONED_STREAM.has(streamFailure)) {
+        await this.stopAbandonedTask(call.target, call.route, observation.taskId, prepared.body, entry.requestId);
+      }
       Object.assign(entry, {
         status: upstream.status,
         conversationId: observation.conversationId ?? null,
@@ -98,6 +101,8 @@ export class DifyProxyService {
       entry.outcome = outcomeOf(answer, entry.upstreamStatus);
       throw answer;
     } finally {
+      slot?.release();
+      if (caller) await this.limits.recordTokens(caller, tokens);
       entry.latencyMs = Date.now() - started;
       await claim?.finish({ status: entry.status, workNotDone });
       await this.audit.recordCall(entry);
@@ -141,18 +146,6 @@ export class DifyProxyService {
     entry.errorCode = 'internal_error';
     throw error; // a bug: the global filter answers 500 and logs it
   }
-}
-
-async function prepareBody(req: Request, route: DifyRoute): Promise<{ headers: Record<string, string>; body?: Buffer | Readable }> {
-  if (route.body === 'json') {
-    const { raw } = await readJsonBody(req, route);
-    return { headers: { ...forwardedHeaders(req, false), 'content-type': 'application/json' }, body: raw };
-  }
-  if (route.body === 'multipart') {
-    checkMultipart(req);
-    return { headers: forwardedHeaders(req, true), body: req };
-  }
-  return { headers: forwardedHeaders(req, false) };
 }
 
 /** Stream endings after which Dify may still be working on the task: the caller left, or we cut it. */

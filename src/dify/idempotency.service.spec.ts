@@ -1,18 +1,19 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../common/gateway-error.js';
-import { RedisConnection } from '../common/redis.connection.js';
+import { RedisService } from '../redis/redis.service.js';
 import { Secret } from '../config/secret.js';
 import { DifyError } from './dify.errors.js';
 import { IdempotencyService, provesNotDone } from './idempotency.service.js';
 
 const dify = { timeouts: { maxCallMs: 60_000 } } as never;
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-const redis = new RedisConnection({ url: new Secret(REDIS_URL) });
-const noRedis = new RedisConnection({});
+const prefix = `test:idem:${randomUUID()}:`;
+const redis = new RedisService({ url: new Secret(REDIS_URL), keyPrefix: prefix });
+const noRedis = new RedisService({ keyPrefix: prefix });
 
 afterAll(async () => {
-  await redis.onApplicationShutdown();
+  await redis.onModuleDestroy();
 });
 
 async function refusal(promise: Promise<unknown>): Promise<GatewayError> {
@@ -72,7 +73,7 @@ describe('IdempotencyService limits', () => {
   });
 
   it('answers 503 when Redis does not answer', async () => {
-    const down = new RedisConnection({ url: new Secret('redis://127.0.0.1:1/0') });
+    const down = new RedisService({ url: new Secret('redis://127.0.0.1:1/0'), keyPrefix: prefix });
     const service = new IdempotencyService({ ttlMs: 60_000, maxKeys: 100 }, dify, down);
     const error = await refusal(service.claim('k', 'c', 'r'));
     expect(error.status).toBe(503);

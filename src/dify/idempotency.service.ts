@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { createHash } from 'node:crypto';
 import { GatewayError } from '../common/gateway-error.js';
-import { RedisConnection } from '../common/redis.connection.js';
+import { RedisService } from '../redis/redis.service.js';
 import { difyConfig } from '../config/dify.config.js';
 import { idempotencyConfig } from '../config/idempotency.config.js';
 import { DifyError } from './dify.errors.js';
@@ -37,7 +37,7 @@ export class IdempotencyService {
   constructor(
     @Inject(idempotencyConfig.KEY) private readonly cfg: ConfigType<typeof idempotencyConfig>,
     @Inject(difyConfig.KEY) dify: ConfigType<typeof difyConfig>,
-    private readonly redis: RedisConnection,
+    private readonly redis: RedisService,
   ) {
     // A claim whose gateway died is forgotten after the longest a call can last.
     this.inFlightTtlMs = dify.timeouts.maxCallMs + 60_000;

@@ -5,7 +5,7 @@ import { matchRoute } from './route-matcher.js';
 describe('matchRoute', () => {
   it('matches every row of the table with sample ids and rebuilds the same path', () => {
     for (const route of DIFY_ROUTES) {
-      const path = route.path.replace(/:action/g, 'enable').replace(/:[a-z_]+/g, '0b0e9d7c-1f2a-4c3b-9d8e-7f6a5b4c3d2e');
+      const path = route.path.replace(/:action/g, 'enable').replace(/:document_action/g, 'un_archive').replace(/:[a-z_]+/g, '0b0e9d7c-1f2a-4c3b-9d8e-7f6a5b4c3d2e');
       const match = matchRoute(route.method, path === '/' ? '' : path);
       expect(match).toMatchObject({ kind: 'matched', route: { name: route.name } });
       if (match.kind === 'matched') expect(match.upstreamPath).toBe(path);
@@ -30,11 +30,21 @@ describe('matchRoute', () => {
     '/chat-messages\\x',
     '/files/.hidden/preview',
     '/apps/annotation-reply/destroy',
-    '/datasets',
+    '/workspaces/current/models/model-types/text-embedding',
+    '/datasets/0b0e9d7c-1f2a-4c3b-9d8e-7f6a5b4c3d2e/documents/status/destroy',
     'chat-messages',
   ])('refuses %s', (path) => {
     expect(matchRoute('GET', path).kind).toBe('not_found');
     expect(matchRoute('POST', path).kind).not.toBe('matched');
+  });
+
+  it('tells dataset rows apart from each other', () => {
+    const ds = '/datasets/0b0e9d7c-1f2a-4c3b-9d8e-7f6a5b4c3d2e';
+    expect(matchRoute('GET', '/datasets')).toMatchObject({ route: { name: 'datasets.list', target: 'dataset', scope: 'datasets' } });
+    expect(matchRoute('POST', `${ds}/documents/download-zip`)).toMatchObject({ route: { name: 'documents.download_zip' } });
+    expect(matchRoute('GET', `${ds}/metadata/built-in`)).toMatchObject({ route: { name: 'metadata.built_in' } });
+    expect(matchRoute('PATCH', `${ds}/documents/status/archive`)).toMatchObject({ route: { name: 'documents.set_status', scope: 'datasets:write' } });
+    expect(matchRoute('POST', `${ds}/documents/abc/segments/def`)).toMatchObject({ route: { name: 'segments.update' } });
   });
 
   it('answers method_not_allowed with the allowed methods for a known path', () => {

@@ -6,7 +6,7 @@ import { DIFY_ROUTES, type DifyRoute } from './dify.routes.js';
  * ever reach the upstream path: the upstream URL is rebuilt from the template, never copied.
  */
 const PARAM_VALUE = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,199}$/;
-const PARAM_CONSTRAINTS: Record<string, RegExp> = { action: /^(enable|disable)$/ };
+const PARAM_CONSTRAINTS: Record<string, RegExp> = { action: /^(enable|disable)$/, document_action: /^(enable|disable|archive|un_archive)$/ };
 
 export type RouteMatch =
   | { kind: 'matched'; route: DifyRoute; params: Record<string, string>; upstreamPath: string }

@@ -1,7 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import { createGatewayApp } from '../../src/bootstrap.js';
-import { ApiKeyService } from '../../src/auth/api-key.service.js';
+import { ApiKeyService, type CreateKeyInput } from '../../src/auth/api-key.service.js';
+import { DifyTargets } from '../../src/config/dify-targets.js';
 import { gatewayConfig, resetGatewayConfigForTests } from '../../src/config/gateway-config.js';
 import { startDifySimulator, type DifySimulator, type SimulatorOptions } from '../../simulator/dify-simulator.js';
 import { captureOutput, type CapturedOutput } from './capture-output.js';
@@ -19,6 +20,8 @@ export interface TestGateway {
   db: TestDatabase;
   output: CapturedOutput;
   createKey(scopes: string[], name?: string, app?: string): Promise<{ id: string; key: string }>;
+  /** A key with any of the options of the admin API (apps default to `default`). */
+  createKeyWith(input: Partial<CreateKeyInput> & { scopes: string[] }): Promise<{ id: string; key: string; namespace: string }>;
   close(): Promise<void>;
 }
 
@@ -81,6 +84,11 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     async createKey(scopes, name = 'team-test', appAlias = 'default') {
       const created = await keys.create({ name, app: appAlias, scopes }, Object.keys(gatewayConfig().dify.apps));
       return { id: created.id, key: created.key };
+    },
+    async createKeyWith(input) {
+      const apps = input.apps ?? (input.app ? [input.app] : ['default']);
+      const created = await keys.create({ name: 'team-test', ...input, apps }, app.get(DifyTargets).aliases());
+      return { id: created.id, key: created.key, namespace: created.namespace };
     },
     async close() {
       await app.close();

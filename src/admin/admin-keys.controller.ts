@@ -1,0 +1,81 @@
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Req, UseGuards } from '@nestjs/common';
+import type { AuthenticatedRequest } from '../auth/scope.guard.js';
+import { RequiresScope, ScopeGuard } from '../auth/scope.guard.js';
+import type { ApiKeyLimits } from '../auth/api-key.repository.js';
+import { requestIdOf } from '../common/request-id.middleware.js';
+import { AdminKeysService, type AdminActor } from './admin-keys.service.js';
+import { CreateKeyDto, KeyIdDto, ListKeysQueryDto, RotateKeyDto, UpdateKeyDto, type KeyLimitsDto } from './dto/key.dto.js';
+
+/** Gateway keys, for keys with the `admin` scope: the same powers as `npm run cli -- keys`. */
+@Controller('admin/keys')
+@UseGuards(ScopeGuard)
+@RequiresScope('admin')
+export class AdminKeysController {
+  constructor(private readonly admin: AdminKeysService) {}
+
+  @Post()
+  create(@Req() req: AuthenticatedRequest, @Body() body: CreateKeyDto) {
+    return this.admin.create(actorOf(req), {
+      name: body.name,
+      scopes: body.scopes,
+      apps: body.apps ?? [],
+      datasets: body.datasets,
+      namespace: body.namespace,
+      limits: limitsOf(body.limits),
+      expiresAt: dateOf(body.expiresAt),
+    });
+  }
+
+  @Get()
+  async list(@Query() query: ListKeysQueryDto) {
+    return { data: await this.admin.list(query.status) };
+  }
+
+  @Get(':id')
+  get(@Param() { id }: KeyIdDto) {
+    return this.admin.get(id);
+  }
+
+  @Patch(':id')
+  update(@Req() req: AuthenticatedRequest, @Param() { id }: KeyIdDto, @Body() body: UpdateKeyDto) {
+    return this.admin.update(actorOf(req), id, {
+      name: body.name,
+      scopes: body.scopes,
+      apps: body.apps,
+      datasets: body.datasets,
+      limits: body.limits ? limitsOf(body.limits) : undefined,
+      expiresAt: dateOf(body.expiresAt),
+    });
+  }
+
+  @Post(':id/rotate')
+  @HttpCode(200)
+  rotate(@Req() req: AuthenticatedRequest, @Param() { id }: KeyIdDto, @Body() body: RotateKeyDto) {
+    return this.admin.rotate(actorOf(req), id, body.graceSeconds);
+  }
+
+  @Post(':id/revoke')
+  @HttpCode(200)
+  revoke(@Req() req: AuthenticatedRequest, @Param() { id }: KeyIdDto) {
+    return this.admin.revoke(actorOf(req), id);
+  }
+}
+
+function actorOf(req: AuthenticatedRequest): AdminActor {
+  return { requestId: requestIdOf(req), keyId: req.caller?.keyId ?? null, name: req.caller?.name ?? 'unknown' };
+}
+
+/** Only the limits the body names: absent stays as is, null goes back to the default. */
+function limitsOf(dto: KeyLimitsDto | undefined): Partial<ApiKeyLimits> | undefined {
+  if (!dto) return undefined;
+  const out: Partial<ApiKeyLimits> = {};
+  for (const name of ['requestsPerMinute', 'concurrentStreams', 'dailyTokens'] as const) {
+    if (dto[name] !== undefined) out[name] = dto[name];
+  }
+  return out;
+}
+
+/** undefined: unchanged; null: none; a string: that time. */
+function dateOf(value: string | null | undefined): Date | null | undefined {
+  return value === undefined || value === null ? value : new Date(value);
+}

@@ -1,0 +1,253 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Request } from 'express';
+import { Readable, pipeline } from 'node:stream';
+import type { Caller } from '../auth/caller.js';
+import { CallerAuthService } from '../auth/caller-auth.service.js';
+import { GatewayError } from '../common/gateway-error.js';
+import { DifyTargets } from '../config/dify-targets.js';
+import type { DifyAppConfig } from '../config/gateway-config.js';
+import type { DifyCallResponse } from '../dify/dify.client.js';
+import type { DifyRoute, OwnedKind } from '../dify/dify.routes.js';
+import { checkMultipart, forwardedHeaders, readJsonBody } from '../dify/inbound-body.js';
+import { readLimited } from '../dify/read-limited.js';
+import type { RouteMatch } from '../dify/route-matcher.js';
+import { SseAnswerRewrite, stripNamespace } from './answer-rewrite.js';
+import { listAllowedDatasets, type SendUpstream } from './dataset-list.js';
+import { setTopLevelMember } from './json-member.js';
+import { MultipartFieldRewrite, multipartBoundary } from './multipart-field.js';
+import { queryParam, rewriteQueryParam } from './query-param.js';
+import { ResourceOwnerRepository } from './resource-owner.repository.js';
+import { UserNamespace } from './user-namespace.js';
+
+export type { SendUpstream } from './dataset-list.js';
+
+/** A /v1 call the caller may make, and where it goes. */
+export interface AdmittedCall {
+  route: DifyRoute;
+  params: Record<string, string>;
+  upstreamPath: string;
+  caller: Caller;
+  /** The Dify app, or the knowledge API target. */
+  target: DifyAppConfig;
+  ns: UserNamespace;
+  /** The caller may see every end user's data (`app:all-users`). */
+  allUsers: boolean;
+}
+
+/** The request as it leaves for Dify: the end user in the caller's namespace. */
+export interface PreparedRequest {
+  rawQuery: string;
+  headers: Record<string, string>;
+  body?: Buffer | Readable;
+  /** The answer will be an SSE stream (it counts against the concurrent-streams limit). */
+  streaming: boolean;
+  /** Set for rewritten uploads: why the body was refused, if it was. */
+  multipart?: MultipartFieldRewrite;
+}
+
+const ALL_DATASETS = '*';
+const IDS_WITHIN_EVENTS = 3;
+const JSON_ANSWER_LIMIT = 32 * 1024 * 1024;
+const NOT_FOUND: Record<OwnedKind, GatewayError> = {
+  task: GatewayError.notFound(),
+  workflow_run: new GatewayError(404, 'not_found', 'Workflow run not found.'),
+  file: new GatewayError(404, 'file_not_found', 'The requested file was not found.'),
+};
+
+/**
+ * Least privilege and isolation between the teams of one Dify app, around each /v1 call:
+ * - `admit`: the route's scope, the app (or the knowledge API and the caller's dataset
+ *   allow-list), and app-wide answers only for keys allowed to see every end user;
+ * - `prepare`: the Dify `user` is put in the caller's namespace in JSON bodies, query strings and
+ *   multipart fields (see UserNamespace);
+ * - `exchange`: ids Dify does not scope by user (workflow tasks and runs, uploads) are checked
+ *   against the owner the gateway recorded, `GET /datasets` is answered from the allow-list, and
+ *   the answer loses the namespace again (and its new ids are recorded as the caller's).
+ */
+@Injectable()
+export class IsolationService {
+  private readonly logger = new Logger(IsolationService.name);
+
+  constructor(
+    private readonly auth: CallerAuthService,
+    private readonly targets: DifyTargets,
+    private readonly owners: ResourceOwnerRepository,
+  ) {}
+
+  admit(caller: Caller, match: Extract<RouteMatch, { kind: 'matched' }>, rawQuery: string, appHeader?: string | string[]): AdmittedCall {
+    const { route, params, upstreamPath } = match;
+    this.auth.requireScope(caller, route.scope);
+    const allUsers = caller.scopes.includes('app:all-users');
+    const filter = route.user?.name ?? 'user';
+    if (!allUsers && (route.allUsers === 'always' || (route.allUsers === 'without-user' && !queryParam(rawQuery, filter)))) {
+      const unless = route.allUsers === 'without-user' ? ` (or filter by ${filter})` : '';
+      throw GatewayError.forbidden(`This endpoint shows data of every end user of the app: it needs the 'app:all-users' scope${unless}.`);
+    }
+    const ns = new UserNamespace(caller.namespace);
+    if (route.target === 'dataset') {
+      const target = this.targets.datasetTarget();
+      if (!target) throw GatewayError.forbidden('This gateway has no knowledge (dataset) key configured.');
+      const datasetId = params.dataset_id;
+      if (datasetId !== undefined && !datasetAllowed(caller, datasetId)) throw new GatewayError(404, 'not_found', 'Dataset not found.');
+      return { route, params, upstreamPath, caller, target, ns, allUsers };
+    }
+    const alias = this.auth.resolveApp(caller, appHeader);
+    const target = this.targets.app(alias);
+    if (!target) throw GatewayError.forbidden(`This key is bound to app '${alias}', which is not configured on this gateway.`);
+    return { route, params, upstreamPath, caller, target, ns, allUsers };
+  }
+
+  async prepare(call: AdmittedCall, req: Request, rawQuery: string): Promise<PreparedRequest> {
+    const { route, ns } = call;
+    const user = route.user;
+    const name = user?.name ?? 'user';
+    const addWhenAbsent = user?.addWhenAbsent ?? true;
+    if (user?.in === 'query') {
+      rawQuery = rewriteQueryParam(rawQuery, name, (value) => (value ? ns.wrap(value) : addWhenAbsent ? ns.wrap(undefined) : undefined));
+    }
+    if (route.body === 'json') {
+      const { raw, json } = await readJsonBody(req, route);
+      let body = raw;
+      if (user?.in === 'json') {
+        const value = json[name];
+        if (value !== undefined && value !== null && typeof value !== 'string') throw GatewayError.badRequest(`${name} must be a string.`);
+        body = setTopLevelMember(raw, name, ns.wrap(value));
+      }
+      return {
+        rawQuery,
+        headers: { ...forwardedHeaders(req, false), 'content-type': 'application/json' },
+        body,
+        streaming: route.stream === true && json.response_mode === 'streaming',
+      };
+    }
+    if (route.body === 'multipart') {
+      checkMultipart(req);
+      const headers = forwardedHeaders(req, true);
+      if (user?.in !== 'form') return { rawQuery, headers, body: req, streaming: false };
+      const boundary = multipartBoundary(req.headers['content-type']);
+      if (!boundary) throw new GatewayError(415, 'unsupported_media_type', 'This endpoint takes multipart/form-data with one valid boundary.');
+      const multipart = new MultipartFieldRewrite(boundary, name, (value) => ns.wrap(value));
+      req.pipe(multipart);
+      req.on('error', (error) => multipart.destroy(error));
+      // A refused body stops going to Dify, but the rest is read so the caller can get its 400.
+      multipart.on('error', () => {
+        req.unpipe(multipart);
+        req.resume();
+      });
+      // The new length is known only at the end: the body goes to Dify chunked.
+      delete headers['content-length'];
+      return { rawQuery, headers, body: multipart, streaming: false, multipart };
+    }
+    return { rawQuery, headers: forwardedHeaders(req, false), streaming: route.stream === true };
+  }
+
+  /** Sends the call through `send` (once, or once per allowed dataset) and returns the caller's answer. */
+  async exchange(call: AdmittedCall, prepared: PreparedRequest, send: SendUpstream): Promise<DifyCallResponse> {
+    const { route } = call;
+    if (route.owned) {
+      const refused = await this.checkOwner(call);
+      if (refused === 'ignore') return localJson(200, { result: 'success' });
+    }
+    if (route.listsDatasets && !call.caller.datasets.includes(ALL_DATASETS)) {
+      return listAllowedDatasets(call.target, call.caller.datasets, prepared.rawQuery, send);
+    }
+    let upstream: DifyCallResponse;
+    try {
+      upstream = await send({
+        app: call.target,
+        route,
+        upstreamPath: call.upstreamPath,
+        rawQuery: prepared.rawQuery,
+        headers: prepared.headers,
+        body: prepared.body,
+      });
+    } catch (error) {
+      // A refused upload breaks the request stream; the caller hears why, not "Dify unreachable".
+      throw prepared.multipart?.failure ?? error;
+    }
+    return route.target === 'dataset' ? upstream : this.answer(call, upstream);
+  }
+
+  /** `ignore` when the call must not reach Dify but be answered like Dify does; throws a 404 otherwise. */
+  private async checkOwner(call: AdmittedCall): Promise<'ok' | 'ignore'> {
+    const owned = call.route.owned!;
+    const owner = await this.owners.ownerOf({ appAlias: call.target.alias, kind: owned.kind, resourceId: call.params[owned.param] });
+    if (owner === call.ns.namespace) return 'ok';
+    if (owned.foreign === 'ignore') return 'ignore';
+    if (owner !== null && call.allUsers) return 'ok';
+    throw NOT_FOUND[owned.kind];
+  }
+
+  private async answer(call: AdmittedCall, upstream: DifyCallResponse): Promise<DifyCallResponse> {
+    const type = upstream.headers['content-type'] ?? '';
+    const encoded = (upstream.headers['content-encoding'] ?? 'identity') !== 'identity';
+    if (encoded) return upstream;
+    if (/^text\/event-stream/i.test(type)) {
+      // Dify puts the ids in the first events (`workflow_started`); a stream without them (a plain
+      // chat app has no workflow run) is not parsed beyond those.
+      const wanted = new Set(call.route.records ?? []);
+      let events = 0;
+      const rewrite = new SseAnswerRewrite(
+        call.ns,
+        wanted.size > 0 ? async (event) => (await this.recordIds(call, event, wanted), wanted.size > 0 && ++events < IDS_WITHIN_EVENTS) : undefined,
+      );
+      pipeline(upstream.body, rewrite, () => undefined); // an upstream error reaches the relay through `rewrite`
+      return { ...upstream, body: rewrite };
+    }
+    if (!/^application\/json/i.test(type)) return upstream;
+    const raw = await readLimited(upstream.body, JSON_ANSWER_LIMIT);
+    let json: unknown;
+    try {
+      json = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined;
+    } catch {
+      return { ...upstream, body: Readable.from([raw]) }; // the relay answers 502 for it
+    }
+    if (json === null || typeof json !== 'object') return { ...upstream, body: Readable.from([raw]) };
+    const answer = json as Record<string, unknown>;
+    if (call.route.endUserAnswer && typeof answer.session_id === 'string' && !call.ns.owns(answer.session_id) && !call.allUsers) {
+      throw new GatewayError(404, 'end_user_not_found', 'End user not found.');
+    }
+    if (call.route.records) await this.recordIds(call, answer, new Set(call.route.records));
+    const changed = raw.includes(call.ns.prefix) && stripNamespace(answer, call.ns);
+    const body = changed ? Buffer.from(JSON.stringify(answer), 'utf8') : raw;
+    return { ...upstream, headers: { ...upstream.headers, 'content-length': String(body.length) }, body: Readable.from([body]) };
+  }
+
+  /** Records the ids of `wanted` found in `data` as the caller's; removes them from `wanted`. */
+  private async recordIds(call: AdmittedCall, data: Record<string, unknown>, wanted: Set<OwnedKind>): Promise<void> {
+    const found: { kind: OwnedKind; resourceId: string }[] = [];
+    const take = (kind: OwnedKind, value: unknown) => {
+      if (wanted.has(kind) && typeof value === 'string' && value.length > 0 && value.length <= 200) {
+        found.push({ kind, resourceId: value });
+        wanted.delete(kind);
+      }
+    };
+    take('task', data.task_id);
+    take('workflow_run', data.workflow_run_id);
+    take('file', call.route.records?.includes('file') ? data.id : undefined);
+    if (found.length === 0) return;
+    try {
+      await this.owners.record(found.map((f) => ({ ...f, appAlias: call.target.alias, namespace: call.ns.namespace })));
+    } catch (error) {
+      // The call itself goes on; only the owner check of a later stop or read of these ids fails.
+      this.logger.error(`could not record the owner of ${found.map((f) => f.kind).join(', ')}: ${(error as Error).name}`);
+    }
+  }
+}
+
+export function datasetAllowed(caller: Caller, datasetId: string): boolean {
+  return caller.datasets.includes(ALL_DATASETS) || caller.datasets.includes(datasetId.toLowerCase());
+}
+
+/** An answer the gateway gives in Dify's place, without calling it (attempts: 0). */
+export function localJson(status: number, body: unknown): DifyCallResponse {
+  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
+  return {
+    status,
+    headers: { 'content-type': 'application/json', 'content-length': String(bytes.length) },
+    body: Readable.from([bytes]),
+    attempts: 0,
+    abortReason: () => undefined,
+  };
+}
+

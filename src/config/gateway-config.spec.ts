@@ -78,7 +78,7 @@ describe('loadGatewayConfig', () => {
       reloadMs: 5000,
     });
     expect(cfg.idempotency).toEqual({ ttlMs: 3600000, maxKeys: 100000 });
-    expect(cfg.redis).toEqual({});
+    expect(cfg.redis).toEqual({ keyPrefix: 'dify-gateway:' });
     expect(cfg.database).toEqual({ kind: 'pglite', pgliteDir: './data/pglite', migrationsDir: defaultMigrationsDir() });
     expect('url' in cfg.database).toBe(false);
     expect(cfg.audit).toEqual({ storeText: false });

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../common/gateway-error.js';
 import { RedisService } from '../redis/redis.service.js';
@@ -11,6 +11,11 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const prefix = `test:idem:${randomUUID()}:`;
 const redis = new RedisService({ url: new Secret(REDIS_URL), keyPrefix: prefix });
 const noRedis = new RedisService({ keyPrefix: prefix });
+
+// Like the gateway at boot (RedisService.onModuleInit): commands fail at once until connected.
+beforeAll(async () => {
+  expect(await redis.ready()).toBe(true);
+});
 
 afterAll(async () => {
   await redis.onModuleDestroy();

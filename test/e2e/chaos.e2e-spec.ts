@@ -339,7 +339,10 @@ describe('chaos: breaker, bulkhead, Idempotency-Key, abandoned streams', () => {
     for (let i = 0; i < 50 && upstream(stopPath(taskId), 'POST') === 0; i++) await sleep(20);
     const stop = gw.sim.requests.find((r) => r.path === `/v1${stopPath(taskId)}`);
     expect(stop?.method).toBe('POST');
-    expect(stop?.user).toBe('stop-user');
+    // The stop carries the user exactly as the stream's request reached Dify: the team's namespace included.
+    const started = gw.sim.requests.find((r) => r.path === `/v1${path}` && r.method === 'POST');
+    expect(started?.user).toMatch(/^[0-9a-f]+:stop-user$/);
+    expect(stop?.user).toBe(started?.user);
     expect(upstream(path, 'POST')).toBe(1);
     await sleep(100);
     expect(sample(await metrics(), 'gateway_dify_stream_stops_total', { app, result: 'sent' })).toBeGreaterThanOrEqual(1);

@@ -87,7 +87,7 @@ describe('404 in Dify\'s shape, and nothing reaches Dify', () => {
   const uuid = randomUUID();
   const cases: Array<[string, string, string?]> = [
     // Off the table
-    ['GET', '/v1/datasets'],
+    ['GET', '/v1/console/api/apps'],
     ['GET', '/v1/apps'],
     ['GET', '/v1/apps/some-app-id'],
     ['POST', '/v1/chat-messages/extra', CHAT_BODY],

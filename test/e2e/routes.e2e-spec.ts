@@ -11,11 +11,14 @@ import { startTestGateway, type TestGateway } from '../support/test-gateway.js';
 import { watchTraffic, type ServedExchange, type TrafficWatch } from '../support/traffic-watch.js';
 
 const USER = 'route-user';
+/** Dify sees every end user in the calling key's namespace (src/isolation): `<namespace>:<user>`. */
+const namespaced = (user: string) => expect.stringMatching(new RegExp(`^[0-9a-f]{12}:${user.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
 
 let gw: TestGateway;
 let traffic: TrafficWatch;
 const onlyScope = new Map<Scope, string>();
 const allButScope = new Map<Scope, string>();
+const allUsersKeys = new Map<Scope, string>();
 let allScopesKey: string;
 
 beforeAll(async () => {
@@ -24,6 +27,7 @@ beforeAll(async () => {
   for (const scope of SCOPES) {
     onlyScope.set(scope, (await gw.createKey([scope], `only-${scope.replace(':', '-')}`)).key);
     allButScope.set(scope, (await gw.createKey(SCOPES.filter((s) => s !== scope), `all-but-${scope.replace(':', '-')}`)).key);
+    allUsersKeys.set(scope, (await gw.createKey([scope, 'app:all-users'], `all-users-${scope.replace(':', '-')}`)).key);
   }
   allScopesKey = (await gw.createKey([...SCOPES], 'all-scopes')).key;
 });
@@ -99,19 +103,27 @@ function expectDifyError(body: any, status: number, code: string, message?: stri
 
 // ------------------------------------------------------------------ every row
 
-const ROWS = DIFY_ROUTES.map((route) => [`${route.method} ${route.path} (${route.name}, scope ${route.scope})`, route] as const);
+// App rows whose path ids are not owner-checked by the gateway. Knowledge-base rows need a dataset
+// key and an allow-list (test/e2e/datasets.e2e-spec.ts); rows whose ids the gateway owner-checks
+// never forward a random id (test/e2e/isolation*.e2e-spec.ts); scopes of every row, both kinds,
+// are also checked in test/e2e/route-access.e2e-spec.ts.
+const APP_ROWS = DIFY_ROUTES.filter((route) => route.target !== 'dataset');
+const FORWARDED_ROWS = APP_ROWS.filter((route) => !route.owned);
+const title = (route: DifyRoute) => [`${route.method} ${route.path} (${route.name}, scope ${route.scope})`, route] as const;
+const ROWS = FORWARDED_ROWS.map(title);
+/** Rows that show every end user's data also need `app:all-users` (test/e2e/isolation*.e2e-spec.ts). */
+const keyFor = (route: DifyRoute) => (route.allUsers ? allUsersKeys.get(route.scope)! : onlyScope.get(route.scope)!);
 
 describe('every route row', () => {
   it('has a test body for each JSON or multipart row', () => {
-    for (const route of DIFY_ROUTES) {
+    for (const route of APP_ROWS) {
       if (route.body === 'json') expect(JSON_BODIES).toHaveProperty([route.name]);
       if (route.body === 'multipart') expect(MULTIPART_FILES).toHaveProperty([route.name]);
     }
   });
 
   it.each(ROWS)('%s: a key with exactly that scope reaches Dify and gets Dify\'s status', async (_title, route) => {
-    const key = onlyScope.get(route.scope)!;
-    const { url, init } = requestFor(route, key);
+    const { url, init } = requestFor(route, keyFor(route));
     const simFrom = gw.sim.requests.length;
     const watchFrom = traffic.served(gw.sim.port).length;
 
@@ -133,7 +145,7 @@ describe('every route row', () => {
     }
   });
 
-  it.each(ROWS)('%s: a key with every other scope gets 403 and Dify sees nothing', async (_title, route) => {
+  it.each(APP_ROWS.map(title))('%s: a key with every other scope gets 403 and Dify sees nothing', async (_title, route) => {
     const { url, init } = requestFor(route, allButScope.get(route.scope)!);
     const simFrom = gw.sim.requests.length;
     const res = await fetch(url, init);
@@ -212,7 +224,7 @@ describe('request bodies are checked before Dify is called', () => {
     const from = gw.sim.requests.length;
     const res = await postChat(JSON.stringify(body), 'application/vnd.api+json');
     expect(res.status).toBe(200);
-    expect(gw.sim.requests.slice(from).map((r) => r.body)).toEqual([body]);
+    expect(gw.sim.requests.slice(from).map((r) => r.body)).toEqual([{ ...body, user: namespaced(USER) }]);
   });
 
   it('a JSON body on a multipart route: 415, nothing sent', async () => {
@@ -254,7 +266,7 @@ describe('request bodies are checked before Dify is called', () => {
     expect(res.status).toBe(200);
     const upstream = gw.sim.requests.slice(from);
     expect(upstream).toHaveLength(1);
-    expect(upstream[0].body).toEqual(body);
+    expect(upstream[0].body).toEqual({ ...body, user: namespaced(USER) });
   });
 });
 
@@ -296,14 +308,20 @@ describe('statuses pass through', () => {
   });
 
   it('204 with an empty body for a conversation delete (DELETE with a JSON body)', async () => {
-    const chat = await postChat(JSON.stringify({ inputs: {}, query: 'to be deleted', user: USER }));
-    expect(chat.status).toBe(200);
-    const conversationId: string = chat.body.conversation_id;
+    // One team (one key, one namespace) creates and deletes: another key could not see it.
+    const team = { Authorization: `Bearer ${allScopesKey}` };
+    const created = await fetch(`${gw.baseUrl}/chat-messages`, {
+      method: 'POST',
+      headers: { ...team, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ inputs: {}, query: 'to be deleted', user: USER }),
+    });
+    expect(created.status).toBe(200);
+    const conversationId = ((await created.json()) as { conversation_id: string }).conversation_id;
     const from = gw.sim.requests.length;
 
     const res = await fetch(`${gw.baseUrl}/conversations/${conversationId}`, {
       method: 'DELETE',
-      headers: { ...auth('conversations'), 'Content-Type': 'application/json' },
+      headers: { ...team, 'Content-Type': 'application/json' },
       body: JSON.stringify({ user: USER }),
     });
     expect(res.status).toBe(204);
@@ -311,12 +329,12 @@ describe('statuses pass through', () => {
     expect(await res.text()).toBe('');
     const upstream = gw.sim.requests.slice(from);
     expect(upstream).toHaveLength(1);
-    expect(upstream[0]).toMatchObject({ method: 'DELETE', path: `/v1/conversations/${conversationId}`, body: { user: USER } });
+    expect(upstream[0]).toMatchObject({ method: 'DELETE', path: `/v1/conversations/${conversationId}`, body: { user: namespaced(USER) } });
 
     // Deleted for real: a second delete is Dify's 404.
     const again = await fetch(`${gw.baseUrl}/conversations/${conversationId}`, {
       method: 'DELETE',
-      headers: { ...auth('conversations'), 'Content-Type': 'application/json' },
+      headers: { ...team, 'Content-Type': 'application/json' },
       body: JSON.stringify({ user: USER }),
     });
     expect(again.status).toBe(404);
@@ -337,13 +355,17 @@ describe('query strings', () => {
     ['unknown keys and empty values', 'user=q-user&first_id=&limit=5&pinned=true'],
     ['encoded characters, repeated keys and odd order', 'pinned=false&user=a%20b%2Bc&x=1&x=2&sort_by=-created_at&%C3%A9=%E2%9C%93'],
     ['a key without a value', 'user=q-user&pinned'],
-  ])('pass through verbatim: %s', async (_name, query) => {
+  ])('pass through verbatim but for the namespaced user: %s', async (_name, query) => {
     const watchFrom = traffic.served(gw.sim.port).length;
     const res = await fetch(`${gw.baseUrl}/conversations?${query}`, { headers: { Authorization: `Bearer ${onlyScope.get('conversations')}` } });
     await res.arrayBuffer();
     const exchanges = simExchangesSince(watchFrom);
     expect(exchanges).toHaveLength(1);
-    expect(exchanges[0].url).toBe(`/v1/conversations?${query}`);
+    const [path, sent] = exchanges[0].url.split('?');
+    expect(path).toBe('/v1/conversations');
+    const ns = /(?:^|&)user=([0-9a-f]{12})%3A/.exec(sent)?.[1];
+    expect(ns).toBeDefined();
+    expect(sent).toBe(query.replace(/(^|&)user=/, `$1user=${ns}%3A`));
     expect(res.status).toBe(await exchanges[0].finished);
   });
 
@@ -353,6 +375,6 @@ describe('query strings', () => {
       headers: { Authorization: `Bearer ${allScopesKey}` },
     });
     expect(res.status).toBe(200);
-    expect(gw.sim.requests.slice(from).map((r) => r.query)).toEqual([{ user: USER, pinned: 'true', first_id: 'abc' }]);
+    expect(gw.sim.requests.slice(from).map((r) => r.query)).toEqual([{ user: namespaced(USER), pinned: 'true', first_id: 'abc' }]);
   });
 });

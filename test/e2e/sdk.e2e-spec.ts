@@ -17,6 +17,8 @@ import { CANARY_DIFY_KEY, startTestGateway, type TestGateway } from '../support/
 const COMPLETION_DIFY_KEY = 'app-SDKcompletionKEY000000001';
 const WORKFLOW_DIFY_KEY = 'app-SDKworkflowKEY00000000001';
 const ANSWER = 'Alpha beta gamma delta.';
+/** Dify sees the end user in the calling key's namespace (src/isolation): `<namespace>:<user>`. */
+const namespaced = (user: string) => expect.stringMatching(new RegExp(`^[0-9a-f]{12}:${user}$`));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let gw: TestGateway;
@@ -117,9 +119,9 @@ describe('ChatClient through the gateway', () => {
 
     const upstream = since(from);
     expect(upstream).toHaveLength(1);
-    expect(upstream[0]).toMatchObject({ method: 'POST', path: '/v1/chat-messages', user: 'alice' });
+    expect(upstream[0]).toMatchObject({ method: 'POST', path: '/v1/chat-messages', user: namespaced('alice') });
     // The SDK's own body, unchanged (files: null included).
-    expect(upstream[0].body).toEqual({ inputs: {}, query: 'Hello?', user: 'alice', response_mode: 'blocking', files: null });
+    expect(upstream[0].body).toEqual({ inputs: {}, query: 'Hello?', user: namespaced('alice'), response_mode: 'blocking', files: null });
     expectOnlyDifyKeys(upstream, CANARY_DIFY_KEY);
   });
 
@@ -169,10 +171,10 @@ describe('ChatClient through the gateway', () => {
 
     const upstream = since(from);
     expect(upstream).toHaveLength(1);
-    expect(upstream[0]).toMatchObject({ method: 'POST', path: '/v1/files/upload', user: 'alice' });
+    expect(upstream[0]).toMatchObject({ method: 'POST', path: '/v1/files/upload', user: namespaced('alice') });
     expect(String(upstream[0].headers['content-type'])).toMatch(/^multipart\/form-data; *boundary=/);
     const body = upstream[0].body as { fields: Record<string, string>; file: { name: string; size: number; mimeType: string } };
-    expect(body.fields).toEqual({ user: 'alice' });
+    expect(body.fields).toEqual({ user: namespaced('alice') });
     expect(body.file).toEqual({ name: 'pixel art.png', size: bytes.length, mimeType: 'image/png' });
     expectOnlyDifyKeys(upstream, CANARY_DIFY_KEY);
 
@@ -196,7 +198,7 @@ describe('ChatClient through the gateway', () => {
     const upstream = since(from);
     expect(upstream).toHaveLength(1);
     expect(upstream[0]).toMatchObject({ method: 'GET', path: '/v1/conversations' });
-    expect(upstream[0].query).toEqual({ user: 'dave', limit: '10', pinned: 'true' });
+    expect(upstream[0].query).toEqual({ user: namespaced('dave'), limit: '10', pinned: 'true' });
     expectOnlyDifyKeys(upstream, CANARY_DIFY_KEY);
   });
 
@@ -236,7 +238,7 @@ describe('ChatClient through the gateway', () => {
       `DELETE /v1/conversations/${conversationId}`,
       'GET /v1/messages',
     ]);
-    expect(upstream[3].body).toEqual({ user: 'erin' });
+    expect(upstream[3].body).toEqual({ user: namespaced('erin') });
     expectOnlyDifyKeys(upstream, CANARY_DIFY_KEY);
   });
 
@@ -273,7 +275,7 @@ describe('CompletionClient through the gateway', () => {
 
     const upstream = since(from);
     expect(upstream.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/completion-messages', 'POST /v1/completion-messages']);
-    expect(upstream[0].body).toEqual({ inputs: { topic: 'sdk' }, user: 'frank', response_mode: 'blocking', files: null });
+    expect(upstream[0].body).toEqual({ inputs: { topic: 'sdk' }, user: namespaced('frank'), response_mode: 'blocking', files: null });
     expectOnlyDifyKeys(upstream, COMPLETION_DIFY_KEY);
   });
 

@@ -180,7 +180,9 @@ describe('graceful shutdown of a real gateway process', () => {
     expect(code).toBe(0);
     expect(at - signalled).toBeLessThan(5_000);
     const stop = sim.requests.find((r) => r.path === `/v1/chat-messages/${stream.taskId}/stop`);
-    expect(stop?.user).toBe('cut-user');
+    const started = sim.requests.find((r) => r.path === '/v1/chat-messages' && r.method === 'POST');
+    expect(started?.user).toMatch(/^[0-9a-f]+:cut-user$/); // the team's namespace, as Dify saw it
+    expect(stop?.user).toBe(started?.user);
     expect(await auditRow(stream.requestId)).toMatchObject({ outcome: 'cancelled', error_code: 'shutting_down' });
     if (process.env.SHUTDOWN_LOG) appendFileSync(process.env.SHUTDOWN_LOG, `cut: signal→exit ${at - signalled} ms\n${child!.output()}`);
   }, 30_000);

@@ -46,5 +46,9 @@ export function describeConfig(cfg: GatewayConfig): string {
     `db=${db}`,
     `migrations=${database.migrationsDir}`,
     `audit.storeText=${audit.storeText}`,
+    `audit.signing=${audit.signingKeys.length ? `on(${audit.signingKeys.length} key${audit.signingKeys.length > 1 ? 's' : ''})` : 'off'}`,
+    `audit.retentionDays=${audit.retentionDays || 'forever'}`,
+    `audit.batch(max=${audit.batch.maxSize} waitMs=${audit.batch.maxWaitMs} timeoutMs=${audit.writeTimeoutMs})`,
+    `audit.checkpointMs=${audit.checkpointIntervalMs}`,
   ].join(' ');
 }

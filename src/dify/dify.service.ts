@@ -1,11 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { AuditService, type CallAuditEntry } from '../audit/audit.service.js';
-import type { Outcome } from '../audit/dto/audit-events-query.dto.js';
+import type { Outcome } from '../audit/audit-event.js';
 import { CallerAuthService } from '../auth/caller-auth.service.js';
 import { GatewayError } from '../common/gateway-error.js';
 import { requestIdOf } from '../common/request-id.middleware.js';
+import { callInputs } from './call-inputs.js';
 import { DifyClient } from './dify.client.js';
 import { DifyError } from './dify.errors.js';
 import { mapDifyError } from './dify-error.mapper.js';
@@ -16,7 +18,8 @@ import { matchRoute } from './route-matcher.js';
 
 /**
  * The /v1 use case: match the route row, authenticate and authorise the team, check the body,
- * send it to the bound Dify app with the app's key, relay the answer and audit the call.
+ * record the call in the audit log (committed before anything is sent: no record, no call), send
+ * it to the bound Dify app with the app's key, relay the answer and record its outcome.
  */
 @Injectable()
 export class DifyProxyService {
@@ -55,7 +58,9 @@ export class DifyProxyService {
       const app = this.client.app(alias);
       if (!app) throw GatewayError.forbidden(`This key is bound to app '${alias}', which is not configured on this gateway.`);
 
-      const { headers, body } = await prepareBody(req, route);
+      const { headers, body, json } = await prepareBody(req, route);
+      Object.assign(entry, callInputs(json, rawQuery));
+      await this.audit.callStarted(entry); // write-ahead: throws 503 audit_unavailable when it cannot be recorded
       const upstream = await this.client.send({
         app,
         route,
@@ -68,9 +73,13 @@ export class DifyProxyService {
       });
       entry.attempts = upstream.attempts;
       entry.upstreamStatus = upstream.status;
-      const { observation, streamFailure } = await relayResponse(upstream, res);
+      const { observation, streamFailure } = await relayResponse(upstream, res, { captureAnswer: this.audit.storesText });
       Object.assign(entry, {
         status: upstream.status,
+        totalTokens: observation.totalTokens ?? null,
+        totalPrice: observation.totalPrice ?? null,
+        currency: observation.currency ?? null,
+        answerText: observation.answerText ?? null,
         conversationId: observation.conversationId ?? null,
         messageId: observation.messageId ?? null,
         taskId: observation.taskId ?? null,
@@ -86,7 +95,7 @@ export class DifyProxyService {
       throw answer;
     } finally {
       entry.latencyMs = Date.now() - started;
-      await this.audit.recordCall(entry);
+      this.audit.callFinished(entry); // not awaited: kept and retried if the store is down
       this.logger.log({
         event: 'dify_call',
         requestId: entry.requestId,
@@ -120,10 +129,10 @@ export class DifyProxyService {
   }
 }
 
-async function prepareBody(req: Request, route: DifyRoute): Promise<{ headers: Record<string, string>; body?: Buffer | Readable }> {
+async function prepareBody(req: Request, route: DifyRoute): Promise<{ headers: Record<string, string>; body?: Buffer | Readable; json?: Record<string, unknown> }> {
   if (route.body === 'json') {
-    const { raw } = await readJsonBody(req, route);
-    return { headers: { ...forwardedHeaders(req, false), 'content-type': 'application/json' }, body: raw };
+    const { raw, json } = await readJsonBody(req, route);
+    return { headers: { ...forwardedHeaders(req, false), 'content-type': 'application/json' }, body: raw, json };
   }
   if (route.body === 'multipart') {
     checkMultipart(req);
@@ -134,6 +143,7 @@ async function prepareBody(req: Request, route: DifyRoute): Promise<{ headers: R
 
 function newEntry(req: Request, started: number): CallAuditEntry {
   return {
+    callId: randomUUID(),
     requestId: requestIdOf(req),
     startedAt: new Date(started),
     callerKeyId: null,
@@ -151,6 +161,12 @@ function newEntry(req: Request, started: number): CallAuditEntry {
     messageId: null,
     taskId: null,
     workflowRunId: null,
+    endUser: null,
+    totalTokens: null,
+    totalPrice: null,
+    currency: null,
+    promptText: null,
+    answerText: null,
   };
 }
 
@@ -167,6 +183,7 @@ function streamOutcome(failure: string | undefined): Outcome | undefined {
 }
 
 function outcomeOf(answer: GatewayError, upstreamStatus: number | null): Outcome {
+  if (answer.code === 'audit_unavailable') return 'rejected';
   if (answer.status === 499) return 'cancelled';
   if (answer.status === 504) return 'timeout';
   if (answer.status >= 500) return 'upstream_error';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PGlite } from '@electric-sql/pglite';
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +10,11 @@ import { createTestDatabase, DATABASE_SETUP_TIMEOUT_MS, DATABASE_KINDS, MIGRATIO
 import { applyMigrations, MIGRATION_LOCK_KEY, MigrationError, pgExecutor, pgliteExecutor, type SqlExecutor } from './migrate.js';
 
 const INIT = '20261127000000_init';
+/** Every committed migration, in the order they apply. */
+const ALL = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)
+  .sort();
 
 interface Connection {
   exec: SqlExecutor;
@@ -63,15 +69,17 @@ describe.each(DATABASE_KINDS)('applyMigrations (%s)', (kind) => {
 
   const rows = (sql: string, params?: unknown[]) => conn.exec.query(sql, params);
 
-  it('applies the init migration once; a second run is a no-op', async () => {
-    expect(await applyMigrations(conn.exec, db.migrationsDir)).toEqual([INIT]);
+  it('applies the committed migrations once; a second run is a no-op', async () => {
+    expect(ALL[0]).toBe(INIT);
+    expect(await applyMigrations(conn.exec, db.migrationsDir)).toEqual(ALL);
     expect(await applyMigrations(conn.exec, db.migrationsDir)).toEqual([]);
   });
 
   it("records it in Prisma's _prisma_migrations table, with the SHA-256 of the file", async () => {
     const file = await readFile(path.join(db.migrationsDir, INIT, 'migration.sql'));
-    const [row, ...others] = await rows('SELECT * FROM _prisma_migrations');
-    expect(others).toHaveLength(0);
+    const all = await rows('SELECT * FROM _prisma_migrations ORDER BY migration_name');
+    expect(all.map((r) => r.migration_name)).toEqual(ALL);
+    const row = all[0];
     expect(row).toMatchObject({
       migration_name: INIT,
       checksum: createHash('sha256').update(file).digest('hex'),
@@ -103,24 +111,36 @@ describe.each(DATABASE_KINDS)('applyMigrations (%s)', (kind) => {
   it("creates the tables and indexes with Prisma's names", async () => {
     const indexes = await rows(
       `SELECT tablename, indexname, indexdef FROM pg_indexes
-        WHERE tablename IN ('api_keys', 'audit_records') ORDER BY indexname`,
+        WHERE tablename IN ('api_keys', 'audit_events', 'audit_checkpoints') ORDER BY indexname`,
     );
     expect(indexes.map((i) => i.indexname)).toEqual([
       'api_keys_hash_key',
       'api_keys_pkey',
-      'audit_records_app_alias_started_at_id_idx',
-      'audit_records_caller_key_id_started_at_id_idx',
-      'audit_records_pkey',
-      'audit_records_started_at_id_idx',
+      'audit_checkpoints_pkey',
+      'audit_checkpoints_seq_idx',
+      'audit_events_app_alias_seq_idx',
+      'audit_events_call_id_idx',
+      'audit_events_caller_key_id_seq_idx',
+      'audit_events_conversation_id_idx',
+      'audit_events_end_user_seq_idx',
+      'audit_events_id_key',
+      'audit_events_message_id_idx',
+      'audit_events_outcome_seq_idx',
+      'audit_events_pkey',
+      'audit_events_recorded_at_seq_idx',
+      'audit_events_request_id_idx',
+      'audit_events_type_instance_id_idx',
     ]);
+    expect(await rows(`SELECT to_regclass('audit_records') AS t`)).toEqual([{ t: null }]);
     expect(indexes.find((i) => i.indexname === 'api_keys_hash_key')?.indexdef).toContain('CREATE UNIQUE INDEX');
     const constraints = await rows(
-      `SELECT conname, contype FROM pg_constraint WHERE conrelid IN ('api_keys'::regclass, 'audit_records'::regclass) AND contype <> 'n'
+      `SELECT conname, contype FROM pg_constraint WHERE conrelid IN ('api_keys'::regclass, 'audit_events'::regclass, 'audit_checkpoints'::regclass) AND contype <> 'n'
         ORDER BY conname`,
     );
     expect(constraints).toEqual([
       { conname: 'api_keys_pkey', contype: 'p' },
-      { conname: 'audit_records_pkey', contype: 'p' },
+      { conname: 'audit_checkpoints_pkey', contype: 'p' },
+      { conname: 'audit_events_pkey', contype: 'p' },
     ]);
   });
 
@@ -232,9 +252,9 @@ describe('applyMigrations on a shared Postgres', () => {
       applyMigrations(pgExecutor(a), db.migrationsDir),
       applyMigrations(pgExecutor(b), db.migrationsDir),
     ]);
-    expect(results.map((r) => r.join()).sort()).toEqual(['', INIT]);
-    const { rows } = await a.query('SELECT migration_name FROM _prisma_migrations');
-    expect(rows).toEqual([{ migration_name: INIT }]);
+    expect(results.map((r) => r.join()).sort()).toEqual(['', ALL.join()]);
+    const { rows } = await a.query('SELECT migration_name FROM _prisma_migrations ORDER BY migration_name');
+    expect(rows).toEqual(ALL.map((migration_name) => ({ migration_name })));
     // Both released the session-level advisory lock.
     const locks = await a.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = $1`, [MIGRATION_LOCK_KEY]);
     expect(locks.rows).toHaveLength(0);

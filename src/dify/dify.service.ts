@@ -2,11 +2,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { AuditUnavailableError } from '../audit/audit-unavailable.error.js';
 import { AuditService, type CallAuditEntry } from '../audit/audit.service.js';
 import type { Outcome } from '../audit/audit-event.js';
 import { CallerAuthService } from '../auth/caller-auth.service.js';
 import { GatewayError } from '../common/gateway-error.js';
 import { requestIdOf } from '../common/request-id.middleware.js';
+import { DatabaseUnavailableError } from '../database/database.errors.js';
 import { callInputs } from './call-inputs.js';
 import { DifyClient } from './dify.client.js';
 import { DifyError } from './dify.errors.js';
@@ -114,6 +116,7 @@ export class DifyProxyService {
 
   private toGatewayError(error: unknown, entry: CallAuditEntry): GatewayError {
     if (error instanceof GatewayError) return error;
+    if (error instanceof DatabaseUnavailableError) return new AuditUnavailableError('The gateway cannot reach its audit store; no request was sent to Dify.');
     if (error instanceof DifyError) {
       entry.attempts = error.attempts;
       entry.upstreamStatus = error.status ?? null;

@@ -83,7 +83,7 @@ describe('audit of /v1 calls (embedded database)', () => {
     const res = await postV1(gw, flowTeam, '/workflows/run', { inputs: { text: 'hello' }, user: 'flow-user', response_mode: 'streaming' }, 'usage-workflow');
     expect(res.status).toBe(200);
     const events = sseData(res.text);
-    const finished = events.find((e) => e.event === 'workflow_finished');
+    const finished = events.find((e) => e.event === 'workflow_finished')!;
     const prices = events.filter((e) => e.event === 'node_finished' && e.data.execution_metadata?.total_price).map((e) => Number(e.data.execution_metadata.total_price));
     expect(prices.length).toBeGreaterThan(0);
     const [start, finish] = await callEvents(gw, auditor, 'usage-workflow');

@@ -11,6 +11,14 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ b: 1, a: { d: [2, { z: null, y: 'x' }], c: undefined } })).toBe('{"a":{"d":[2,{"y":"x","z":null}]},"b":1}');
   });
 
+  it('canonicalEvent is canonicalJson of the hashed fields', async () => {
+    const { canonicalEvent } = await import('./audit-chain.js');
+    const body = toEventBody({ id: 'i', type: 'call.finished', requestId: 'r', details: { b: 1, a: [2] }, totalPrice: '0.1' });
+    const at = new Date('2026-12-01T00:00:00.000Z');
+    const { id, type, ...fields } = body;
+    expect(canonicalEvent(body, at)).toBe(canonicalJson({ v: 1, id, type, recordedAt: at.toISOString(), ...fields }));
+  });
+
   it('is the same for the same data whatever the key order', () => {
     expect(canonicalJson({ x: 1, y: { a: 1, b: 2 } })).toBe(canonicalJson({ y: { b: 2, a: 1 }, x: 1 }));
   });

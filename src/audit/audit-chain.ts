@@ -34,11 +34,14 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-/** What the hash covers: the body and the time, never `seq` or the chain columns. */
+/** The hashed top-level keys, sorted once (the same order `canonicalJson` would give). */
+const CANONICAL_KEYS = ['v', 'id', 'type', 'recordedAt', ...FIELD_NAMES].sort();
+
+/** What the hash covers: the body and the time, never `seq` or the chain columns. Same bytes as `canonicalJson` of those fields. */
 export function canonicalEvent(event: EventBody, recordedAt: Date): string {
-  const fields: Record<string, unknown> = { v: CANONICAL_VERSION, id: event.id, type: event.type, recordedAt: recordedAt.toISOString() };
-  for (const name of FIELD_NAMES) fields[name] = event[name];
-  return canonicalJson(fields);
+  const value = (key: string): unknown =>
+    key === 'v' ? CANONICAL_VERSION : key === 'recordedAt' ? recordedAt.toISOString() : (event as unknown as Record<string, unknown>)[key];
+  return `{${CANONICAL_KEYS.map((key) => `${JSON.stringify(key)}:${canonicalJson(value(key))}`).join(',')}}`;
 }
 
 export function chainHash(prevHash: string, event: EventBody, recordedAt: Date): string {

@@ -1,45 +1,7 @@
-import { Prisma, type AuditCheckpoint as CheckpointRow, type AuditEvent as EventRow } from '../generated/prisma/client.js';
+import type { AuditCheckpoint as CheckpointRow, AuditEvent as EventRow, Prisma } from '../generated/prisma/client.js';
 import type { Checkpoint, Details, EventType, Outcome, StoredEvent } from './audit-event.js';
 
-/** Prisma rows <-> domain objects, for the two audit repositories only. */
-
-export function toEventRow(e: StoredEvent): Prisma.AuditEventCreateManyInput {
-  return {
-    seq: BigInt(e.seq),
-    id: e.id,
-    type: e.type,
-    recordedAt: e.recordedAt,
-    instanceId: e.instanceId,
-    callId: e.callId,
-    requestId: e.requestId,
-    callerKeyId: e.callerKeyId,
-    callerName: e.callerName,
-    appAlias: e.appAlias,
-    method: e.method,
-    route: e.route,
-    endUser: e.endUser,
-    status: e.status,
-    upstreamStatus: e.upstreamStatus,
-    outcome: e.outcome,
-    errorCode: e.errorCode,
-    latencyMs: e.latencyMs,
-    attempts: e.attempts,
-    conversationId: e.conversationId,
-    messageId: e.messageId,
-    taskId: e.taskId,
-    workflowRunId: e.workflowRunId,
-    totalTokens: e.totalTokens,
-    totalPrice: e.totalPrice,
-    currency: e.currency,
-    promptText: e.promptText,
-    answerText: e.answerText,
-    details: e.details === null ? Prisma.DbNull : (e.details as Prisma.InputJsonValue),
-    prevHash: e.prevHash,
-    hash: e.hash,
-    keyId: e.keyId,
-    signature: e.signature,
-  };
-}
+/** Prisma rows -> domain objects (and checkpoints back), for the two audit repositories only. */
 
 export function toStoredEvent(r: EventRow): StoredEvent {
   return {

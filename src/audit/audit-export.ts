@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { StoredEvent } from './audit-event.js';
 import { EVENT_COLUMNS, presentEvent } from './audit-presenter.js';
@@ -44,6 +43,15 @@ export function csvCell(value: unknown): string {
 export async function writeChunk(out: Writable, chunk: string): Promise<boolean> {
   if (out.destroyed || out.writableEnded) return false;
   if (out.write(chunk)) return true;
-  await Promise.race([once(out, 'drain'), once(out, 'close')]);
+  // Both listeners go when either fires (events.once would leave the loser behind, one per wait).
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
   return !out.destroyed;
 }

@@ -90,7 +90,7 @@ export class AuditMaintenance implements OnApplicationBootstrap, OnModuleDestroy
     this.running ??= (async () => {
       if (!this.announced) await this.announce();
       await this.checkpoint();
-      await this.recoverOpenCalls();
+      await this.recoverOpenCalls({ wait: false });
       if (this.cfg.retentionDays > 0 && Date.now() - this.lastPurgeAt >= PURGE_EVERY_MS) {
         this.lastPurgeAt = Date.now();
         await this.purgeExpired();
@@ -121,8 +121,11 @@ export class AuditMaintenance implements OnApplicationBootstrap, OnModuleDestroy
     return written ?? null;
   }
 
-  /** Closes the open calls of every gateway instance that is gone. Returns how many were closed. */
-  async recoverOpenCalls(): Promise<number> {
+  /**
+   * Closes the open calls of every gateway instance that is gone. Returns how many were closed.
+   * At start it waits for a replica that holds the maintenance lock; on the timer it skips.
+   */
+  async recoverOpenCalls(options: { wait: boolean } = { wait: true }): Promise<number> {
     const closed = await this.repository.maintain(
       async (m) => {
         let total = 0;
@@ -144,7 +147,7 @@ export class AuditMaintenance implements OnApplicationBootstrap, OnModuleDestroy
         }
         return total;
       },
-      { skipIfBusy: false },
+      { skipIfBusy: !options.wait },
     );
     return closed ?? 0;
   }

@@ -117,7 +117,8 @@ export class AuditService {
       });
       this.inFlight.add(call.callId);
     } catch (error) {
-      this.logger.error(`audit write failed before request ${call.requestId}: ${(error as Error).message}`);
+      // The writer logs the outage once; the call itself is logged by the proxy with its 503.
+      this.logger.debug(`audit write failed before request ${call.requestId}: ${(error as Error).message}`);
       throw new AuditUnavailableError();
     }
   }

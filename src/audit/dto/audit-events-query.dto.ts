@@ -23,8 +23,8 @@ export class AuditFilterDto {
   @IsOptional() @IsString() @Matches(/^[a-z0-9][a-z0-9_-]{0,62}$/)
   app?: string;
 
-  /** Route template under /v1, e.g. `/chat-messages` or `/workflows/run`. */
-  @IsOptional() @IsString() @Matches(/^\/[A-Za-z0-9_:/-]{0,199}$/)
+  /** Route template under /v1, e.g. `/chat-messages` or `/workflows/run` (`unmatched`: a path not on the allow-list). */
+  @IsOptional() @IsString() @Matches(/^(\/[A-Za-z0-9_:/-]{0,199}|unmatched)$/)
   route?: string;
 
   @IsOptional() @IsIn(OUTCOMES)

@@ -5,6 +5,8 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { startDifySimulator } from '../simulator/dify-simulator.js';
 
 const PORT = Number(process.env.DEMO_PORT ?? 3000);
@@ -26,6 +28,12 @@ async function waitForLive(url: string, timeoutMs: number): Promise<void> {
 async function main(): Promise<void> {
   const appKey = `app-${randomBytes(18).toString('base64url').replace(/[-_]/g, 'x').slice(0, 24)}`;
   const sim = await startDifySimulator({ port: SIM_PORT, apps: [{ key: appKey, mode: 'chat', name: 'Demo chatbot' }] });
+  // The audit log's signing key: made once and kept beside the demo database (a mounted secret in production).
+  const signingKey = path.resolve('./data/demo-audit-signing-key');
+  if (!existsSync(signingKey)) {
+    mkdirSync(path.dirname(signingKey), { recursive: true });
+    writeFileSync(signingKey, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(PORT),
@@ -34,6 +42,7 @@ async function main(): Promise<void> {
     DIFY_API_KEY: appKey,
     DIFY_ALLOW_INSECURE_HTTP: 'true', // the simulator speaks plain http on loopback
     PGLITE_DIR: process.env.PGLITE_DIR ?? './data/demo',
+    AUDIT_SIGNING_KEY_FILE: process.env.AUDIT_SIGNING_KEY_FILE ?? signingKey,
     LOG_FORMAT: process.env.LOG_FORMAT ?? 'text',
   };
   delete env.DATABASE_URL;
@@ -68,6 +77,7 @@ Try it:
     -d '{"inputs":{},"query":"Hello","user":"alice","response_mode":"blocking"}'
 
   curl -s '${origin}/audit/events?limit=5' -H 'Authorization: Bearer ${created.key}'
+  curl -s '${origin}/audit/verify' -H 'Authorization: Bearer ${created.key}'
 `);
 }
 

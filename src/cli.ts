@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { AdminKeysService, type KeyView } from './admin/admin-keys.service.js';
-import { AuditRepository } from './audit/audit.repository.js';
-import { AuditService } from './audit/audit.service.js';
+import { createAuditLog } from './audit/audit-log.js';
+import { AUDIT_USAGE, runAuditCommand } from './audit/audit-cli.js';
 import { ApiKeyRepository, type ApiKeyLimits } from './auth/api-key.repository.js';
 import { ApiKeyService, type KeyStatus } from './auth/api-key.service.js';
 import { KeyEvents } from './auth/key-events.js';
@@ -14,7 +14,7 @@ import { gatewayConfig } from './config/gateway-config.js';
 import { openDatabase } from './database/open-database.js';
 import { RedisService } from './redis/redis.service.js';
 
-const USAGE = `Usage: npm run cli -- keys <command>
+const USAGE = `Usage: npm run cli -- keys <command> | audit <command>
   keys create --name <name> --scopes <scope,scope> [--apps <alias,alias>] [--datasets <id,id|*>]
               [--namespace <ns>] [--rpm <n>] [--streams <n>] [--daily-tokens <n>] [--expires <ISO date>] [--json]
   keys list [--status active|expired|revoked] [--json]
@@ -26,7 +26,8 @@ const USAGE = `Usage: npm run cli -- keys <command>
 
 --app <alias> is accepted for --apps <alias>. Without --apps, create binds the default app.
 Limits: 0 means no limit, "default" the gateway's default. The secret is printed only by create
-and rotate. With REDIS_URL set, every running gateway drops a changed key within a second.`;
+and rotate. With REDIS_URL set, every running gateway drops a changed key within a second.
+${AUDIT_USAGE}`;
 
 const OPTIONS = {
   name: { type: 'string' },
@@ -41,6 +42,8 @@ const OPTIONS = {
   expires: { type: 'string' },
   grace: { type: 'string' },
   status: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
@@ -49,7 +52,7 @@ const OPTIONS = {
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   const [group, command, ...rest] = positionals;
-  if (values.help || group !== 'keys' || !command) {
+  if (values.help || (group !== 'keys' && group !== 'audit') || !command) {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
@@ -57,10 +60,13 @@ async function main(argv: string[]): Promise<number> {
   const db = await openDatabase({ url: cfg.database.url?.reveal(), kind: cfg.database.kind, pgliteDir: cfg.database.pgliteDir, migrationsDir: cfg.database.migrationsDir });
   const redis = new RedisService(cfg.redis);
   await redis.ready();
+  // Admin actions go to the audit log like the gateway's own (fail closed: no record, no change).
+  const audit = createAuditLog(db, cfg.audit);
   try {
+    if (group === 'audit') return await runAuditCommand(command, values, db, cfg, (line) => console.log(line));
     const admin = new AdminKeysService(
       new ApiKeyService(new ApiKeyRepository(db), new KeyEvents(redis)),
-      new AuditService(new AuditRepository(db)),
+      audit.service,
       { aliases: () => Object.keys(cfg.dify.apps) },
       cfg.keys,
     );
@@ -122,6 +128,7 @@ async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } finally {
+    await audit.close();
     await redis.onModuleDestroy();
     await db.close();
   }

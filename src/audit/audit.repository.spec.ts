@@ -1,214 +1,131 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, DATABASE_SETUP_TIMEOUT_MS, DATABASE_KINDS, type TestDatabase } from '../../test/support/database.js';
-import { DuplicateKeyError } from '../database/database.errors.js';
-import { openDatabase, type OpenDatabase } from '../database/open-database.js';
-import { AuditRepository, type AuditQuery, type AuditRecordInput, type AuditRecordRow } from './audit.repository.js';
-
-const T0 = Date.parse('2026-11-01T00:00:00.000Z');
-const KEY_A = randomUUID();
-const KEY_B = randomUUID();
-const APPS = ['alpha', 'beta', null] as const;
-const KEYS = [KEY_A, KEY_B, null] as const;
-const OUTCOMES = [
-  { outcome: 'success', status: 200, upstreamStatus: 200, errorCode: null },
-  { outcome: 'upstream_error', status: 502, upstreamStatus: 503, errorCode: 'DIFY_UNAVAILABLE' },
-  { outcome: 'client_error', status: 400, upstreamStatus: 400, errorCode: 'invalid_param' },
-  { outcome: 'rejected', status: 403, upstreamStatus: null, errorCode: 'FORBIDDEN' },
-] as const;
-
-/** 48 records, four per timestamp (so page boundaries fall inside runs of equal startedAt). */
-function seedRecords(): AuditRecordInput[] {
-  return Array.from({ length: 48 }, (_, i) => {
-    const key = KEYS[i % 3];
-    const o = OUTCOMES[i % 4];
-    return {
-      id: randomUUID(),
-      requestId: `req-${i}`,
-      startedAt: new Date(T0 + Math.floor(i / 4) * 1000),
-      callerKeyId: key,
-      callerName: key ? `team-${key.slice(0, 4)}` : null,
-      appAlias: APPS[i % 5 === 0 ? 2 : i % 2],
-      method: i % 2 ? 'POST' : 'GET',
-      route: i % 2 ? '/v1/chat-messages' : '/v1/parameters',
-      status: o.status,
-      upstreamStatus: o.upstreamStatus,
-      outcome: o.outcome,
-      errorCode: o.errorCode,
-      latencyMs: 10 + i,
-      attempts: 1 + (i % 3),
-      conversationId: i % 2 ? randomUUID() : null,
-      messageId: i % 2 ? randomUUID() : null,
-      taskId: i % 2 ? randomUUID() : null,
-      workflowRunId: i % 7 === 0 ? randomUUID() : null,
-    };
-  });
-}
-
-/** The order `search` promises: startedAt desc, then id desc (lower-case hex compares like uuid). */
-function newestFirst(rows: AuditRecordInput[]): AuditRecordInput[] {
-  return [...rows].sort(
-    (a, b) => b.startedAt.getTime() - a.startedAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
-  );
-}
+import { openTestAuditLog, testAuditConfig, type TestAuditLog } from '../../test/support/audit-log.js';
+import { createTestDatabase, DATABASE_SETUP_TIMEOUT_MS, DATABASE_KINDS } from '../../test/support/database.js';
+import { openDatabase } from '../database/open-database.js';
+import { GENESIS_HASH, linkEvents, toEventBody } from './audit-chain.js';
+import { createAuditLog } from './audit-log.js';
+import { AuditRepository, instanceLockKey } from './audit.repository.js';
 
 describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
-  let testDb: TestDatabase;
-  let db: OpenDatabase;
-  let repo: AuditRepository;
-  const seeded = seedRecords();
+  let log: TestAuditLog;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase(kind);
-    db = await openDatabase(testDb);
-    repo = new AuditRepository(db);
-    for (const record of seeded) await repo.record(record);
+    log = await openTestAuditLog(kind);
   }, DATABASE_SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
-    await db?.close();
-    await testDb?.drop();
+    await log?.dispose();
   });
 
-  /** What `search(q)` must return, computed in memory over the seeded records. */
-  function expected(q: Omit<AuditQuery, 'limit'>): AuditRecordInput[] {
-    return newestFirst(
-      seeded.filter(
-        (r) =>
-          (!q.from || r.startedAt >= q.from) &&
-          (!q.to || r.startedAt < q.to) &&
-          (q.callerKeyId === undefined || r.callerKeyId === q.callerKeyId) &&
-          (q.appAlias === undefined || r.appAlias === q.appAlias) &&
-          (q.outcome === undefined || r.outcome === q.outcome) &&
-          (q.status === undefined || r.status === q.status),
-      ),
-    );
-  }
-
-  /** Pages through like AuditService: asks for limit + 1, continues after the last row shown. */
-  async function allPages(q: Omit<AuditQuery, 'limit' | 'cursor'>, pageSize: number): Promise<AuditRecordRow[][]> {
-    const pages: AuditRecordRow[][] = [];
-    let cursor: AuditQuery['cursor'];
-    for (;;) {
-      const rows = await repo.search({ ...q, limit: pageSize + 1, cursor });
-      const page = rows.slice(0, pageSize);
-      pages.push(page);
-      if (rows.length <= pageSize) return pages;
-      const last = page[page.length - 1];
-      cursor = { startedAt: last.startedAt, id: last.id };
-      if (pages.length > 100) throw new Error('pagination does not terminate');
-    }
-  }
-
-  it('stores a record and reads it back by id as a plain object, every field intact', async () => {
-    const record = seeded[13];
-    const row = await repo.findById(record.id);
-    expect(row).toEqual(record);
-    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
-    expect(Object.keys(row!).sort()).toEqual(Object.keys(record).sort());
+  it('appends a batch in one go: consecutive seq, linked hashes, one database time, signed', async () => {
+    const link = (h: Parameters<typeof linkEvents>[0], b: Parameters<typeof linkEvents>[1], n: Date) => linkEvents(h, b, n, log.signer);
+    const bodies = [1, 2, 3].map((n) => toEventBody({ id: randomUUID(), type: 'call.started', requestId: `batch-${n}`, details: { n } }));
+    const stored = await log.repository.append(bodies, link);
+    expect(stored.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(stored[0].prevHash).toBe(GENESIS_HASH);
+    expect(new Set(stored.map((e) => e.recordedAt.getTime())).size).toBe(1);
+    expect(stored.every((e) => e.signature && e.keyId === log.signer.keyId)).toBe(true);
+    // What was stored reads back identical, details (JSONB) included.
+    expect(await log.read.findById(stored[1].id)).toEqual(stored[1]);
   });
 
-  it('round-trips a record whose optional fields are all null', async () => {
-    const record: AuditRecordInput = {
-      ...seeded[0],
-      id: randomUUID(),
-      startedAt: new Date('2020-01-01T00:00:00.123Z'),
-      callerKeyId: null,
-      callerName: null,
-      appAlias: null,
-      upstreamStatus: null,
-      errorCode: null,
-      conversationId: null,
-      messageId: null,
-      taskId: null,
-      workflowRunId: null,
-    };
-    await repo.record({ ...record, extra: 'never stored' } as AuditRecordInput);
-    expect(await repo.findById(record.id)).toEqual(record);
-    // Keep `seeded` the source of truth for the search expectations below.
-    seeded.push(record);
+  it('stores any text exactly as hashed: quotes, backslashes, array syntax, the word NULL, unicode, newlines', async () => {
+    const tricky = ['a"b', 'back\\slash', '{x,y}', 'NULL', 'null', '', ' spaced ', 'émoji 🎉', 'line\nbreak', "it's", ',', '\\"'];
+    const stored = await log.append(tricky.map((text, i) => ({ type: 'call.started' as const, requestId: `tricky-${i}`, endUser: text, promptText: text, details: { text, list: [text, 1, true, null] } })));
+    for (const e of stored) expect(await log.read.findById(e.id)).toEqual(e);
+    expect((await log.verifier.verify()).ok).toBe(true);
   });
 
-  it('findById: an unknown or malformed id is null', async () => {
-    expect(await repo.findById(randomUUID())).toBeNull();
-    expect(await repo.findById('nope')).toBeNull();
+  it('stores a retried batch once: ids already in the chain are skipped', async () => {
+    const link = (h: Parameters<typeof linkEvents>[0], b: Parameters<typeof linkEvents>[1], n: Date) => linkEvents(h, b, n, log.signer);
+    const body = toEventBody({ id: randomUUID(), type: 'call.finished', requestId: 'retry' });
+    const first = await log.repository.append([body], link);
+    const again = await log.repository.append([body, body], link, { dedupe: true });
+    expect(first).toHaveLength(1);
+    expect(again).toEqual([]);
+    expect((await log.read.search({ requestId: 'retry' }, { limit: 10 })).length).toBe(1);
   });
 
-  it('rejects a reused id as DuplicateKeyError (the log is append-only)', async () => {
-    const error = await repo.record({ ...seeded[1], requestId: 'overwrite-attempt' }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(DuplicateKeyError);
-    expect(error).toMatchObject({ constraint: kind === 'postgres' ? 'audit_records_pkey' : 'id' });
-    expect((await repo.findById(seeded[1].id))?.requestId).toBe('req-1');
-  });
-
-  it('offers no way to change or remove records', () => {
-    const methods = Object.getOwnPropertyNames(AuditRepository.prototype).filter((m) => m !== 'constructor');
-    expect(methods.sort()).toEqual(['findById', 'record', 'search']);
-  });
-
-  it('returns everything newest first by (startedAt, id), ties on startedAt included', async () => {
-    const rows = await repo.search({ limit: 1000 });
-    expect(rows).toEqual(expected({}));
-    expect(rows.length).toBe(seeded.length);
-  });
-
-  it('returns at most limit rows', async () => {
-    expect(await repo.search({ limit: 5 })).toEqual(expected({}).slice(0, 5));
-  });
-
-  const t = (seconds: number) => new Date(T0 + seconds * 1000);
-  const filters: [string, Omit<AuditQuery, 'limit'>][] = [
-    ['from (inclusive)', { from: t(3) }],
-    ['to (exclusive)', { to: t(3) }],
-    ['from and to', { from: t(2), to: t(5) }],
-    ['callerKeyId', { callerKeyId: KEY_A }],
-    ['appAlias', { appAlias: 'beta' }],
-    ['outcome', { outcome: 'upstream_error' }],
-    ['status', { status: 403 }],
-    ['every filter at once', { from: t(2), to: t(10), callerKeyId: KEY_B, appAlias: 'beta', outcome: 'rejected', status: 403 }],
-  ];
-
-  it.each(filters)('filters by %s', async (_, q) => {
-    const want = expected(q);
-    expect(want.length).toBeGreaterThan(0);
-    expect(want.length).toBeLessThan(seeded.length);
-    expect(await repo.search({ ...q, limit: 1000 })).toEqual(want);
-  });
-
-  it('matches nothing for an unknown or malformed caller key id, and for unused values', async () => {
-    expect(await repo.search({ callerKeyId: randomUUID(), limit: 10 })).toEqual([]);
-    expect(await repo.search({ callerKeyId: 'not-a-uuid', limit: 10 })).toEqual([]);
-    expect(await repo.search({ appAlias: 'gamma', limit: 10 })).toEqual([]);
-    expect(await repo.search({ from: t(100), limit: 10 })).toEqual([]);
-  });
-
-  it.each([1, 3, 4, 5, 7, 1000])('pages of %i: no duplicates, no gaps, same order', async (size) => {
-    const pages = await allPages({}, size);
-    const ids = pages.flat().map((r) => r.id);
-    expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toEqual(expected({}).map((r) => r.id));
-    for (const page of pages.slice(0, -1)) expect(page).toHaveLength(size);
-  });
-
-  it('pages with filters and a time window', async () => {
-    const q = { from: t(2), to: t(9), appAlias: 'alpha' };
-    for (const size of [1, 2, 3]) {
-      expect((await allPages(q, size)).flat()).toEqual(expected(q));
+  it('keeps one valid chain when many writers append at once', async () => {
+    // Postgres: two more connection pools on the same database, as separate replicas would be.
+    const others = kind === 'postgres' ? await Promise.all([1, 2].map(() => openDatabase(log.testDb))) : [];
+    const writers = [log.writer, ...others.map((db) => createAuditLog(db, testAuditConfig()).writer)];
+    const before = (await log.read.bounds())?.last ?? 0;
+    try {
+      await Promise.all(writers.flatMap((w, i) => Array.from({ length: 60 }, (_, n) => w.append({ id: randomUUID(), type: 'call.started', requestId: `replica-${i}-${n}` }))));
+      const report = await log.verifier.verify();
+      expect(report).toMatchObject({ ok: true, problem: null });
+      const bounds = await log.read.bounds();
+      expect(bounds).toEqual({ first: 1, last: report.checked });
+      expect(report.checked).toBe(before + writers.length * 60);
+    } finally {
+      await Promise.all(others.map((db) => db.close()));
     }
   });
 
-  it('continues strictly after a cursor that sits inside a run of equal timestamps', async () => {
-    const all = expected({});
-    const cursorRow = all[5]; // second row of a run of four rows sharing one startedAt
-    expect(all[4].startedAt).toEqual(cursorRow.startedAt);
-    expect(all[6].startedAt).toEqual(cursorRow.startedAt);
-    const rows = await repo.search({ limit: 3, cursor: { startedAt: cursorRow.startedAt, id: cursorRow.id } });
-    expect(rows).toEqual(all.slice(6, 9));
+  it('a write probe proves the log is writable and leaves nothing behind; it fails when inserts are refused', async () => {
+    const before = await log.read.bounds();
+    await log.repository.writeProbe();
+    expect(await log.read.bounds()).toEqual(before);
+    await log.sql(`CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'read only'; END $$`);
+    await log.sql(`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()`);
+    try {
+      await expect(log.repository.writeProbe()).rejects.toBeDefined();
+    } finally {
+      await log.sql('DROP TRIGGER refuse_audit ON audit_events');
+      await log.sql('DROP FUNCTION refuse_audit');
+    }
+    await log.repository.writeProbe();
   });
 
-  it('rejects an invalid limit or a cursor id that is not a UUID', async () => {
-    await expect(repo.search({ limit: 0 })).rejects.toThrow(RangeError);
-    await expect(repo.search({ limit: 1.5 })).rejects.toThrow(RangeError);
-    await expect(repo.search({ limit: 10, cursor: { startedAt: t(1), id: '-'.repeat(36) } })).rejects.toThrow(RangeError);
+  it('finds the calls a dead instance left open, and tells a live instance from a dead one', async () => {
+    const dead = randomUUID();
+    const [started] = await log.append([{ type: 'gateway.started', instanceId: dead }]);
+    const [open, closed] = await log.append([
+      { type: 'call.started', instanceId: dead, callId: randomUUID(), requestId: 'open-call' },
+      { type: 'call.started', instanceId: dead, callId: randomUUID(), requestId: 'closed-call' },
+    ]);
+    await log.append([{ type: 'call.finished', instanceId: dead, callId: closed.callId, outcome: 'success' }]);
+    expect(started.seq).toBeGreaterThan(0);
+
+    const live = randomUUID();
+    const release = await log.db.holdSessionLock(instanceLockKey(live));
+    try {
+      await log.repository.maintain(async (m) => {
+        expect(await m.unfinishedInstances()).toContain(dead);
+        expect(await m.isInstanceAlive(dead)).toBe(false);
+        // PGlite is one process: no other instance can be alive there.
+        expect(await m.isInstanceAlive(live)).toBe(kind === 'postgres');
+        expect((await m.openCalls(dead)).map((e) => e.id)).toEqual([open.id]);
+      }, { skipIfBusy: false });
+    } finally {
+      await release();
+    }
   });
+
+  it('offers no update; deletes only through retention', () => {
+    expect(Object.getOwnPropertyNames(AuditRepository.prototype).sort()).toEqual(['append', 'constructor', 'maintain', 'writeProbe']);
+  });
+});
+
+describe('AuditRepository maintenance lock (postgres)', () => {
+  it('lets one replica at a time do upkeep; the others skip', async () => {
+    const testDb = await createTestDatabase('postgres');
+    const a = await openTestAuditLog('postgres', {}, testDb);
+    const b = await openTestAuditLog('postgres', {}, testDb);
+    try {
+      let release!: () => void;
+      const holding = a.repository.maintain(() => new Promise<string>((resolve) => (release = () => resolve('a'))), { skipIfBusy: false });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await b.repository.maintain(async () => 'b', { skipIfBusy: true })).toBeUndefined();
+      release();
+      expect(await holding).toBe('a');
+      expect(await b.repository.maintain(async () => 'b', { skipIfBusy: true })).toBe('b');
+    } finally {
+      await a.dispose();
+      await b.dispose();
+      await testDb.drop();
+    }
+  }, DATABASE_SETUP_TIMEOUT_MS);
 });

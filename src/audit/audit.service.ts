@@ -1,11 +1,40 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
-import { GatewayError } from '../common/gateway-error.js';
-import { isUuid } from '../database/database.errors.js';
-import { AuditRepository, type AuditRecordInput, type AuditRecordRow } from './audit.repository.js';
-import type { AuditEventsQueryDto } from './dto/audit-events-query.dto.js';
+import { redactText } from '../common/redact.js';
+import { auditConfig } from '../config/audit.config.js';
+import type { AdminEventType, Details, EventDraft, EventType, Outcome, StoredEvent } from './audit-event.js';
+import { AuditUnavailableError } from './audit-unavailable.error.js';
+import { AuditWriter } from './audit-writer.js';
 
-export type CallAuditEntry = Omit<AuditRecordInput, 'id'>;
+/** One /v1 call as the proxy sees it. Text is raw here; it is masked (or dropped) before it is stored. */
+export interface CallAuditEntry {
+  callId: string;
+  requestId: string;
+  startedAt: Date;
+  callerKeyId: string | null;
+  callerName: string | null;
+  appAlias: string | null;
+  method: string;
+  route: string;
+  /** The caller's end user (`user` in the body, form or query). */
+  endUser: string | null;
+  status: number;
+  upstreamStatus: number | null;
+  outcome: Outcome;
+  errorCode: string | null;
+  latencyMs: number;
+  attempts: number;
+  conversationId: string | null;
+  messageId: string | null;
+  taskId: string | null;
+  workflowRunId: string | null;
+  totalTokens: number | null;
+  totalPrice: string | null;
+  currency: string | null;
+  promptText: string | null;
+  answerText: string | null;
+}
 
 /**
  * An administrative action: a key created, changed, rotated or revoked (by the admin API or the
@@ -28,93 +57,176 @@ export interface AdminAuditEntry {
   appAlias?: string | null;
 }
 
-export interface AuditPage {
-  data: AuditRecordRow[];
-  limit: number;
-  has_more: boolean;
-  next_cursor: string | null;
+/** The event type of an admin action: the ones the issue names, `admin.action` for the rest. */
+export function adminEventType(action: string): AdminEventType {
+  if (action === 'keys.create') return 'key.created';
+  if (action === 'keys.rotate') return 'key.rotated';
+  if (action === 'keys.revoke') return 'key.revoked';
+  if (action.startsWith('dify.') || action.startsWith('config.')) return 'config.reloaded';
+  return 'admin.action';
 }
 
-export const MAX_PAGE_SIZE = 200;
+/** Who did something that is not a /v1 call: a key (admin API, auditor) or an operator at the CLI. */
+export interface AuditActor {
+  keyId: string | null;
+  name: string | null;
+  requestId?: string | null;
+}
 
-/** Writes the call log and answers compliance queries over it. */
+/**
+ * Writes the audit log: calls (write-ahead), admin actions, the auditors' own reads. Everything
+ * goes through the group-committing `AuditWriter`; what must be recorded before something
+ * happens is awaited and fails closed with `AuditUnavailableError` (503).
+ */
 @Injectable()
 export class AuditService {
   private readonly logger = new Logger(AuditService.name);
+  /** This gateway process: its calls, its lifecycle, its advisory lock. */
+  readonly instanceId = randomUUID();
+  /** Calls whose `call.started` is committed and whose outcome is not queued yet. */
+  private readonly inFlight = new Set<string>();
 
-  constructor(private readonly repository: AuditRepository) {}
+  constructor(
+    private readonly writer: AuditWriter,
+    @Inject(auditConfig.KEY) private readonly cfg: Pick<ConfigType<typeof auditConfig>, 'storeText'>,
+  ) {}
 
-  async recordCall(entry: CallAuditEntry): Promise<void> {
+  /** Whether prompt and answer text are stored (masked). */
+  get storesText(): boolean {
+    return this.cfg.storeText;
+  }
+
+  /** Calls started (recorded) and not finished yet, in this process. */
+  get callsInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Commits `call.started` before the request may go to Dify. Throws `AuditUnavailableError`
+   * when it cannot be written: the call must then not be sent.
+   */
+  async callStarted(call: CallAuditEntry): Promise<void> {
     try {
-      await this.repository.record({ id: randomUUID(), ...entry });
+      await this.writer.append({
+        id: randomUUID(),
+        type: 'call.started',
+        ...this.callIdentity(call),
+        conversationId: call.conversationId,
+        promptText: this.text(call.promptText),
+        details: { started_at: call.startedAt.toISOString() },
+      });
+      this.inFlight.add(call.callId);
     } catch (error) {
-      // Never let a failed audit write hide the caller's answer; it is logged loudly instead.
-      this.logger.error(`audit write failed for request ${entry.requestId}: ${(error as Error).name}`);
+      // The writer logs the outage once; the call itself is logged by the proxy with its 503.
+      this.logger.debug(`audit write failed before request ${call.requestId}: ${(error as Error).message}`);
+      throw new AuditUnavailableError();
     }
   }
 
   /**
-   * Records an admin action in the same log as the calls. Minimal form, until the audit trail
-   * gets its own event kinds: method `ADMIN`, and the action and its target in `route`.
+   * Queues `call.finished` with the outcome. Nobody waits for it (the answer is already on its way);
+   * it is kept and retried while the store is down, and if the process dies first, recovery
+   * closes the call as "outcome unknown".
    */
-  async recordAdminAction(entry: AdminAuditEntry): Promise<void> {
-    await this.recordCall({
+  callFinished(call: CallAuditEntry): void {
+    this.inFlight.delete(call.callId);
+    this.writer.appendDurable({
+      id: randomUUID(),
+      type: 'call.finished',
+      ...this.callIdentity(call),
+      status: call.status,
+      upstreamStatus: call.upstreamStatus,
+      outcome: call.outcome,
+      errorCode: call.errorCode,
+      latencyMs: call.latencyMs,
+      attempts: call.attempts,
+      conversationId: call.conversationId,
+      messageId: call.messageId,
+      taskId: call.taskId,
+      workflowRunId: call.workflowRunId,
+      totalTokens: call.totalTokens,
+      totalPrice: call.totalPrice,
+      currency: call.currency,
+      answerText: this.text(call.answerText),
+      details: { started_at: call.startedAt.toISOString() },
+    });
+  }
+
+  /**
+   * Records an admin action (a key created, changed, rotated or revoked; the config reloaded).
+   * Awaited: throws `AuditUnavailableError` when it cannot be recorded, so the caller can undo
+   * or refuse.
+   */
+  async recordAdminAction(entry: AdminAuditEntry): Promise<StoredEvent> {
+    const draft: Omit<EventDraft, 'id'> = {
+      type: adminEventType(entry.action),
+      instanceId: this.instanceId,
       requestId: entry.requestId,
-      startedAt: new Date(),
       callerKeyId: entry.actorKeyId,
       callerName: entry.actorName,
       appAlias: entry.appAlias ?? null,
-      method: 'ADMIN',
-      route: entry.target ? `${entry.action} ${entry.target}` : entry.action,
       status: entry.status,
-      upstreamStatus: null,
       outcome: entry.outcome,
       errorCode: entry.errorCode ?? null,
-      latencyMs: 0,
-      attempts: 0,
-      conversationId: null,
-      messageId: null,
-      taskId: null,
-      workflowRunId: null,
+      details: { action: entry.action, target: entry.target },
+    };
+    return this.append(draft, 'The gateway cannot write its audit log; the action was not recorded.');
+  }
+
+  /**
+   * Records an auditor's read (`audit.query`, `audit.export.*`) before its result is disclosed.
+   * Throws `AuditUnavailableError`: no unrecorded reads.
+   */
+  recordAccess(type: Extract<EventType, `audit.${string}`>, actor: AuditActor, details: Details): Promise<StoredEvent> {
+    return this.append(
+      { type, instanceId: this.instanceId, requestId: actor.requestId ?? null, callerKeyId: actor.keyId, callerName: actor.name, details },
+      'The gateway cannot write its audit log, so it cannot disclose it either.',
+    );
+  }
+
+  /** Like `recordAccess`, for what happens after the disclosure (an export's end): not awaited, kept while the store is down. */
+  recordAccessLater(type: Extract<EventType, `audit.${string}`>, actor: AuditActor, details: Details): void {
+    this.writer.appendDurable({
+      id: randomUUID(),
+      type,
+      instanceId: this.instanceId,
+      requestId: actor.requestId ?? null,
+      callerKeyId: actor.keyId,
+      callerName: actor.name,
+      details,
     });
   }
 
-  async search(query: AuditEventsQueryDto): Promise<AuditPage> {
-    const limit = Math.min(query.limit ?? 50, MAX_PAGE_SIZE);
-    const rows = await this.repository.search({
-      from: query.from ? new Date(query.from) : undefined,
-      to: query.to ? new Date(query.to) : undefined,
-      callerKeyId: query.caller,
-      appAlias: query.app,
-      outcome: query.outcome,
-      status: query.status,
-      limit: limit + 1,
-      cursor: query.cursor ? decodeCursor(query.cursor) : undefined,
-    });
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    const hasMore = rows.length > limit;
-    return { data: page, limit, has_more: hasMore, next_cursor: hasMore && last ? encodeCursor(last) : null };
+  /** The gateway's own lifecycle and maintenance events (not for callers). */
+  recordSystem(draft: Omit<EventDraft, 'id'>): Promise<StoredEvent> {
+    return this.writer.append({ id: randomUUID(), instanceId: this.instanceId, ...draft });
   }
 
-  async findOne(id: string): Promise<AuditRecordRow> {
-    const row = await this.repository.findById(id);
-    if (!row) throw GatewayError.notFound('Audit record not found.');
-    return row;
+  private async append(draft: Omit<EventDraft, 'id'>, message: string): Promise<StoredEvent> {
+    try {
+      return await this.writer.append({ id: randomUUID(), ...draft });
+    } catch (error) {
+      this.logger.error(`audit write failed for ${draft.type}: ${(error as Error).message}`);
+      throw new AuditUnavailableError(message);
+    }
   }
-}
 
-function encodeCursor(row: AuditRecordRow): string {
-  return Buffer.from(JSON.stringify([row.startedAt.toISOString(), row.id])).toString('base64url');
-}
+  private callIdentity(call: CallAuditEntry): Omit<EventDraft, 'id' | 'type'> {
+    return {
+      instanceId: this.instanceId,
+      callId: call.callId,
+      requestId: call.requestId,
+      callerKeyId: call.callerKeyId,
+      callerName: call.callerName,
+      appAlias: call.appAlias,
+      method: call.method,
+      route: call.route,
+      endUser: call.endUser,
+    };
+  }
 
-function decodeCursor(cursor: string): { startedAt: Date; id: string } {
-  try {
-    const [iso, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const startedAt = new Date(iso);
-    if (Number.isNaN(startedAt.getTime()) || typeof id !== 'string' || !isUuid(id)) throw new Error('bad cursor');
-    return { startedAt, id };
-  } catch {
-    throw GatewayError.badRequest('cursor is not a cursor returned by this endpoint.');
+  /** Prompt and answer text: only with AUDIT_STORE_TEXT, and masked like every log line. */
+  private text(value: string | null): string | null {
+    return this.cfg.storeText && value ? redactText(value) : null;
   }
 }

@@ -92,6 +92,12 @@ export const ENV_VARIABLES = [
   'DATABASE_URL_FILE',
   'PGLITE_DIR',
   'MIGRATIONS_DIR',
+  'AUDIT_SIGNING_KEY_FILE',
+  'AUDIT_RETENTION_DAYS',
+  'AUDIT_CHECKPOINT_INTERVAL_MS',
+  'AUDIT_BATCH_MAX_SIZE',
+  'AUDIT_BATCH_MAX_WAIT_MS',
+  'AUDIT_WRITE_TIMEOUT_MS',
   'AUDIT_STORE_TEXT',
   'IDEMPOTENCY_TTL_MS',
   'IDEMPOTENCY_MAX_KEYS',
@@ -495,6 +501,26 @@ export class EnvironmentVariables {
   )
   MIGRATIONS_DIR: string = defaultMigrationsDir();
 
+  /** Read by `gateway-config.ts` (one key per line; the first signs). */
+  @Expose()
+  AUDIT_SIGNING_KEY_FILE?: string;
+
+  /** 0 keeps every record forever. */
+  @Int(0, 36_500)
+  AUDIT_RETENTION_DAYS: number = 0;
+
+  @Int(1_000, 86_400_000)
+  AUDIT_CHECKPOINT_INTERVAL_MS: number = 60_000;
+
+  @Int(1, 5_000)
+  AUDIT_BATCH_MAX_SIZE: number = 256;
+
+  @Int(0, 1_000)
+  AUDIT_BATCH_MAX_WAIT_MS: number = 0;
+
+  @Int(100, 60_000)
+  AUDIT_WRITE_TIMEOUT_MS: number = 5_000;
+
   @Bool()
   AUDIT_STORE_TEXT: boolean = false;
 
@@ -536,7 +562,9 @@ export class EnvironmentVariables {
   KEY_DEFAULT_DAILY_TOKENS: number = 0;
 }
 
-const SCHEMA_KEYS = ENV_VARIABLES.filter((name) => !name.endsWith('_FILE') || name === 'DIFY_APPS_FILE');
+const SCHEMA_KEYS = ENV_VARIABLES.filter(
+  (name) => !name.endsWith('_FILE') || name === 'DIFY_APPS_FILE' || name === 'AUDIT_SIGNING_KEY_FILE',
+);
 
 /**
  * Parses and checks the flat environment. Returns the parsed variables (valid or not) and every

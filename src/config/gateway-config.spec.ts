@@ -81,7 +81,14 @@ describe('loadGatewayConfig', () => {
     expect(cfg.redis).toEqual({ keyPrefix: 'dify-gateway:' });
     expect(cfg.database).toEqual({ kind: 'pglite', pgliteDir: './data/pglite', migrationsDir: defaultMigrationsDir() });
     expect('url' in cfg.database).toBe(false);
-    expect(cfg.audit).toEqual({ storeText: false });
+    expect(cfg.audit).toEqual({
+      storeText: false,
+      signingKeys: [],
+      retentionDays: 0,
+      checkpointIntervalMs: 60000,
+      batch: { maxSize: 256, maxWaitMs: 0 },
+      writeTimeoutMs: 5000,
+    });
   });
 
   it('maps every variable into the typed config', () => {

@@ -5,6 +5,7 @@
  * `gatewayConfig()` at the bottom is the process's memoized config, built from `process.env`.
  */
 import { checkEnvironment, ConfigValidationError, type ConfigIssue, type LogLevel } from './env.schema.js';
+import { readSigningKeys } from './audit-signing-keys.js';
 import { collectDifyApps } from './dify-apps.js';
 import { Secret } from './secret.js';
 import { collectSecretFiles } from './secret-file.js';
@@ -80,7 +81,17 @@ export interface DatabaseConfig {
 }
 
 export interface AuditConfig {
+  /** Store prompt and answer text (masked); metadata is always stored. */
   storeText: boolean;
+  /** HMAC keys from `AUDIT_SIGNING_KEY_FILE`: the first signs, all verify. Empty: nothing is signed. */
+  signingKeys: Secret[];
+  /** Records older than this many days are purged (0: kept forever). */
+  retentionDays: number;
+  checkpointIntervalMs: number;
+  /** Group commit: most events per transaction, and how long a batch may wait to fill (0: never). */
+  batch: { maxSize: number; maxWaitMs: number };
+  /** A batch not committed within this is failed (the callers get 503 audit_unavailable). */
+  writeTimeoutMs: number;
 }
 
 export interface IdempotencyConfig {
@@ -141,6 +152,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     env: files.env,
   });
   issues.push(...dify.issues);
+  const signing = readSigningKeys(invalid.has('AUDIT_SIGNING_KEY_FILE') ? undefined : v.AUDIT_SIGNING_KEY_FILE);
+  issues.push(...signing.issues);
 
   if (issues.length > 0) throw new ConfigValidationError(issues);
   if (dify.defaultApp === undefined || !(dify.defaultApp in dify.apps)) {
@@ -204,7 +217,14 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
       pgliteDir: v.PGLITE_DIR,
       migrationsDir: v.MIGRATIONS_DIR,
     },
-    audit: { storeText: v.AUDIT_STORE_TEXT },
+    audit: {
+      storeText: v.AUDIT_STORE_TEXT,
+      signingKeys: signing.keys,
+      retentionDays: v.AUDIT_RETENTION_DAYS,
+      checkpointIntervalMs: v.AUDIT_CHECKPOINT_INTERVAL_MS,
+      batch: { maxSize: v.AUDIT_BATCH_MAX_SIZE, maxWaitMs: v.AUDIT_BATCH_MAX_WAIT_MS },
+      writeTimeoutMs: v.AUDIT_WRITE_TIMEOUT_MS,
+    },
     idempotency: { ttlMs: v.IDEMPOTENCY_TTL_MS, maxKeys: v.IDEMPOTENCY_MAX_KEYS },
     keys: {
       rotationGraceSeconds: v.KEY_ROTATION_GRACE_SECONDS,

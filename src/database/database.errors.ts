@@ -53,10 +53,11 @@ const UNAVAILABLE_KINDS = new Set([
 
 /**
  * SQLSTATE classes for a lost or refused server: 08 connection exception, 57P01-57P03
- * (administrator shutdown, crash shutdown, cannot connect now), 53300 too many connections.
+ * (administrator shutdown, crash shutdown, cannot connect now), 53300 too many connections,
+ * 55000 for a database that is not accepting connections (the only way our queries meet it).
  */
 function isUnavailableSqlState(state: string): boolean {
-  return state.startsWith('08') || /^57P0[123]$/.test(state) || state === '53300';
+  return state.startsWith('08') || /^57P0[123]$/.test(state) || state === '53300' || state === '55000';
 }
 
 interface AdapterCause {

@@ -111,25 +111,37 @@ describe.each(DATABASE_KINDS)('applyMigrations (%s)', (kind) => {
   it("creates the tables and indexes with Prisma's names", async () => {
     const indexes = await rows(
       `SELECT tablename, indexname, indexdef FROM pg_indexes
-        WHERE tablename IN ('api_keys', 'audit_records') ORDER BY indexname`,
+        WHERE tablename IN ('api_keys', 'audit_events', 'audit_checkpoints') ORDER BY indexname`,
     );
     expect(indexes.map((i) => i.indexname)).toEqual([
       'api_keys_hash_key',
       'api_keys_pkey',
       'api_keys_previous_hash_key',
-      'audit_records_app_alias_started_at_id_idx',
-      'audit_records_caller_key_id_started_at_id_idx',
-      'audit_records_pkey',
-      'audit_records_started_at_id_idx',
+      'audit_checkpoints_pkey',
+      'audit_checkpoints_seq_idx',
+      'audit_events_app_alias_seq_idx',
+      'audit_events_call_id_idx',
+      'audit_events_caller_key_id_seq_idx',
+      'audit_events_conversation_id_idx',
+      'audit_events_end_user_seq_idx',
+      'audit_events_id_key',
+      'audit_events_message_id_idx',
+      'audit_events_outcome_seq_idx',
+      'audit_events_pkey',
+      'audit_events_recorded_at_seq_idx',
+      'audit_events_request_id_idx',
+      'audit_events_type_instance_id_idx',
     ]);
+    expect(await rows(`SELECT to_regclass('audit_records') AS t`)).toEqual([{ t: null }]);
     expect(indexes.find((i) => i.indexname === 'api_keys_hash_key')?.indexdef).toContain('CREATE UNIQUE INDEX');
     const constraints = await rows(
-      `SELECT conname, contype FROM pg_constraint WHERE conrelid IN ('api_keys'::regclass, 'audit_records'::regclass) AND contype <> 'n'
+      `SELECT conname, contype FROM pg_constraint WHERE conrelid IN ('api_keys'::regclass, 'audit_events'::regclass, 'audit_checkpoints'::regclass) AND contype <> 'n'
         ORDER BY conname`,
     );
     expect(constraints).toEqual([
       { conname: 'api_keys_pkey', contype: 'p' },
-      { conname: 'audit_records_pkey', contype: 'p' },
+      { conname: 'audit_checkpoints_pkey', contype: 'p' },
+      { conname: 'audit_events_pkey', contype: 'p' },
     ]);
   });
 

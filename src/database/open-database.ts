@@ -7,6 +7,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { applyMigrations, pgExecutor, pgliteExecutor, readMigrations } from './migrate.js';
+import { holdPostgresSessionLock, type ReleaseSessionLock } from './session-lock.js';
 
 export type DatabaseKind = 'postgres' | 'pglite';
 
@@ -30,6 +31,11 @@ export interface OpenDatabase {
   readonly client: PrismaClient;
   /** The migrations this open applied (empty when the database was up to date). */
   readonly applied: string[];
+  /**
+   * Holds an advisory lock for this process's life on a session of its own (Postgres; see
+   * `holdPostgresSessionLock`). PGlite serves one process, so there is nothing to hold.
+   */
+  holdSessionLock(key: [number, number], onLost?: (err: Error) => void): Promise<ReleaseSessionLock>;
   /** Disconnects Prisma and, for PGlite, closes the database (flushing it to disk). Idempotent. */
   close(): Promise<void>;
 }
@@ -61,7 +67,8 @@ async function openPostgres(options: DatabaseOptions): Promise<OpenDatabase> {
 
   const client = new PrismaClient({
     adapter: new PrismaPg(
-      { connectionString },
+      // A bounded connect: a database that does not answer must fail writes, not hang them.
+      { connectionString, connectionTimeoutMillis: 5000 },
       { onPoolError: options.onConnectionError, onConnectionError: options.onConnectionError },
     ),
   });
@@ -76,6 +83,7 @@ async function openPostgres(options: DatabaseOptions): Promise<OpenDatabase> {
     kind: 'postgres',
     client,
     applied,
+    holdSessionLock: (key, onLost) => holdPostgresSessionLock(connectionString, key, onLost),
     async close() {
       if (closed) return;
       closed = true;
@@ -107,6 +115,7 @@ async function openPglite(options: DatabaseOptions): Promise<OpenDatabase> {
       kind: 'pglite',
       client: prisma,
       applied,
+      holdSessionLock: async () => async () => undefined,
       async close() {
         if (closed) return;
         closed = true;

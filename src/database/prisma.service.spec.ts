@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, DATABASE_SETUP_TIMEOUT_MS, DATABASE_KINDS, MIGRATIONS_DIR, type TestDatabase } from '../../test/support/database.js';
 import { ApiKeyRepository } from '../auth/api-key.repository.js';
-import { AuditRepository } from '../audit/audit.repository.js';
+import { AuditReadRepository } from '../audit/audit-read.repository.js';
 import { databaseConfig } from '../config/database.config.js';
 import { Secret } from '../config/secret.js';
 import { DatabaseModule } from './database.module.js';
@@ -45,7 +45,7 @@ describe.each(DATABASE_KINDS)('DatabaseModule wiring (%s)', (kind) => {
 
     const moduleRef = await Test.createTestingModule({
       imports: [TestConfigModule, DatabaseModule],
-      providers: [ApiKeyRepository, AuditRepository],
+      providers: [ApiKeyRepository, AuditReadRepository],
     }).compile();
     const prisma = moduleRef.get(PrismaService);
     expect(() => prisma.client).toThrow(/not open/);
@@ -58,7 +58,7 @@ describe.each(DATABASE_KINDS)('DatabaseModule wiring (%s)', (kind) => {
     const id = randomUUID();
     await keys.insert({ id, name: 'wired', prefix: 'dgw_wired', hash: randomUUID(), scopes: ['chat'], apps: [] });
     expect((await keys.list()).map((k) => k.id)).toEqual([id]);
-    expect(await moduleRef.get(AuditRepository).search({ limit: 10 })).toEqual([]);
+    expect(await moduleRef.get(AuditReadRepository).search({}, { limit: 10 })).toEqual([]);
 
     await moduleRef.close();
     expect(() => prisma.client).toThrow(/not open/);

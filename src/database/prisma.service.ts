@@ -4,6 +4,7 @@ import { databaseConfig } from '../config/database.config.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { DatabaseUnavailableError, translatePrismaError } from './database.errors.js';
 import { openDatabase, type DatabaseKind, type OpenDatabase } from './open-database.js';
+import type { ReleaseSessionLock } from './session-lock.js';
 
 /**
  * Owns the Prisma client for the configured database (PGlite folder, or Postgres when a URL is
@@ -24,6 +25,12 @@ export class PrismaService implements OnModuleInit, OnModuleDestroy {
 
   get kind(): DatabaseKind {
     return this.cfg.kind;
+  }
+
+  /** See `OpenDatabase.holdSessionLock`. */
+  holdSessionLock(key: [number, number], onLost?: (err: Error) => void): Promise<ReleaseSessionLock> {
+    if (!this.db) throw new Error('PrismaService is not open (onModuleInit has not run, or it was closed)');
+    return this.db.holdSessionLock(key, onLost);
   }
 
   async onModuleInit(): Promise<void> {

@@ -1,15 +1,19 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { AuditUnavailableError } from '../audit/audit-unavailable.error.js';
 import { AuditService, type CallAuditEntry } from '../audit/audit.service.js';
-import type { Outcome } from '../audit/dto/audit-events-query.dto.js';
+import type { Outcome } from '../audit/audit-event.js';
 import { APP_HEADER, CallerAuthService, type AuthenticatedCaller } from '../auth/caller-auth.service.js';
 import { GatewayError } from '../common/gateway-error.js';
 import { requestIdOf } from '../common/request-id.middleware.js';
+import { DatabaseUnavailableError } from '../database/database.errors.js';
 import { IsolationService } from '../isolation/isolation.service.js';
 import { CallerLimits } from '../limits/caller-limits.service.js';
 import type { StreamSlot } from '../limits/stream-slots.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { callInputs } from './call-inputs.js';
 import { DifyClient, type DifyApp } from './dify.client.js';
 import { DifyError } from './dify.errors.js';
 import { mapDifyError } from './dify-error.mapper.js';
@@ -21,8 +25,9 @@ import { matchRoute } from './route-matcher.js';
 /**
  * The /v1 use case: match the route row, authenticate the team, admit the call (scope, app or
  * dataset, isolation: src/isolation) and count it against the key's limits, check the body and
- * put its end user in the team's namespace, send it with the app's key, relay the answer and
- * audit the call.
+ * put its end user in the team's namespace, record the call in the audit log (committed before
+ * anything is sent: no record, no call), send it with the app's key, relay the answer and record
+ * its outcome.
  */
 @Injectable()
 export class DifyProxyService {
@@ -71,20 +76,26 @@ export class DifyProxyService {
       await this.limits.admit(caller, res);
 
       const prepared = await this.isolation.prepare(call, req, rawQuery);
+      Object.assign(entry, callInputs(prepared.json, rawQuery));
       claim = await this.idempotency.claim(req.headers['idempotency-key'], caller.keyId, entry.requestId);
       if (prepared.streaming) slot = await this.limits.openStream(caller);
+      await this.audit.callStarted(entry); // write-ahead: throws 503 audit_unavailable when it cannot be recorded
       const upstream = await this.isolation.exchange(call, prepared, (request) =>
         this.client.send({ ...request, requestId: entry.requestId, signal: callerGone.signal, shutdownSignal }),
       );
       entry.attempts = upstream.attempts;
       entry.upstreamStatus = upstream.status;
-      const { observation, streamFailure } = await relayResponse(upstream, res);
+      const { observation, streamFailure } = await relayResponse(upstream, res, { captureAnswer: this.audit.storesText });
       tokens = observation.totalTokens;
       if (streamFailure && ABANDONED_STREAM.has(streamFailure)) {
         await this.stopAbandonedTask(call.target, call.route, observation.taskId, prepared.body, entry.requestId);
       }
       Object.assign(entry, {
         status: upstream.status,
+        totalTokens: observation.totalTokens ?? null,
+        totalPrice: observation.totalPrice ?? null,
+        currency: observation.currency ?? null,
+        answerText: observation.answerText ?? null,
         conversationId: observation.conversationId ?? null,
         messageId: observation.messageId ?? null,
         taskId: observation.taskId ?? null,
@@ -105,7 +116,7 @@ export class DifyProxyService {
       if (caller) await this.limits.recordTokens(caller, tokens);
       entry.latencyMs = Date.now() - started;
       await claim?.finish({ status: entry.status, workNotDone });
-      await this.audit.recordCall(entry);
+      this.audit.callFinished(entry); // not awaited: kept and retried if the store is down
       this.metrics.observeCall({ route: routeName, app: entry.appAlias, caller: entry.callerKeyId, status: entry.status, seconds: entry.latencyMs / 1000 });
       if (entry.status === 429) this.metrics.limited(routeName, entry.appAlias, entry.upstreamStatus === 429 ? 'dify' : 'gateway', entry.errorCode ?? 'too_many_requests');
       this.logger.log({
@@ -133,6 +144,7 @@ export class DifyProxyService {
 
   private toGatewayError(error: unknown, entry: CallAuditEntry): GatewayError {
     if (error instanceof GatewayError) return error;
+    if (error instanceof DatabaseUnavailableError) return new AuditUnavailableError('The gateway cannot reach its audit store; no request was sent to Dify.');
     if (error instanceof DifyError) {
       entry.attempts = error.attempts;
       entry.upstreamStatus = error.status ?? null;
@@ -164,6 +176,7 @@ function userOf(body: Buffer | Readable | undefined): string | undefined {
 
 function newEntry(req: Request, started: number): CallAuditEntry {
   return {
+    callId: randomUUID(),
     requestId: requestIdOf(req),
     startedAt: new Date(started),
     callerKeyId: null,
@@ -181,6 +194,12 @@ function newEntry(req: Request, started: number): CallAuditEntry {
     messageId: null,
     taskId: null,
     workflowRunId: null,
+    endUser: null,
+    totalTokens: null,
+    totalPrice: null,
+    currency: null,
+    promptText: null,
+    answerText: null,
   };
 }
 
@@ -197,6 +216,7 @@ function streamOutcome(failure: string | undefined): Outcome | undefined {
 }
 
 function outcomeOf(answer: GatewayError, upstreamStatus: number | null): Outcome {
+  if (answer.code === 'audit_unavailable') return 'rejected';
   if (answer.status === 499) return 'cancelled';
   if (answer.status === 504) return 'timeout';
   if (answer.status >= 500) return 'upstream_error';

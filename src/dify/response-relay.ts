@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { GatewayError } from '../common/gateway-error.js';
 import type { DifyCallResponse } from './dify.client.js';
 import { readLimited } from './read-limited.js';
-import { SseObserver, observeJson, type CallObservation } from './sse-observer.js';
+import { SseObserver, observeJson, type CallObservation, type ObserveOptions } from './sse-observer.js';
 
 /** Upstream response headers a caller may see; hop-by-hop and Dify's own cookies stay behind. */
 const PASSED_HEADERS = ['content-type', 'content-disposition', 'content-length', 'content-encoding', 'cache-control', 'last-modified', 'etag'];
@@ -21,18 +21,18 @@ export interface RelayResult {
  * written as they arrive; JSON answers are checked (a broken body from Dify is a 502, not a
  * 200); binary bodies are piped.
  */
-export async function relayResponse(upstream: DifyCallResponse, res: ServerResponse): Promise<RelayResult> {
+export async function relayResponse(upstream: DifyCallResponse, res: ServerResponse, options: ObserveOptions = {}): Promise<RelayResult> {
   const type = upstream.headers['content-type'] ?? '';
   const encoded = (upstream.headers['content-encoding'] ?? 'identity') !== 'identity';
-  if (/^text\/event-stream/i.test(type)) return relaySse(upstream, res, encoded);
-  if (/^application\/json/i.test(type) && !encoded) return relayJson(upstream, res);
+  if (/^text\/event-stream/i.test(type)) return relaySse(upstream, res, encoded, options);
+  if (/^application\/json/i.test(type) && !encoded) return relayJson(upstream, res, options);
   copyHeaders(upstream, res);
   res.statusCode = upstream.status;
   await pipeline(upstream.body, res);
   return { observation: {} };
 }
 
-async function relayJson(upstream: DifyCallResponse, res: ServerResponse): Promise<RelayResult> {
+async function relayJson(upstream: DifyCallResponse, res: ServerResponse, options: ObserveOptions): Promise<RelayResult> {
   const body = await readLimited(upstream.body, JSON_BODY_LIMIT);
   const observation: CallObservation = {};
   if (upstream.status !== 204 && body.length > 0) {
@@ -42,7 +42,7 @@ async function relayJson(upstream: DifyCallResponse, res: ServerResponse): Promi
     } catch {
       throw new GatewayError(502, 'dify_bad_response', 'Dify answered with malformed JSON.');
     }
-    observeJson(json, observation);
+    observeJson(json, observation, options);
   }
   copyHeaders(upstream, res);
   res.statusCode = upstream.status;
@@ -51,9 +51,9 @@ async function relayJson(upstream: DifyCallResponse, res: ServerResponse): Promi
   return { observation };
 }
 
-async function relaySse(upstream: DifyCallResponse, res: ServerResponse, encoded: boolean): Promise<RelayResult> {
+async function relaySse(upstream: DifyCallResponse, res: ServerResponse, encoded: boolean, options: ObserveOptions): Promise<RelayResult> {
   // The observer forwards whole lines, reads ids and usage, and masks Dify's in-stream errors.
-  const observer = new SseObserver();
+  const observer = new SseObserver({}, options);
   res.statusCode = upstream.status;
   res.setHeader('content-type', upstream.headers['content-type']);
   if (encoded) res.setHeader('content-encoding', upstream.headers['content-encoding']);

@@ -13,13 +13,22 @@ export interface CallObservation {
   terminal?: string;
   /** An `error` event Dify sent inside the stream. */
   streamErrorCode?: string;
+  /** The answer text (only when asked for: the audit log stores it with AUDIT_STORE_TEXT), cut at 16 KiB. */
+  answerText?: string;
 }
+
+export interface ObserveOptions {
+  /** Also collect the answer text (`answer`, `text_chunk`, workflow `outputs`). */
+  captureAnswer?: boolean;
+}
+
+const MAX_ANSWER = 16 * 1024;
 
 const TERMINAL_EVENTS = new Set(['message_end', 'workflow_finished', 'workflow_paused', 'error']);
 const MAX_PENDING_LINE = 1024 * 1024;
 
 /** Reads ids and usage from one Dify JSON object (a blocking answer or one SSE event). */
-export function observeJson(json: unknown, into: CallObservation): void {
+export function observeJson(json: unknown, into: CallObservation, options: ObserveOptions = {}): void {
   if (!json || typeof json !== 'object') return;
   const o = json as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === 'string' && v.length <= 200 ? v : undefined);
@@ -38,8 +47,44 @@ export function observeJson(json: unknown, into: CallObservation): void {
   if (o.event === 'workflow_finished' || (!o.event && data && typeof data === 'object')) {
     if (data && typeof data.total_tokens === 'number') into.totalTokens = data.total_tokens;
   }
+  if (o.event === 'node_finished' && data && typeof data === 'object') {
+    // A workflow reports its price per node (LLM nodes); a chatflow's message_end usage, later, replaces the sum.
+    const meta = data.execution_metadata as Record<string, unknown> | undefined;
+    const price = str(meta?.total_price);
+    if (price) {
+      into.totalPrice = addDecimals(into.totalPrice ?? '0', price) ?? into.totalPrice;
+      into.currency = str(meta?.currency) ?? into.currency;
+    }
+  }
+  if (options.captureAnswer) observeAnswer(o, data, into);
   if (typeof o.event === 'string' && TERMINAL_EVENTS.has(o.event)) into.terminal = o.event;
   if (o.event === 'error') into.streamErrorCode = str(o.code) ?? 'unknown';
+}
+
+function observeAnswer(o: Record<string, unknown>, data: Record<string, unknown> | undefined, into: CallObservation): void {
+  const append = (text: unknown) => {
+    if (typeof text !== 'string' || (into.answerText?.length ?? 0) >= MAX_ANSWER) return;
+    into.answerText = ((into.answerText ?? '') + text).slice(0, MAX_ANSWER);
+  };
+  if (o.event === 'message' || o.event === 'agent_message') append(o.answer);
+  else if (o.event === 'message_replace' && typeof o.answer === 'string') into.answerText = o.answer.slice(0, MAX_ANSWER);
+  else if (o.event === 'text_chunk') append(data?.text);
+  else if ((o.event === 'workflow_finished' || (!o.event && data)) && data?.outputs && into.answerText === undefined) append(JSON.stringify(data.outputs));
+  else if (!o.event && typeof o.answer === 'string') append(o.answer);
+}
+
+/** Sums two decimal strings exactly (`0.0000120` + `0.5` = `0.5000120`); undefined if either is not a decimal. */
+export function addDecimals(a: string, b: string): string | undefined {
+  const parse = /^(-?)(\d{1,30})(?:\.(\d{1,20}))?$/;
+  const ma = parse.exec(a);
+  const mb = parse.exec(b);
+  if (!ma || !mb) return undefined;
+  const scale = Math.max(ma[3]?.length ?? 0, mb[3]?.length ?? 0);
+  const scaled = (m: RegExpExecArray) => BigInt(`${m[1]}${m[2]}${(m[3] ?? '').padEnd(scale, '0')}`);
+  const sum = scaled(ma) + scaled(mb);
+  const digits = (sum < 0n ? -sum : sum).toString().padStart(scale + 1, '0');
+  const whole = scale ? digits.slice(0, -scale) : digits;
+  return `${sum < 0n ? '-' : ''}${whole}${scale ? `.${digits.slice(-scale)}` : ''}`;
 }
 
 /**
@@ -52,7 +97,10 @@ export class SseObserver {
   private pending: Buffer = Buffer.alloc(0);
   private passthrough = false;
 
-  constructor(readonly observation: CallObservation = {}) {}
+  constructor(
+    readonly observation: CallObservation = {},
+    private readonly options: ObserveOptions = {},
+  ) {}
 
   /** Takes the next upstream chunk; returns the bytes to forward now. */
   push(chunk: Buffer): Buffer {
@@ -103,7 +151,7 @@ export class SseObserver {
     } catch {
       return undefined; // not JSON: forward untouched, learn nothing
     }
-    observeJson(event, this.observation);
+    observeJson(event, this.observation, this.options);
     if ((event as { event?: unknown } | null)?.event !== 'error') return undefined;
     const masked = redact(event);
     return JSON.stringify(masked) === JSON.stringify(event) ? undefined : `data: ${JSON.stringify(masked)}${line.endsWith('\r') ? '\r' : ''}`;

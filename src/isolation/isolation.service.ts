@@ -39,6 +39,8 @@ export interface PreparedRequest {
   rawQuery: string;
   headers: Record<string, string>;
   body?: Buffer | Readable;
+  /** The caller's JSON body as sent, before namespacing (what the audit log records of it). */
+  json?: Record<string, unknown>;
   /** The answer will be an SSE stream (it counts against the concurrent-streams limit). */
   streaming: boolean;
   /** Set for rewritten uploads: why the body was refused, if it was. */
@@ -117,6 +119,7 @@ export class IsolationService {
         rawQuery,
         headers: { ...forwardedHeaders(req, false), 'content-type': 'application/json' },
         body,
+        json,
         streaming: route.stream === true && json.response_mode === 'streaming',
       };
     }

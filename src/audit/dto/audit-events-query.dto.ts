@@ -1,10 +1,14 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { EVENT_TYPES, OUTCOMES, type EventType, type Outcome } from '../audit-event.js';
 
-export const OUTCOMES = ['success', 'client_error', 'rejected', 'upstream_error', 'timeout', 'cancelled', 'stream_error'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
+export { OUTCOMES, type Outcome } from '../audit-event.js';
 
-export class AuditEventsQueryDto {
+export const EXPORT_FORMATS = ['csv', 'ndjson'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** Filters shared by the list and the export; every filter is an exact match, `[from, to)` on the record time. */
+export class AuditFilterDto {
   @IsOptional() @IsISO8601({ strict: true })
   from?: string;
 
@@ -19,17 +23,48 @@ export class AuditEventsQueryDto {
   @IsOptional() @IsString() @Matches(/^[a-z0-9][a-z0-9_-]{0,62}$/)
   app?: string;
 
+  /** Route template under /v1, e.g. `/chat-messages` or `/workflows/run` (`unmatched`: a path not on the allow-list). */
+  @IsOptional() @IsString() @Matches(/^(\/[A-Za-z0-9_:/-]{0,199}|unmatched)$/)
+  route?: string;
+
   @IsOptional() @IsIn(OUTCOMES)
   outcome?: Outcome;
 
+  /** HTTP status the caller got. */
   @IsOptional() @Type(() => Number) @IsInt() @Min(100) @Max(599)
   status?: number;
 
+  @IsOptional() @IsString() @MaxLength(128)
+  request_id?: string;
+
+  @IsOptional() @IsString() @MaxLength(200)
+  conversation_id?: string;
+
+  @IsOptional() @IsString() @MaxLength(200)
+  message_id?: string;
+
+  /** The end user (`user` of the Dify call). */
+  @IsOptional() @IsString() @MaxLength(512)
+  user?: string;
+
+  @IsOptional() @IsIn(EVENT_TYPES)
+  type?: EventType;
+
+  @IsOptional() @IsUUID()
+  call_id?: string;
+}
+
+export class AuditEventsQueryDto extends AuditFilterDto {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
   limit?: number;
 
   @IsOptional() @IsString() @MaxLength(200)
   cursor?: string;
+}
+
+export class AuditExportQueryDto extends AuditFilterDto {
+  @IsIn(EXPORT_FORMATS)
+  format: ExportFormat;
 }
 
 export class AuditEventIdDto {

@@ -1,0 +1,212 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { isUuid, translatePrismaError } from '../database/database.errors.js';
+import { PrismaService } from '../database/prisma.service.js';
+import { Prisma } from '../generated/prisma/client.js';
+import type { Checkpoint, StoredEvent } from './audit-event.js';
+import { toCheckpoint, toStoredEvent } from './audit-rows.js';
+
+/** Filters on events; every one is an exact match. `fromSeq`/`toSeq` are inclusive. */
+export interface EventFilter {
+  fromSeq?: number;
+  toSeq?: number;
+  type?: string;
+  callId?: string;
+  callerKeyId?: string;
+  appAlias?: string;
+  route?: string;
+  outcome?: string;
+  status?: number;
+  requestId?: string;
+  conversationId?: string;
+  messageId?: string;
+  endUser?: string;
+}
+
+export type StatsDimension = 'day' | 'caller' | 'app';
+
+export interface StatsRow {
+  day: string | null;
+  callerKeyId: string | null;
+  callerName: string | null;
+  appAlias: string | null;
+  calls: number;
+  errors: number;
+  totalTokens: number;
+  /** Summed price per currency, as decimal strings. */
+  cost: Record<string, string>;
+}
+
+/** A guard against unbounded reads; services cap pages far below it. */
+export const MAX_READ_LIMIT = 10_000;
+
+/**
+ * Reads of the audit log: filtered pages (newest first, keyset on `seq`), ascending scans for
+ * export and verification, single events and calls, checkpoints, statistics.
+ */
+@Injectable()
+export class AuditReadRepository {
+  constructor(@Inject(PrismaService) private readonly prisma: Pick<PrismaService, 'client'>) {}
+
+  /**
+   * Maps a time window `[from, to)` on `recordedAt` to the inclusive `seq` range it covers (time
+   * and `seq` grow together), so that every filter runs on a `seq` range. Null: nothing inside.
+   */
+  async seqRange(from?: Date, to?: Date): Promise<{ fromSeq?: number; toSeq?: number } | null> {
+    return this.read(async (client) => {
+      const range: { fromSeq?: number; toSeq?: number } = {};
+      if (from) {
+        const first = await client.auditEvent.findFirst({ where: { recordedAt: { gte: from } }, orderBy: [{ recordedAt: 'asc' }, { seq: 'asc' }], select: { seq: true } });
+        if (!first) return null;
+        range.fromSeq = Number(first.seq);
+      }
+      if (to) {
+        const last = await client.auditEvent.findFirst({ where: { recordedAt: { lt: to } }, orderBy: [{ recordedAt: 'desc' }, { seq: 'desc' }], select: { seq: true } });
+        if (!last) return null;
+        range.toSeq = Number(last.seq);
+      }
+      if (range.fromSeq !== undefined && range.toSeq !== undefined && range.fromSeq > range.toSeq) return null;
+      return range;
+    });
+  }
+
+  /** Newest first; only rows with `seq < beforeSeq` when given. */
+  async search(filter: EventFilter, page: { limit: number; beforeSeq?: number }): Promise<StoredEvent[]> {
+    checkLimit(page.limit);
+    const where = whereOf(filter, page.beforeSeq === undefined ? undefined : { lt: BigInt(page.beforeSeq) });
+    if (!where) return [];
+    return this.read(async (client) => (await client.auditEvent.findMany({ where, orderBy: { seq: 'desc' }, take: page.limit })).map(toStoredEvent));
+  }
+
+  /** Oldest first, only rows with `seq > afterSeq`: the keyset batches of exports and verification. */
+  async scan(filter: EventFilter, page: { limit: number; afterSeq?: number }): Promise<StoredEvent[]> {
+    checkLimit(page.limit);
+    const where = whereOf(filter, page.afterSeq === undefined ? undefined : { gt: BigInt(page.afterSeq) });
+    if (!where) return [];
+    return this.read(async (client) => (await client.auditEvent.findMany({ where, orderBy: { seq: 'asc' }, take: page.limit })).map(toStoredEvent));
+  }
+
+  async findById(id: string): Promise<StoredEvent | null> {
+    if (!isUuid(id)) return null;
+    return this.read(async (client) => {
+      const row = await client.auditEvent.findUnique({ where: { id } });
+      return row ? toStoredEvent(row) : null;
+    });
+  }
+
+  /** Every event of a call, in chain order. */
+  async findByCall(callId: string): Promise<StoredEvent[]> {
+    if (!isUuid(callId)) return [];
+    return this.read(async (client) => (await client.auditEvent.findMany({ where: { callId }, orderBy: { seq: 'asc' } })).map(toStoredEvent));
+  }
+
+  /** First and last stored seq; null when the log is empty. */
+  async bounds(): Promise<{ first: number; last: number } | null> {
+    return this.read(async (client) => {
+      const agg = await client.auditEvent.aggregate({ _min: { seq: true }, _max: { seq: true } });
+      return agg._min.seq === null || agg._max.seq === null ? null : { first: Number(agg._min.seq), last: Number(agg._max.seq) };
+    });
+  }
+
+  /** Checkpoints with `seq` in the inclusive range, ascending. */
+  async checkpoints(range: { fromSeq?: number; toSeq?: number } = {}): Promise<Checkpoint[]> {
+    return this.read(async (client) => {
+      const seq: Prisma.BigIntFilter<'AuditCheckpoint'> = {};
+      if (range.fromSeq !== undefined) seq.gte = BigInt(range.fromSeq);
+      if (range.toSeq !== undefined) seq.lte = BigInt(range.toSeq);
+      const rows = await client.auditCheckpoint.findMany({ where: { seq }, orderBy: [{ seq: 'asc' }, { createdAt: 'asc' }] });
+      return rows.map(toCheckpoint);
+    });
+  }
+
+  /** The checkpoint with the highest seq (the newest signed statement about the head). */
+  async latestCheckpoint(): Promise<Checkpoint | null> {
+    return this.read(async (client) => {
+      const row = await client.auditCheckpoint.findFirst({ orderBy: [{ seq: 'desc' }, { createdAt: 'desc' }] });
+      return row ? toCheckpoint(row) : null;
+    });
+  }
+
+  /**
+   * Calls, errors (outcome other than success), tokens and cost of `call.finished` events, grouped
+   * by the chosen dimensions (a dimension not chosen is null in every row). Days are UTC.
+   */
+  async stats(filter: Pick<EventFilter, 'fromSeq' | 'toSeq' | 'callerKeyId' | 'appAlias'>, groupBy: readonly StatsDimension[]): Promise<StatsRow[]> {
+    if (filter.callerKeyId !== undefined && !isUuid(filter.callerKeyId)) return [];
+    const by = new Set(groupBy);
+    const day = by.has('day') ? Prisma.sql`to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')` : Prisma.sql`NULL::text`;
+    const caller = by.has('caller') ? Prisma.sql`caller_key_id::text` : Prisma.sql`NULL::text`;
+    const app = by.has('app') ? Prisma.sql`app_alias` : Prisma.sql`NULL::text`;
+    const conditions = [Prisma.sql`type = 'call.finished'`];
+    if (filter.fromSeq !== undefined) conditions.push(Prisma.sql`seq >= ${filter.fromSeq}::bigint`);
+    if (filter.toSeq !== undefined) conditions.push(Prisma.sql`seq <= ${filter.toSeq}::bigint`);
+    if (filter.callerKeyId !== undefined) conditions.push(Prisma.sql`caller_key_id = ${filter.callerKeyId}::uuid`);
+    if (filter.appAlias !== undefined) conditions.push(Prisma.sql`app_alias = ${filter.appAlias}`);
+    return this.read(async (client) => {
+      const rows = await client.$queryRaw<
+        { day: string | null; caller_key_id: string | null; caller_name: string | null; app: string | null; calls: number; errors: number; tokens: bigint; cost: Record<string, string> }[]
+      >`
+        WITH per_currency AS (
+          SELECT ${day} AS day, ${caller} AS caller_key_id, max(caller_name) AS caller_name, ${app} AS app, currency,
+                 count(*) AS calls, count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success') AS errors,
+                 coalesce(sum(total_tokens), 0) AS tokens, sum(total_price::numeric) AS cost
+            FROM audit_events
+           WHERE ${Prisma.join(conditions, ' AND ')}
+           GROUP BY 1, 2, 4, 5
+        )
+        SELECT day, caller_key_id, max(caller_name) AS caller_name, app,
+               sum(calls)::int AS calls, sum(errors)::int AS errors, sum(tokens)::bigint AS tokens,
+               coalesce(jsonb_object_agg(currency, cost::text) FILTER (WHERE currency IS NOT NULL AND cost IS NOT NULL), '{}'::jsonb) AS cost
+          FROM per_currency
+         GROUP BY day, caller_key_id, app
+         ORDER BY day NULLS FIRST, caller_key_id NULLS FIRST, app NULLS FIRST`;
+      return rows.map((r) => ({
+        day: r.day,
+        callerKeyId: r.caller_key_id,
+        callerName: by.has('caller') ? r.caller_name : null,
+        appAlias: r.app,
+        calls: Number(r.calls),
+        errors: Number(r.errors),
+        totalTokens: Number(r.tokens),
+        cost: Object.fromEntries(Object.entries(r.cost ?? {}).map(([currency, amount]) => [currency, trimDecimal(String(amount))])),
+      }));
+    });
+  }
+
+  private async read<T>(fn: (client: PrismaService['client']) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.prisma.client);
+    } catch (err) {
+      throw translatePrismaError(err, 'audit event');
+    }
+  }
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_READ_LIMIT) throw new RangeError(`limit must be an integer from 1 to ${MAX_READ_LIMIT}`);
+}
+
+/** The Prisma filter, or null when it can match nothing (a malformed UUID, an empty range). */
+function whereOf(f: EventFilter, keyset?: { lt?: bigint; gt?: bigint }): Prisma.AuditEventWhereInput | null {
+  for (const id of [f.callerKeyId, f.callId]) if (id !== undefined && !isUuid(id)) return null;
+  const seq: Prisma.BigIntFilter<'AuditEvent'> = { ...keyset };
+  if (f.fromSeq !== undefined) seq.gte = BigInt(f.fromSeq);
+  if (f.toSeq !== undefined) seq.lte = BigInt(f.toSeq);
+  const where: Prisma.AuditEventWhereInput = { seq };
+  if (f.type !== undefined) where.type = f.type;
+  if (f.callId !== undefined) where.callId = f.callId;
+  if (f.callerKeyId !== undefined) where.callerKeyId = f.callerKeyId;
+  if (f.appAlias !== undefined) where.appAlias = f.appAlias;
+  if (f.route !== undefined) where.route = f.route;
+  if (f.outcome !== undefined) where.outcome = f.outcome;
+  if (f.status !== undefined) where.status = f.status;
+  if (f.requestId !== undefined) where.requestId = f.requestId;
+  if (f.conversationId !== undefined) where.conversationId = f.conversationId;
+  if (f.messageId !== undefined) where.messageId = f.messageId;
+  if (f.endUser !== undefined) where.endUser = f.endUser;
+  return where;
+}
+
+/** `12.3400000000` -> `12.34`, `5.000` -> `5`. */
+function trimDecimal(value: string): string {
+  return value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value;
+}

@@ -1,0 +1,58 @@
+import type { AuditCheckpoint as CheckpointRow, AuditEvent as EventRow, Prisma } from '../generated/prisma/client.js';
+import type { Checkpoint, Details, EventType, Outcome, StoredEvent } from './audit-event.js';
+
+/** Prisma rows -> domain objects (and checkpoints back), for the two audit repositories only. */
+
+export function toStoredEvent(r: EventRow): StoredEvent {
+  return {
+    seq: Number(r.seq),
+    id: r.id,
+    type: r.type as EventType,
+    recordedAt: r.recordedAt,
+    instanceId: r.instanceId,
+    callId: r.callId,
+    requestId: r.requestId,
+    callerKeyId: r.callerKeyId,
+    callerName: r.callerName,
+    appAlias: r.appAlias,
+    method: r.method,
+    route: r.route,
+    endUser: r.endUser,
+    status: r.status,
+    upstreamStatus: r.upstreamStatus,
+    outcome: r.outcome as Outcome | null,
+    errorCode: r.errorCode,
+    latencyMs: r.latencyMs,
+    attempts: r.attempts,
+    conversationId: r.conversationId,
+    messageId: r.messageId,
+    taskId: r.taskId,
+    workflowRunId: r.workflowRunId,
+    totalTokens: r.totalTokens,
+    totalPrice: r.totalPrice,
+    currency: r.currency,
+    promptText: r.promptText,
+    answerText: r.answerText,
+    details: (r.details ?? null) as Details | null,
+    prevHash: r.prevHash,
+    hash: r.hash,
+    keyId: r.keyId,
+    signature: r.signature,
+  };
+}
+
+export function toCheckpointRow(c: Checkpoint): Prisma.AuditCheckpointCreateInput {
+  return { id: c.id, seq: BigInt(c.seq), hash: c.hash, kind: c.kind, createdAt: c.createdAt, keyId: c.keyId, signature: c.signature };
+}
+
+export function toCheckpoint(r: CheckpointRow): Checkpoint {
+  return {
+    id: r.id,
+    seq: Number(r.seq),
+    hash: r.hash,
+    kind: r.kind as Checkpoint['kind'],
+    createdAt: r.createdAt,
+    keyId: r.keyId,
+    signature: r.signature,
+  };
+}

@@ -1,0 +1,139 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { GENESIS_HASH, linkEvents } from './audit-chain.js';
+import type { EventBody, EventDraft, StoredEvent } from './audit-event.js';
+import { AuditSigner } from './audit-signer.js';
+import { AuditStoreError, AuditWriter, type AuditWriterOptions } from './audit-writer.js';
+import type { ChainLinker } from './audit.repository.js';
+
+const link: ChainLinker = (head, bodies, now) => linkEvents(head, bodies, now, new AuditSigner([]));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A store that keeps the chain in memory; each append takes `latencyMs`; `failing` makes it throw. */
+class FakeStore {
+  readonly stored: StoredEvent[] = [];
+  readonly batches: { size: number; dedupe: boolean }[] = [];
+  failing: Error | null = null;
+  hang = false;
+  latencyMs = 5;
+  probes = 0;
+
+  async append(bodies: EventBody[], linker: ChainLinker, options: { dedupe?: boolean } = {}): Promise<StoredEvent[]> {
+    this.batches.push({ size: bodies.length, dedupe: options.dedupe ?? false });
+    if (this.hang) await new Promise(() => undefined);
+    await sleep(this.latencyMs);
+    if (this.failing) throw this.failing;
+    const known = new Set(this.stored.map((e) => e.id));
+    const fresh = options.dedupe ? bodies.filter((b) => !known.has(b.id)) : bodies;
+    const last = this.stored.at(-1);
+    const linked = linker(last ? { seq: last.seq, hash: last.hash, recordedAt: last.recordedAt } : { seq: 0, hash: GENESIS_HASH, recordedAt: null }, fresh, new Date());
+    this.stored.push(...linked);
+    return linked;
+  }
+
+  async writeProbe(): Promise<void> {
+    this.probes += 1;
+    if (this.failing) throw this.failing;
+  }
+}
+
+const writers: AuditWriter[] = [];
+function writerFor(store: FakeStore, options: Partial<AuditWriterOptions> = {}): AuditWriter {
+  const writer = new AuditWriter(store, link, { maxBatch: 100, maxWaitMs: 0, timeoutMs: 1000, probeIntervalMs: 20, ...options });
+  writers.push(writer);
+  return writer;
+}
+afterEach(async () => {
+  await Promise.all(writers.splice(0).map((w) => w.close(100)));
+});
+
+const draft = (n = 0): EventDraft => ({ id: randomUUID(), type: 'call.started', requestId: `r${n}` });
+
+describe('AuditWriter', () => {
+  it('resolves each append with its stored event once the batch is committed', async () => {
+    const store = new FakeStore();
+    const writer = writerFor(store);
+    const event = await writer.append(draft(1));
+    expect(event).toMatchObject({ seq: 1, requestId: 'r1', prevHash: GENESIS_HASH });
+    expect(store.stored).toHaveLength(1);
+  });
+
+  it('group commit: appends arriving together, or while a batch is being written, share one transaction', async () => {
+    const store = new FakeStore();
+    store.latencyMs = 30;
+    const writer = writerFor(store);
+    const first = writer.append(draft(0)); // alone: its own batch
+    await sleep(5);
+    const rest = Array.from({ length: 50 }, (_, i) => writer.append(draft(i + 1))); // queue while the first is written
+    const events = await Promise.all([first, ...rest]);
+    expect(store.batches.map((b) => b.size)).toEqual([1, 50]);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
+    expect(writer.counters).toMatchObject({ batches: 2, events: 51, largestBatch: 50 });
+  });
+
+  it('keeps batches within maxBatch', async () => {
+    const store = new FakeStore();
+    const writer = writerFor(store, { maxBatch: 8 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => writer.append(draft(i))));
+    expect(store.batches.map((b) => b.size)).toEqual([8, 8, 4]);
+  });
+
+  it('with maxWaitMs, a lone append waits for company; a full batch goes at once', async () => {
+    const store = new FakeStore();
+    const writer = writerFor(store, { maxWaitMs: 40, maxBatch: 3 });
+    const started = Date.now();
+    await writer.append(draft());
+    expect(Date.now() - started).toBeGreaterThanOrEqual(35);
+    await Promise.all([writer.append(draft()), writer.append(draft()), writer.append(draft())]);
+    expect(store.batches.at(-1)?.size).toBe(3);
+  });
+
+  it('fails closed: a failed batch rejects its appends, then new appends fail at once until a probe succeeds', async () => {
+    const store = new FakeStore();
+    const writer = writerFor(store);
+    store.failing = Object.assign(new Error('down'), { code: 'P1001' });
+    const results = await Promise.allSettled([writer.append(draft()), writer.append(draft())]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect((results[0] as PromiseRejectedResult).reason).toBeInstanceOf(AuditStoreError);
+    expect(writer.healthy).toBe(false);
+    expect(writer.lastFailure).toBe('P1001');
+    const before = store.batches.length;
+    await expect(writer.append(draft())).rejects.toThrow(/audit store unavailable/);
+    expect(store.batches.length).toBe(before); // refused without touching the store
+    store.failing = null;
+    for (let i = 0; i < 50 && !writer.healthy; i++) await sleep(10);
+    expect(writer.healthy).toBe(true);
+    expect(store.probes).toBeGreaterThan(0);
+    await expect(writer.append(draft(9))).resolves.toMatchObject({ requestId: 'r9' });
+  });
+
+  it('fails a batch that does not commit in time', async () => {
+    const store = new FakeStore();
+    store.hang = true;
+    const writer = writerFor(store, { timeoutMs: 50 });
+    await expect(writer.append(draft())).rejects.toMatchObject({ reason: 'timeout' });
+    expect(writer.healthy).toBe(false);
+  });
+
+  it('keeps durable events while the store is down and writes them once, by id, when it is back', async () => {
+    const store = new FakeStore();
+    const writer = writerFor(store);
+    store.failing = new Error('down');
+    const kept = draft(1);
+    writer.appendDurable(kept);
+    await writer.flushed();
+    writer.appendDurable(draft(2)); // while unhealthy: straight to the backlog
+    expect(writer.backlogSize).toBe(2);
+    store.failing = null;
+    for (let i = 0; i < 50 && writer.backlogSize + store.stored.length < 4 && store.stored.length < 2; i++) await sleep(10);
+    await writer.flushed();
+    expect(store.stored.map((e) => e.requestId).sort()).toEqual(['r1', 'r2']);
+    expect(store.batches.at(-1)?.dedupe).toBe(true); // a retried batch may have committed the first time
+  });
+
+  it('refuses appends once closed', async () => {
+    const writer = writerFor(new FakeStore());
+    await writer.close(100);
+    await expect(writer.append(draft())).rejects.toMatchObject({ reason: 'closed' });
+  });
+});

@@ -1,0 +1,233 @@
+import { Logger } from '@nestjs/common';
+import { toEventBody } from './audit-chain.js';
+import type { EventBody, EventDraft, StoredEvent } from './audit-event.js';
+import type { AuditRepository, ChainLinker } from './audit.repository.js';
+
+/** The audit log could not be written (store down, refused, too slow, or known to be failing). */
+export class AuditStoreError extends Error {
+  constructor(readonly reason: string, options?: ErrorOptions) {
+    super(`audit store unavailable (${reason})`, options);
+    this.name = 'AuditStoreError';
+  }
+}
+
+export interface AuditWriterOptions {
+  /** Most events in one transaction. */
+  maxBatch: number;
+  /** How long a batch that is not full may wait for more events (0: as soon as the previous batch is done). */
+  maxWaitMs: number;
+  /** A batch not committed within this fails (its waiters get `AuditStoreError`). */
+  timeoutMs: number;
+  /** While failing, how often a write probe checks whether the store is back. */
+  probeIntervalMs?: number;
+  /** Durable events kept in memory while the store is down; the oldest are dropped beyond it. */
+  maxBacklog?: number;
+}
+
+interface Waiting {
+  body: EventBody;
+  /** Durable: kept and retried when its batch fails, nobody waits for it. */
+  durable: boolean;
+  /** Was in a failed batch before: it may have been committed after all (checked by id). */
+  retry: boolean;
+  resolve(event: StoredEvent | null): void;
+  reject(error: Error): void;
+}
+
+/**
+ * Group commit for the audit chain. Callers that append at about the same time share one
+ * transaction (one lock, one multi-row insert, one commit): a batch is written as soon as the
+ * previous one has committed, so batches grow exactly when the store is the bottleneck, and a
+ * lone caller pays one commit. Each `append` resolves only once its batch is committed.
+ *
+ * Fail closed: when a batch fails, its waiters get `AuditStoreError`, the writer turns unhealthy
+ * and refuses new appends at once (no waiting on a dead store) until a background write probe
+ * succeeds. Durable events (a call's outcome, written after the caller got its answer) survive
+ * failures in a bounded in-memory backlog and are written when the store is back.
+ */
+export class AuditWriter {
+  private readonly logger = new Logger(AuditWriter.name);
+  private readonly queue: Waiting[] = [];
+  private backlog: EventBody[] = [];
+  private flushing = false;
+  private timer?: NodeJS.Timeout;
+  private probeTimer?: NodeJS.Timeout;
+  private isHealthy = true;
+  private failure?: string;
+  private closed = false;
+  private idle: (() => void)[] = [];
+  /** Counters for benchmarks and logs. */
+  readonly counters = { batches: 0, events: 0, largestBatch: 0, failedBatches: 0, dropped: 0 };
+
+  constructor(
+    private readonly repository: Pick<AuditRepository, 'append' | 'writeProbe'>,
+    private readonly link: ChainLinker,
+    private readonly options: AuditWriterOptions,
+  ) {}
+
+  get healthy(): boolean {
+    return this.isHealthy && !this.closed;
+  }
+
+  /** Why the writer is unhealthy (an error name or code, never a message with values). */
+  get lastFailure(): string | undefined {
+    return this.failure;
+  }
+
+  get backlogSize(): number {
+    return this.backlog.length;
+  }
+
+  /** Appends one event; resolves with it once committed. Rejects with `AuditStoreError`. */
+  append(draft: EventDraft): Promise<StoredEvent> {
+    if (this.closed) return Promise.reject(new AuditStoreError('closed'));
+    if (!this.isHealthy) return Promise.reject(new AuditStoreError(this.failure ?? 'unhealthy'));
+    return new Promise<StoredEvent | null>((resolve, reject) => {
+      this.queue.push({ body: toEventBody(draft), durable: false, retry: false, resolve, reject });
+      this.schedule();
+    }).then((event) => {
+      if (!event) throw new AuditStoreError('not stored');
+      return event;
+    });
+  }
+
+  /** Queues an event nobody waits for; it is kept and retried while the store is down. */
+  appendDurable(draft: EventDraft): void {
+    const body = toEventBody(draft);
+    if (this.closed || !this.isHealthy) {
+      this.keep([body]);
+      return;
+    }
+    this.queue.push({ body, durable: true, retry: false, resolve: () => undefined, reject: () => undefined });
+    this.schedule();
+  }
+
+  /** Resolves when nothing is queued or being written (the backlog may still hold events). */
+  flushed(): Promise<void> {
+    if (!this.flushing && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  /** Writes what is queued (and the backlog, if the store answers), then refuses new appends. */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.isHealthy && this.backlog.length > 0) this.requeueBacklog();
+    await Promise.race([this.flushed(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    this.closed = true;
+    clearTimeout(this.timer);
+    clearInterval(this.probeTimer);
+    if (this.backlog.length > 0) {
+      this.logger.error(`audit writer closed with ${this.backlog.length} unwritten events (their calls will be closed as "outcome unknown" at the next start)`);
+    }
+  }
+
+  private schedule(): void {
+    if (this.flushing || this.timer || this.queue.length === 0 || this.closed) return;
+    if (this.options.maxWaitMs > 0 && this.queue.length < this.options.maxBatch) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.startFlush();
+      }, this.options.maxWaitMs);
+      return;
+    }
+    // setImmediate: appends made in the same turn of the event loop join this batch.
+    this.flushing = true;
+    setImmediate(() => void this.flush());
+  }
+
+  private startFlush(): void {
+    if (this.flushing || this.queue.length === 0) return;
+    this.flushing = true;
+    void this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0, this.options.maxBatch);
+    try {
+      const stored = await this.withTimeout(
+        this.repository.append(
+          batch.map((w) => w.body),
+          this.link,
+          { dedupe: batch.some((w) => w.retry) },
+        ),
+      );
+      const byId = new Map(stored.map((e) => [e.id, e]));
+      for (const waiting of batch) waiting.resolve(byId.get(waiting.body.id) ?? null);
+      this.counters.batches += 1;
+      this.counters.events += stored.length;
+      this.counters.largestBatch = Math.max(this.counters.largestBatch, batch.length);
+      this.markHealthy();
+    } catch (err) {
+      const error = err instanceof AuditStoreError ? err : new AuditStoreError(reasonOf(err), { cause: err });
+      this.counters.failedBatches += 1;
+      this.keep(batch.filter((w) => w.durable).map((w) => w.body));
+      for (const waiting of batch) if (!waiting.durable) waiting.reject(error);
+      this.markUnhealthy(error.reason);
+    } finally {
+      this.flushing = false;
+      this.schedule();
+      if (!this.flushing && this.queue.length === 0) for (const resolve of this.idle.splice(0)) resolve();
+    }
+  }
+
+  private withTimeout<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new AuditStoreError('timeout')), this.options.timeoutMs);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private keep(bodies: EventBody[]): void {
+    if (bodies.length === 0) return;
+    this.backlog.push(...bodies);
+    const max = this.options.maxBacklog ?? 10_000;
+    if (this.backlog.length > max) {
+      const dropped = this.backlog.splice(0, this.backlog.length - max);
+      this.counters.dropped += dropped.length;
+      this.logger.error(`audit backlog full: dropped ${dropped.length} call outcomes (those calls stay open until recovery closes them)`);
+    }
+  }
+
+  private requeueBacklog(): void {
+    const bodies = this.backlog;
+    this.backlog = [];
+    for (const body of bodies) this.queue.push({ body, durable: true, retry: true, resolve: () => undefined, reject: () => undefined });
+    this.schedule();
+  }
+
+  private markHealthy(): void {
+    if (!this.isHealthy) {
+      this.logger.warn(`audit store is writable again${this.backlog.length ? `; writing ${this.backlog.length} kept events` : ''}`);
+    }
+    this.isHealthy = true;
+    this.failure = undefined;
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+    if (this.backlog.length > 0) this.requeueBacklog();
+  }
+
+  private markUnhealthy(reason: string): void {
+    if (this.isHealthy) this.logger.error(`audit store cannot be written (${reason}): refusing calls until it can`);
+    this.isHealthy = false;
+    this.failure = reason;
+    if (this.probeTimer || this.closed) return;
+    let probing = false;
+    this.probeTimer = setInterval(() => {
+      if (probing || this.isHealthy) return;
+      probing = true;
+      this.withTimeout(this.repository.writeProbe())
+        .then(() => this.markHealthy())
+        .catch((err: unknown) => (this.failure = reasonOf(err)))
+        .finally(() => (probing = false));
+    }, this.options.probeIntervalMs ?? 1000);
+    this.probeTimer.unref();
+  }
+}
+
+/** A short, value-free reason: the error's code or name. */
+function reasonOf(err: unknown): string {
+  if (err instanceof AuditStoreError) return err.reason;
+  const e = err as { code?: unknown; name?: unknown } | undefined;
+  if (typeof e?.code === 'string' && e.code) return e.code;
+  return typeof e?.name === 'string' ? e.name : 'error';
+}

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
-import { redactText } from '../common/redact.js';
+import { redact, redactText } from '../common/redact.js';
 import { auditConfig } from '../config/audit.config.js';
 import type { AdminEventType, Details, EventDraft, EventType, Outcome, StoredEvent } from './audit-event.js';
 import { AuditUnavailableError } from './audit-unavailable.error.js';
@@ -111,7 +111,7 @@ export class AuditService {
         id: randomUUID(),
         type: 'call.started',
         ...this.callIdentity(call),
-        conversationId: call.conversationId,
+        conversationId: masked(call.conversationId),
         promptText: this.text(call.promptText),
         details: { started_at: call.startedAt.toISOString() },
       });
@@ -140,7 +140,7 @@ export class AuditService {
       errorCode: call.errorCode,
       latencyMs: call.latencyMs,
       attempts: call.attempts,
-      conversationId: call.conversationId,
+      conversationId: masked(call.conversationId),
       messageId: call.messageId,
       taskId: call.taskId,
       workflowRunId: call.workflowRunId,
@@ -168,7 +168,7 @@ export class AuditService {
       status: entry.status,
       outcome: entry.outcome,
       errorCode: entry.errorCode ?? null,
-      details: { action: entry.action, target: entry.target },
+      details: redact({ action: entry.action, target: entry.target }),
     };
     return this.append(draft, 'The gateway cannot write its audit log; the action was not recorded.');
   }
@@ -179,7 +179,8 @@ export class AuditService {
    */
   recordAccess(type: Extract<EventType, `audit.${string}`>, actor: AuditActor, details: Details): Promise<StoredEvent> {
     return this.append(
-      { type, instanceId: this.instanceId, requestId: actor.requestId ?? null, callerKeyId: actor.keyId, callerName: actor.name, details },
+      // An auditor's filters are the auditor's input: masked like everything else the gateway writes.
+      { type, instanceId: this.instanceId, requestId: actor.requestId ?? null, callerKeyId: actor.keyId, callerName: actor.name, details: redact(details) },
       'The gateway cannot write its audit log, so it cannot disclose it either.',
     );
   }
@@ -193,7 +194,7 @@ export class AuditService {
       requestId: actor.requestId ?? null,
       callerKeyId: actor.keyId,
       callerName: actor.name,
-      details,
+      details: redact(details),
     });
   }
 
@@ -221,7 +222,9 @@ export class AuditService {
       appAlias: call.appAlias,
       method: call.method,
       route: call.route,
-      endUser: call.endUser,
+      // Caller-supplied labels are masked like every line the gateway writes: a key or an e-mail
+      // address sent as `user` is stored as *** (README, Audit trail: use opaque end-user ids).
+      endUser: masked(call.endUser),
     };
   }
 
@@ -229,4 +232,8 @@ export class AuditService {
   private text(value: string | null): string | null {
     return this.cfg.storeText && value ? redactText(value) : null;
   }
+}
+
+function masked(value: string | null): string | null {
+  return value === null ? null : redactText(value);
 }

@@ -194,10 +194,12 @@ describe('admin API /admin/keys', () => {
     await api().post('/admin/keys').set(asAdmin).send({ name: 'bad', scopes: ['nope'] });
     const events = await api().get(`/audit/events?caller=${admin.id}&limit=200`).set('Authorization', `Bearer ${auditor.key}`);
     expect(events.status).toBe(200);
-    const admins = events.body.data.filter((e: { method: string }) => e.method === 'ADMIN');
-    const routes = admins.map((e: { route: string }) => e.route);
-    expect(routes).toEqual(expect.arrayContaining([`keys.create ${created.id}`, `keys.rotate ${created.id}`, `keys.revoke ${created.id}`]));
-    expect(admins.find((e: { status: number }) => e.status === 400)).toMatchObject({ route: 'keys.create', outcome: 'client_error', errorCode: 'invalid_param', callerName: 'platform-admin' });
+    type AdminEvent = { type: string; status: number; outcome: string; error_code: string | null; caller_name: string; details: { action?: string; target?: string | null } | null };
+    const admins = (events.body.data as AdminEvent[]).filter((e) => e.details?.action);
+    const actions = admins.map((e) => [e.details!.action, e.details!.target].filter(Boolean).join(' '));
+    expect(actions).toEqual(expect.arrayContaining([`keys.create ${created.id}`, `keys.rotate ${created.id}`, `keys.revoke ${created.id}`]));
+    expect(admins.map((e) => e.type)).toEqual(expect.arrayContaining(['key.created', 'key.rotated', 'key.revoked']));
+    expect(admins.find((e) => e.status === 400)).toMatchObject({ details: { action: 'keys.create' }, outcome: 'client_error', error_code: 'invalid_param', caller_name: 'platform-admin' });
     expect(JSON.stringify(events.body)).not.toContain(created.key);
   });
 });

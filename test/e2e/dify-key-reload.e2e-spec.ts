@@ -114,8 +114,9 @@ describe('Dify keys reloaded from their files without a restart', () => {
 
   it('writes each change to the audit log, without the key', async () => {
     const events = await request(gw.origin).get('/audit/events?limit=200').set('Authorization', `Bearer ${auditor}`);
-    const reloads = events.body.data.filter((e: { method: string; callerName: string }) => e.method === 'ADMIN' && e.callerName === 'gateway');
-    const routes = reloads.map((e: { route: string }) => e.route);
+    type ReloadEvent = { type: string; caller_name: string; details: { action?: string; target?: string | null } | null };
+    const reloads = (events.body.data as ReloadEvent[]).filter((e) => e.type === 'config.reloaded' && e.caller_name === 'gateway');
+    const routes = reloads.map((e) => [e.details?.action, e.details?.target].filter(Boolean).join(' '));
     expect(routes).toEqual(expect.arrayContaining([`dify.key_changed flow key=…${FLOW_V2.slice(-4)}`, `dify.key_changed default key=…${DEFAULT_V2.slice(-4)}`, 'dify.removed flow', 'dify.added other key=…' + FLOW_V2.slice(-4)]));
     expect(JSON.stringify(events.body)).not.toContain(FLOW_V2);
   });

@@ -54,7 +54,7 @@ describe.each([
     expect(gw.sim.requests.length - before).toBe(3);
 
     const events = await request(gw.origin).get(`/audit/events?caller=${id}&status=429`).set('Authorization', `Bearer ${auditor}`);
-    expect(events.body.data[0]).toMatchObject({ outcome: 'rejected', errorCode: 'rate_limited', attempts: 0 });
+    expect(events.body.data[0]).toMatchObject({ type: 'call.finished', outcome: 'rejected', error_code: 'rate_limited' });
   });
 
   it('counts each key on its own; 0 means no limit', async () => {

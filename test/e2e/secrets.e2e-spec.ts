@@ -238,7 +238,7 @@ async function expectNothingLeaked(ctx: ScenarioContext, minimumAnswers = 20): P
 
   // The database, every table, and the audit API.
   const db = await databaseText(gw);
-  expect(db).toContain('audit_records');
+  expect(db).toContain('audit_events');
   leaks.push(...leaksIn('database', db, key));
   const auditor = await gw.createKey(['audit:read'], 'secrets-auditor');
   const listed = await call(gw.origin, 'GET', '/audit/events?limit=200', { key: auditor.key });

@@ -107,7 +107,7 @@ describe('graceful shutdown of a real gateway process', () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      return (await client.query('SELECT * FROM audit_records WHERE request_id = $1', [requestId])).rows[0] as Record<string, unknown> | undefined;
+      return (await client.query("SELECT * FROM audit_events WHERE type = 'call.finished' AND request_id = $1", [requestId])).rows[0] as Record<string, unknown> | undefined;
     } finally {
       await client.end();
     }

@@ -175,9 +175,13 @@ export const dataOf = (events: ReceivedSseEvent[]): Record<string, unknown>[] =>
 
 // ------------------------------------------------------------------------------------ database
 
-/** An audit row as stored (snake_case column names, raw values). */
+/**
+ * A call's outcome as the audit log stores it: its `call.finished` event (snake_case column
+ * names, raw values; see src/audit for the event log).
+ */
 export type AuditColumns = Record<string, unknown> & {
   id: string;
+  call_id: string;
   request_id: string;
   route: string;
   method: string;
@@ -201,7 +205,7 @@ export async function sql<T = Record<string, unknown>>(gw: TestGateway, text: st
 }
 
 export async function auditRows(gw: TestGateway): Promise<AuditColumns[]> {
-  return sql<AuditColumns>(gw, 'SELECT * FROM audit_records ORDER BY started_at, id');
+  return sql<AuditColumns>(gw, "SELECT * FROM audit_events WHERE type = 'call.finished' ORDER BY seq");
 }
 
 /**
@@ -211,7 +215,7 @@ export async function auditRows(gw: TestGateway): Promise<AuditColumns[]> {
 export async function auditRowOf(gw: TestGateway, requestId: string, deadlineMs = 5000): Promise<AuditColumns> {
   const until = Date.now() + deadlineMs;
   for (;;) {
-    const rows = await sql<AuditColumns>(gw, 'SELECT * FROM audit_records WHERE request_id = $1', [requestId]);
+    const rows = await sql<AuditColumns>(gw, "SELECT * FROM audit_events WHERE type = 'call.finished' AND request_id = $1", [requestId]);
     if (rows.length > 1) throw new Error(`${rows.length} audit rows for request ${requestId}`);
     if (rows.length === 1) return rows[0];
     if (Date.now() > until) throw new Error(`no audit row for request ${requestId}`);
@@ -219,7 +223,7 @@ export async function auditRowOf(gw: TestGateway, requestId: string, deadlineMs 
   }
 }
 
-/** Waits until the audit table holds at least `count` rows (see auditRowOf about the deadline). */
+/** Waits until the audit log holds at least `count` finished calls (see auditRowOf about the deadline). */
 export async function waitForAuditCount(gw: TestGateway, count: number, deadlineMs = 5000): Promise<AuditColumns[]> {
   const until = Date.now() + deadlineMs;
   for (;;) {

@@ -7,14 +7,17 @@ export { OUTCOMES, type Outcome } from '../audit-event.js';
 export const EXPORT_FORMATS = ['csv', 'ndjson'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** Filters shared by the list and the export; every filter is an exact match, `[from, to)` on the record time. */
-export class AuditFilterDto {
+/** A time range, `[from, to)` on the record time: every audit read takes one. */
+export class AuditTimeRangeDto {
   @IsOptional() @IsISO8601({ strict: true })
   from?: string;
 
   @IsOptional() @IsISO8601({ strict: true })
   to?: string;
+}
 
+/** Who and where: the filters the list, the export and the statistics share. */
+export class AuditScopeDto extends AuditTimeRangeDto {
   /** Caller key id. */
   @IsOptional() @IsUUID()
   caller?: string;
@@ -22,6 +25,10 @@ export class AuditFilterDto {
   /** Dify app alias. */
   @IsOptional() @IsString() @Matches(/^[a-z0-9][a-z0-9_-]{0,62}$/)
   app?: string;
+}
+
+/** Filters shared by the list and the export; every filter is an exact match. */
+export class AuditFilterDto extends AuditScopeDto {
 
   /** Route template under /v1, e.g. `/chat-messages` or `/workflows/run` (`unmatched`: a path not on the allow-list). */
   @IsOptional() @IsString() @Matches(/^(\/[A-Za-z0-9_:/-]{0,199}|unmatched)$/)

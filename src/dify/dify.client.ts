@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HttpService } from '@nestjs/axios';
 import type { ConfigType } from '@nestjs/config';
-import { PassThrough, Readable, pipeline } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { PassThrough, Readable, finished, pipeline } from 'node:stream';
 import { GatewayError } from '../common/gateway-error.js';
 import { difyConfig } from '../config/dify.config.js';
 import { DifyTargets } from '../config/dify-targets.js';
@@ -69,6 +71,8 @@ export interface DifyCallResponse {
 @Injectable()
 export class DifyClient {
   private readonly logger = new Logger(DifyClient.name);
+  /** Base URLs parsed once (there are as many as apps), not on every call. */
+  private readonly parsedBases = new Map<string, URL>();
 
   constructor(
     private readonly http: HttpService,
@@ -232,7 +236,8 @@ export class DifyClient {
 
   /** Joins base URL and path and proves the result stays under the base URL. */
   private upstreamUrl(app: DifyApp, path: string, rawQuery: string): string {
-    const base = new URL(app.baseUrl);
+    let base = this.parsedBases.get(app.baseUrl);
+    if (!base) this.parsedBases.set(app.baseUrl, (base = new URL(app.baseUrl)));
     const url = new URL(app.baseUrl + path);
     if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) {
       throw new Error('refusing to build an upstream URL outside the Dify base URL');
@@ -240,19 +245,40 @@ export class DifyClient {
     return rawQuery ? `${url.href}?${rawQuery}` : url.href;
   }
 
-  /** Passes the body through, cutting the call when no byte arrives within `idleMs`. */
-  private watchIdle(source: Readable, idleMs: number, onIdle: () => void, onEnd: () => void): Readable {
+  /**
+   * Cuts the call when no byte of the body arrives within `idleMs`, and calls `onEnd` once, as
+   * soon as the body is over (ended, failed, or dropped by its consumer, which frees the socket
+   * too): a caller leaving after the last byte then aborts nothing. The idle timer is the
+   * upstream socket's own (no work per chunk), stopped at the body's end, before the keep-alive
+   * socket can serve another call.
+   */
+  private watchIdle(body: Readable, idleMs: number, onIdle: () => void, onEnd: () => void): Readable {
+    const socket = (body as IncomingMessage).socket as Socket | null | undefined;
+    if (!socket) return this.watchIdleByChunk(body, idleMs, onIdle, onEnd);
+    let watching = true;
+    const over = () => {
+      if (!watching) return;
+      watching = false;
+      socket.off('timeout', onIdle);
+      socket.setTimeout(0);
+      onEnd();
+    };
+    socket.setTimeout(idleMs);
+    socket.on('timeout', onIdle);
+    body.once('end', over);
+    finished(body, over);
+    return body;
+  }
+
+  /** The same for a body that is not a raw response (axios wraps none with our options). */
+  private watchIdleByChunk(source: Readable, idleMs: number, onIdle: () => void, onEnd: () => void): Readable {
     const out = new PassThrough();
-    let timer = setTimeout(onIdle, idleMs);
-    source.on('data', () => {
-      clearTimeout(timer);
-      timer = setTimeout(onIdle, idleMs);
-    });
+    const timer = setTimeout(onIdle, idleMs);
+    source.on('data', () => timer.refresh());
     pipeline(source, out, () => {
       clearTimeout(timer);
       onEnd();
     });
-    // The consumer stopping early (caller gone) must release the upstream socket too.
     out.on('close', () => source.destroy());
     return out;
   }

@@ -52,8 +52,9 @@ export async function sendAttempt(axios: AxiosInstance, request: UpstreamRequest
       decompress: false,
       maxRedirects: 0,
       proxy: false,
-      maxBodyLength: Infinity,
-      maxContentLength: Infinity,
+      // -1, not Infinity: any limit (even Infinity) makes axios re-wrap the body in an async generator.
+      maxBodyLength: -1,
+      maxContentLength: -1,
     });
     if (response.status >= 200 && response.status < 300) return { ok: true, value: response, label: String(response.status) };
     return await describeAnswer(response, request.retryClass, streamedBody);

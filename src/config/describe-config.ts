@@ -45,6 +45,7 @@ export function describeConfig(cfg: GatewayConfig): string {
     `dify.timeouts(connect=${t.connectMs} firstByte=${t.firstByteMs} streamIdle=${t.streamIdleMs} maxCall=${t.maxCallMs})`,
     `dify.retry(max=${r.maxRetries} base=${r.baseDelayMs} maxDelay=${r.maxDelayMs} retryAfterMax=${r.maxRetryAfterMs})`,
     `dify.concurrency=${dify.maxConcurrentCalls}`,
+    `dify.maxSockets=${dify.maxSockets}`,
     `dify.breaker(failureRatio=${dify.breaker.failureRatio} windowMs=${dify.breaker.windowMs} minCalls=${dify.breaker.minCalls} openMs=${dify.breaker.openMs})`,
     `dify.ready(cacheMs=${p.cacheMs} failures=${p.failuresBeforeDown} required=${p.required})`,
     `db=${db}`,

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Expose, plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, Max, Min, ValidateBy, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, Max, Min, ValidateBy, validateSync } from 'class-validator';
 import { Secret } from './secret.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -81,6 +81,7 @@ export const ENV_VARIABLES = [
   'DIFY_RETRY_MAX_DELAY_MS',
   'DIFY_RETRY_AFTER_MAX_MS',
   'DIFY_MAX_CONCURRENT_CALLS',
+  'DIFY_MAX_SOCKETS',
   'DIFY_BREAKER_FAILURE_PERCENT',
   'DIFY_BREAKER_WINDOW_MS',
   'DIFY_BREAKER_MIN_CALLS',
@@ -331,6 +332,14 @@ function notAbove(other: keyof EnvironmentVariables): (value: unknown, env: Envi
   };
 }
 
+function notBelow(other: keyof EnvironmentVariables): (value: unknown, env: EnvironmentVariables) => string | undefined {
+  return (value, env) => {
+    const floor = env[other];
+    if (typeof value !== 'number' || typeof floor !== 'number') return undefined;
+    return value < floor ? `must be at least ${String(other)}` : undefined;
+  };
+}
+
 /** A Dify base URL: normalized (no trailing `/`), https unless DIFY_ALLOW_INSECURE_HTTP. */
 function DifyBaseUrl(name: string, optional: boolean): PropertyDecorator {
   return compose(
@@ -466,6 +475,12 @@ export class EnvironmentVariables {
 
   @Int(1, 100_000)
   DIFY_MAX_CONCURRENT_CALLS: number = 100;
+
+  /** Sockets per Dify origin; unset: derived from the bulkhead (gateway-config.ts). */
+  @IsOptional()
+  @Int(1, 1_000_000)
+  @Rule('socketsCoverBulkhead', notBelow('DIFY_MAX_CONCURRENT_CALLS'))
+  DIFY_MAX_SOCKETS?: number;
 
   @Int(0, 99)
   DIFY_BREAKER_FAILURE_PERCENT: number = 50;

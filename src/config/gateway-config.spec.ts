@@ -73,6 +73,7 @@ describe('loadGatewayConfig', () => {
       timeouts: { connectMs: 5000, firstByteMs: 120000, streamIdleMs: 60000, maxCallMs: 1200000 },
       retry: { maxRetries: 2, baseDelayMs: 200, maxDelayMs: 5000, maxRetryAfterMs: 10000 },
       maxConcurrentCalls: 100,
+      maxSockets: 116,
       breaker: { failureRatio: 0.5, windowMs: 30000, minCalls: 10, openMs: 15000 },
       readyProbe: { cacheMs: 15000, failuresBeforeDown: 3, required: true },
       reloadMs: 5000,

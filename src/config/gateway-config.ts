@@ -39,6 +39,8 @@ export interface DifyConfig {
   retry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number; maxRetryAfterMs: number };
   /** Concurrent upstream calls per app (per replica); beyond it a call is refused at once. */
   maxConcurrentCalls: number;
+  /** Sockets per Dify origin (per replica), never below `maxConcurrentCalls`; beyond them a call fails at once. */
+  maxSockets: number;
   /** Circuit breaker per app. `failureRatio` 0 turns it off. */
   breaker: { failureRatio: number; windowMs: number; minCalls: number; openMs: number };
   readyProbe: { cacheMs: number; failuresBeforeDown: number; required: boolean };
@@ -117,6 +119,22 @@ export const SECRET_FILE_VARIABLES = ['DIFY_API_KEY', 'DIFY_DATASET_API_KEY', 'D
 /** The alias under which the knowledge (dataset) API target appears in logs and audit rows. */
 export const DATASETS_TARGET_ALIAS = 'datasets';
 
+/** Sockets left for the calls that take no bulkhead slot: readiness probes and stop calls. */
+const UNSLOTTED_SOCKETS = 16;
+
+/**
+ * The socket cap when DIFY_MAX_SOCKETS is unset: every app on the busiest Dify origin may fill
+ * its bulkhead at once (the pool is per origin, the bulkhead per app), plus room for probes.
+ */
+function derivedMaxSockets(maxConcurrentCalls: number, targets: readonly { baseUrl: string }[]): number {
+  const perOrigin = new Map<string, number>();
+  for (const { baseUrl } of targets) {
+    const origin = new URL(baseUrl).origin;
+    perOrigin.set(origin, (perOrigin.get(origin) ?? 0) + 1);
+  }
+  return maxConcurrentCalls * Math.max(1, ...perOrigin.values()) + UNSLOTTED_SOCKETS;
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -189,6 +207,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
         maxRetryAfterMs: v.DIFY_RETRY_AFTER_MAX_MS,
       },
       maxConcurrentCalls: v.DIFY_MAX_CONCURRENT_CALLS,
+      maxSockets: v.DIFY_MAX_SOCKETS ?? derivedMaxSockets(v.DIFY_MAX_CONCURRENT_CALLS, [...Object.values(dify.apps), ...(v.DIFY_DATASET_API_KEY ? [{ baseUrl: v.DIFY_DATASET_BASE_URL ?? v.DIFY_BASE_URL }] : [])]),
       breaker: {
         failureRatio: v.DIFY_BREAKER_FAILURE_PERCENT / 100,
         windowMs: v.DIFY_BREAKER_WINDOW_MS,

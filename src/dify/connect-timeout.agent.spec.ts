@@ -14,7 +14,7 @@ async function silentServer(): Promise<{ server: Server; port: number; sockets: 
 describe('createDifyAgents', () => {
   it('cuts a connection whose TLS handshake does not finish in time, with a not-sent code', async () => {
     const { server, port, sockets } = await silentServer();
-    const { httpsAgent } = createDifyAgents(150);
+    const { httpsAgent } = createDifyAgents(150, 8);
     try {
       const error = await new Promise<NodeJS.ErrnoException>((resolve) => {
         const req = request({ host: '127.0.0.1', port, path: '/', agent: httpsAgent, method: 'POST' }, () => resolve(new Error('unexpected response')));

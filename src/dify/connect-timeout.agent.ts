@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, type AgentOptions } from 'node:http';
+import { Agent as HttpAgent, type AgentOptions, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
@@ -6,6 +6,8 @@ import type { TLSSocket } from 'node:tls';
 
 /** The code of a connection that was never made: nothing was sent, so any call may be retried. */
 export const CONNECT_TIMEOUT_CODE = 'ECONNECTTIMEOUT';
+/** The code of a request refused because every socket to its Dify origin is in use: nothing was sent. */
+export const POOL_FULL_CODE = 'EPOOLFULL';
 
 /** Sockets whose connection (TCP, and TLS for https) is established. */
 const readySockets = new WeakSet<object>();
@@ -50,11 +52,39 @@ function withConnectTimeout(agent: HttpAgent, connectTimeoutMs: number, readyEve
   };
 }
 
-export function createDifyAgents(connectTimeoutMs: number): { httpAgent: HttpAgent; httpsAgent: HttpsAgent } {
-  const options: AgentOptions = { keepAlive: true, maxSockets: 256, scheduling: 'lifo' };
+type AddRequest = (req: ClientRequest, options: object) => void;
+type QueuedRequests = Record<string, ClientRequest[] | undefined>;
+
+/**
+ * Node's agents queue a request, unseen and without a bound, when every socket to its origin is
+ * busy. These refuse it instead: the request fails at once with POOL_FULL_CODE (nothing was
+ * sent), as a full bulkhead does, so the caller hears 503 instead of waiting for a socket.
+ */
+function failFastWhenFull(agent: HttpAgent): void {
+  const original = (agent as unknown as { addRequest: AddRequest }).addRequest.bind(agent);
+  (agent as unknown as { addRequest: AddRequest }).addRequest = (req, options) => {
+    original(req, options);
+    const requests = (agent as unknown as { requests: QueuedRequests }).requests;
+    for (const [name, queue] of Object.entries(requests)) {
+      if (queue?.[queue.length - 1] !== req) continue;
+      queue.pop();
+      if (queue.length === 0) delete requests[name];
+      const error = Object.assign(new Error('every connection to Dify is in use'), { code: POOL_FULL_CODE });
+      // Node's own path for a request that cannot get a socket: 'error', then 'close'.
+      (req as unknown as { onSocket(socket: null, error: Error): void }).onSocket(null, error);
+      return;
+    }
+  };
+}
+
+/** Keep-alive agents to Dify: a connect timeout, at most `maxSockets` per origin, and no queue beyond. */
+export function createDifyAgents(connectTimeoutMs: number, maxSockets: number): { httpAgent: HttpAgent; httpsAgent: HttpsAgent } {
+  const options: AgentOptions = { keepAlive: true, maxSockets, maxFreeSockets: Math.min(maxSockets, 256), scheduling: 'lifo' };
   const httpAgent = new HttpAgent(options);
   const httpsAgent = new HttpsAgent({ ...options, rejectUnauthorized: true });
-  withConnectTimeout(httpAgent, connectTimeoutMs, 'connect');
-  withConnectTimeout(httpsAgent, connectTimeoutMs, 'secureConnect');
+  for (const [agent, ready] of [[httpAgent, 'connect'], [httpsAgent, 'secureConnect']] as const) {
+    withConnectTimeout(agent, connectTimeoutMs, ready);
+    failFastWhenFull(agent);
+  }
   return { httpAgent, httpsAgent };
 }

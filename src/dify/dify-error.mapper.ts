@@ -34,6 +34,13 @@ export function mapDifyError(error: DifyError): GatewayError {
       return new GatewayError(503, 'dify_unavailable', 'Dify is failing for this app, so the gateway is not sending it calls for now; nothing was sent. Retry after the Retry-After delay.', {
         'retry-after': error.retryAfter ?? '1',
       });
+    case 'pool_full':
+      return new GatewayError(
+        503,
+        'dify_connections_busy',
+        'Every connection of the gateway to Dify is in use (DIFY_MAX_SOCKETS); nothing was sent. Retry after the Retry-After delay.',
+        { 'retry-after': '1' },
+      );
     case 'network':
       if (!error.mayHaveReachedDify) {
         return new GatewayError(502, 'dify_unavailable', `Dify could not be reached (${error.networkCode}); nothing was sent, so the request is safe to repeat.`);

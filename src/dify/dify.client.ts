@@ -1,15 +1,20 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HttpService } from '@nestjs/axios';
 import type { ConfigType } from '@nestjs/config';
-import { PassThrough, Readable, pipeline } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { PassThrough, Readable, finished, pipeline } from 'node:stream';
 import { GatewayError } from '../common/gateway-error.js';
 import { difyConfig } from '../config/dify.config.js';
 import { DifyTargets } from '../config/dify-targets.js';
 import type { Secret } from '../config/secret.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { DifyError } from './dify.errors.js';
-import { attachDifyHooks, attemptsOf, isAvailabilityFailure } from './dify.http-hooks.js';
+import type { AxiosResponse } from 'axios';
+import { runAttempts, type AttemptLoopResult } from './attempt-loop.js';
 import { BulkheadFullError, DifyResilience } from './dify.resilience.js';
+import { retryAfterSeconds } from './retry-policy.js';
+import { sendAttempt, type AttemptError, type UpstreamRequest } from './upstream-attempt.js';
 import { DIFY_ROUTES, type DifyRoute } from './dify.routes.js';
 
 const routeNamed = (name: string) => DIFY_ROUTES.find((r) => r.name === name) as DifyRoute;
@@ -60,11 +65,14 @@ export interface DifyCallResponse {
 
 /**
  * The only code that knows Dify's URLs and keys. It sends one route row's request to the bound
- * app through the @nestjs/axios instance whose hooks add the key, retry and convert errors.
+ * app through the @nestjs/axios instance, its attempts made by the one attempt loop
+ * (attempt-loop.ts: breaker, retry policy, deadline).
  */
 @Injectable()
 export class DifyClient {
   private readonly logger = new Logger(DifyClient.name);
+  /** Base URLs parsed once (there are as many as apps), not on every call. */
+  private readonly parsedBases = new Map<string, URL>();
 
   constructor(
     private readonly http: HttpService,
@@ -72,17 +80,7 @@ export class DifyClient {
     private readonly resilience: DifyResilience,
     private readonly metrics: MetricsService,
     private readonly targets: DifyTargets,
-  ) {
-    resilience.classifyFailuresWith(isAvailabilityFailure);
-    attachDifyHooks(http.axiosRef, cfg.retry, {
-      guard: (app) => resilience.guard(app),
-      attempt: (app, route, result, seconds) => metrics.upstreamAttempt(app, route, result, seconds),
-      retry: (app, route, reason) => {
-        metrics.retry(app, route, reason);
-        this.logger.log({ event: 'dify_retry', app, route, reason });
-      },
-    });
-  }
+  ) {}
 
   /** The app as configured now: a reloaded key file applies to the next call (see DifyTargets). */
   app(alias: string): DifyApp | undefined {
@@ -99,10 +97,9 @@ export class DifyClient {
   }
 
   /**
-   * Sends one call: takes a slot of the app's bulkhead (refused at once when full), then lets the
-   * hooks run the attempts through the app's breaker and retry policy, all within one deadline
-   * for the answer to begin (DIFY_FIRST_BYTE_TIMEOUT_MS) and one for the whole call
-   * (DIFY_MAX_CALL_MS). The slot is held until the answer's body ends.
+   * Sends one call: takes a slot of the app's bulkhead (refused at once when full), then runs
+   * the attempt loop, within one deadline for the answer to begin (DIFY_FIRST_BYTE_TIMEOUT_MS)
+   * and one for the whole call (DIFY_MAX_CALL_MS). The slot is held until the answer's body ends.
    */
   async send(call: DifyCall): Promise<DifyCallResponse> {
     const { timeouts } = this.cfg;
@@ -120,52 +117,71 @@ export class DifyClient {
     if (call.signal.aborted) onCallerGone();
     if (call.shutdownSignal?.aborted) onShutdown();
     const startedAt = Date.now();
-    const firstByte = setTimeout(() => abort('timeout'), timeouts.firstByteMs);
     const maxCall = setTimeout(() => abort('timeout'), timeouts.maxCallMs);
     const stopTimers = () => {
-      clearTimeout(firstByte);
       clearTimeout(maxCall);
       call.signal.removeEventListener('abort', onCallerGone);
       call.shutdownSignal?.removeEventListener('abort', onShutdown);
       release();
     };
 
+    const { route, app } = call;
+    let result: AttemptLoopResult<AxiosResponse<Readable>, AttemptError>;
     try {
-      const response = await this.http.axiosRef.request({
-        method: call.route.method,
-        url: this.upstreamUrl(call.app, call.upstreamPath, call.rawQuery),
-        headers: { ...call.headers, 'Accept-Encoding': 'identity', 'User-Agent': 'dify-gateway' },
-        data: call.body,
-        signal: controller.signal,
-        responseType: 'stream',
-        decompress: false,
-        maxRedirects: 0,
-        proxy: false,
-        maxBodyLength: Infinity,
-        maxContentLength: Infinity,
-        difyCall: {
-          route: call.route,
-          app: call.app.alias,
-          apiKey: call.app.apiKey,
-          requestId: call.requestId,
-          startedAt,
-          deadline: startedAt + timeouts.firstByteMs,
-          abortReason: () => reason,
+      const request: UpstreamRequest = {
+        method: route.method,
+        url: this.upstreamUrl(app, call.upstreamPath, call.rawQuery),
+        headers: {
+          ...call.headers,
+          Authorization: `Bearer ${app.apiKey.reveal()}`,
+          'X-Request-Id': call.requestId,
+          'Accept-Encoding': 'identity',
+          'User-Agent': 'dify-gateway',
         },
-      });
-      clearTimeout(firstByte);
-      const body = this.watchIdle(response.data as Readable, timeouts.streamIdleMs, () => abort('timeout'), stopTimers);
-      return {
-        status: response.status,
-        headers: flattenHeaders(response.headers as Record<string, unknown>),
-        body,
-        attempts: attemptsOf(response.config),
+        body: call.body,
+        retryClass: route.retry,
+        signal: controller.signal,
         abortReason: () => reason,
       };
+      result = await runAttempts(() => sendAttempt(this.http.axiosRef, request), {
+        policy: this.cfg.retry,
+        breaker: this.resilience.guard(app.alias),
+        deadlineMs: timeouts.firstByteMs,
+        onDeadline: () => abort('timeout'),
+        signal: controller.signal,
+        onAttempt: (label, seconds) => this.metrics.upstreamAttempt(app.alias, route.name, label, seconds),
+        onRetry: (why) => {
+          this.metrics.retry(app.alias, route.name, why);
+          this.logger.log({ event: 'dify_retry', app: app.alias, route: route.name, reason: why });
+        },
+      });
     } catch (error) {
       stopTimers();
-      if (error instanceof DifyError && error.kind === 'circuit_open') this.metrics.reject(call.route.name, call.app.alias, 'breaker_open');
       throw error;
+    }
+    if (!result.ok) {
+      stopTimers();
+      if (result.end === 'circuit_open') this.metrics.reject(route.name, app.alias, 'breaker_open');
+      throw this.failure(call, result, startedAt, reason);
+    }
+    const response = result.value;
+    const body = this.watchIdle(response.data, timeouts.streamIdleMs, () => abort('timeout'), stopTimers);
+    return { status: response.status, headers: flattenHeaders(response.headers as Record<string, unknown>), body, attempts: result.attempts, abortReason: () => reason };
+  }
+
+  /** The one DifyError a failed call ends with (built once, on the failure path only). */
+  private failure(call: DifyCall, result: Exclude<AttemptLoopResult<unknown, AttemptError>, { ok: true }>, startedAt: number, reason: string | undefined): DifyError {
+    const base = { method: call.route.method, path: call.route.path, retryClass: call.route.retry, attempts: result.attempts, durationMs: Date.now() - startedAt };
+    switch (result.end) {
+      case 'failed':
+        return new DifyError({ ...base, ...result.error, notRetried: result.decision.reason });
+      case 'circuit_open':
+        return new DifyError({ ...base, kind: 'circuit_open', retryAfter: retryAfterSeconds(result.retryAfterMs), mayHaveReachedDify: false });
+      case 'cancelled': {
+        // Cut while waiting to repeat: every attempt so far was one that may be repeated.
+        const kind = reason === 'timeout' ? 'timeout' : reason === 'shutdown' ? 'shutdown' : 'aborted';
+        return new DifyError({ ...base, kind, mayHaveReachedDify: false, notRetried: 'cancelled' });
+      }
     }
   }
 
@@ -220,7 +236,8 @@ export class DifyClient {
 
   /** Joins base URL and path and proves the result stays under the base URL. */
   private upstreamUrl(app: DifyApp, path: string, rawQuery: string): string {
-    const base = new URL(app.baseUrl);
+    let base = this.parsedBases.get(app.baseUrl);
+    if (!base) this.parsedBases.set(app.baseUrl, (base = new URL(app.baseUrl)));
     const url = new URL(app.baseUrl + path);
     if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) {
       throw new Error('refusing to build an upstream URL outside the Dify base URL');
@@ -228,19 +245,40 @@ export class DifyClient {
     return rawQuery ? `${url.href}?${rawQuery}` : url.href;
   }
 
-  /** Passes the body through, cutting the call when no byte arrives within `idleMs`. */
-  private watchIdle(source: Readable, idleMs: number, onIdle: () => void, onEnd: () => void): Readable {
+  /**
+   * Cuts the call when no byte of the body arrives within `idleMs`, and calls `onEnd` once, as
+   * soon as the body is over (ended, failed, or dropped by its consumer, which frees the socket
+   * too): a caller leaving after the last byte then aborts nothing. The idle timer is the
+   * upstream socket's own (no work per chunk), stopped at the body's end, before the keep-alive
+   * socket can serve another call.
+   */
+  private watchIdle(body: Readable, idleMs: number, onIdle: () => void, onEnd: () => void): Readable {
+    const socket = (body as IncomingMessage).socket as Socket | null | undefined;
+    if (!socket) return this.watchIdleByChunk(body, idleMs, onIdle, onEnd);
+    let watching = true;
+    const over = () => {
+      if (!watching) return;
+      watching = false;
+      socket.off('timeout', onIdle);
+      socket.setTimeout(0);
+      onEnd();
+    };
+    socket.setTimeout(idleMs);
+    socket.on('timeout', onIdle);
+    body.once('end', over);
+    finished(body, over);
+    return body;
+  }
+
+  /** The same for a body that is not a raw response (axios wraps none with our options). */
+  private watchIdleByChunk(source: Readable, idleMs: number, onIdle: () => void, onEnd: () => void): Readable {
     const out = new PassThrough();
-    let timer = setTimeout(onIdle, idleMs);
-    source.on('data', () => {
-      clearTimeout(timer);
-      timer = setTimeout(onIdle, idleMs);
-    });
+    const timer = setTimeout(onIdle, idleMs);
+    source.on('data', () => timer.refresh());
     pipeline(source, out, () => {
       clearTimeout(timer);
       onEnd();
     });
-    // The consumer stopping early (caller gone) must release the upstream socket too.
     out.on('close', () => source.destroy());
     return out;
   }

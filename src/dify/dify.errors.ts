@@ -13,6 +13,7 @@ export type DifyErrorKind =
   | 'aborted' // the caller went away
   | 'shutdown' // the gateway's drain period ended first
   | 'circuit_open' // the app's circuit breaker refused the attempt; nothing was sent
+  | 'pool_full' // every connection of our pool to Dify was in use; nothing was sent
   | 'bad_response'; // an answer we cannot use (HTML page, malformed JSON)
 
 export interface DifyErrorDetails {

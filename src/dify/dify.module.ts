@@ -21,7 +21,7 @@ import { DifyProxyService } from './dify.service.js';
     // Keep-alive pools to Dify with a connect timeout; TLS certificates are always verified.
     HttpModule.registerAsync({
       inject: [difyConfig.KEY],
-      useFactory: (cfg: ConfigType<typeof difyConfig>) => createDifyAgents(cfg.timeouts.connectMs),
+      useFactory: (cfg: ConfigType<typeof difyConfig>) => createDifyAgents(cfg.timeouts.connectMs, cfg.maxSockets),
     }),
     TerminusModule,
     AuthModule,

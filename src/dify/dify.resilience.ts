@@ -5,7 +5,7 @@ import {
   BulkheadRejectedError,
   circuitBreaker,
   CircuitState,
-  handleWhen,
+  handleWhenResult,
   SamplingBreaker,
   type BulkheadPolicy,
   type CircuitBreakerPolicy,
@@ -36,9 +36,13 @@ const STATE_NAMES: Record<CircuitState, BreakerStateName> = {
   [CircuitState.Isolated]: 'open',
 };
 
+/** An attempt's outcome (see attempt-loop.ts) that counts against the app's availability. */
+const countsAgainstApp = (outcome: unknown): boolean => (outcome as { countsAgainstApp?: unknown } | undefined)?.countsAgainstApp === true;
+
 /**
  * The protections of one Dify app: a circuit breaker over its attempts (cockatiel's sampling
- * breaker: failure ratio over a sliding window, with a minimum volume) and a bulkhead over its
+ * breaker: failure ratio over a sliding window, with a minimum volume; it judges the outcomes
+ * the attempt loop's sender returns, never exceptions) and a bulkhead over its
  * calls (cockatiel, no queue). Half-open lets exactly one probe through; every other call is
  * refused at once, never queued behind the probe.
  */
@@ -53,11 +57,10 @@ export class AppGuard {
     readonly app: string,
     private readonly cfg: ConfigType<typeof difyConfig>,
     private readonly metrics: MetricsService,
-    isFailure: (error: unknown) => boolean,
   ) {
     const { failureRatio, windowMs, minCalls, openMs } = cfg.breaker;
     if (failureRatio > 0) {
-      this.breaker = circuitBreaker(handleWhen(isFailure), {
+      this.breaker = circuitBreaker(handleWhenResult(countsAgainstApp), {
         halfOpenAfter: openMs,
         breaker: new SamplingBreaker({ threshold: failureRatio, duration: windowMs, minimumRps: minCalls / (windowMs / 1000) }),
       });
@@ -128,22 +131,16 @@ export class AppGuard {
 @Injectable()
 export class DifyResilience {
   private readonly guards = new Map<string, AppGuard>();
-  private isFailure: (error: unknown) => boolean = () => false;
 
   constructor(
     @Inject(difyConfig.KEY) private readonly cfg: ConfigType<typeof difyConfig>,
     private readonly metrics: MetricsService,
   ) {}
 
-  /** Set by the client's hooks: which attempt failures count against an app's availability. */
-  classifyFailuresWith(isFailure: (error: unknown) => boolean): void {
-    this.isFailure = isFailure;
-  }
-
   guard(app: string): AppGuard {
     let guard = this.guards.get(app);
     if (!guard) {
-      guard = new AppGuard(app, this.cfg, this.metrics, (error) => this.isFailure(error));
+      guard = new AppGuard(app, this.cfg, this.metrics);
       this.guards.set(app, guard);
     }
     return guard;

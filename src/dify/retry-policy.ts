@@ -26,6 +26,8 @@ export interface AttemptFailure {
   streamedBody: boolean;
   /** Our own abort: the deadline, the caller going away, shutdown. */
   cancelled: boolean;
+  /** The gateway's own connection pool to Dify was full: nothing was sent, and waiting is not ours to do. */
+  poolFull?: boolean;
 }
 
 export type RetryDecision = { retry: true; delayMs: number; reason: string } | { retry: false; reason: string };
@@ -44,13 +46,15 @@ const RETRYABLE_STATUS: Record<RetryClass, ReadonlySet<number>> = {
  * - A read (`idempotent`) is repeated on network errors, 429 too_many_requests, 502, 503, 504.
  * - A call that may spend tokens or write (`unsafe`) is repeated only when the failure proves the
  *   work was not done: no connection was made, or Dify answered 429 too_many_requests or 503.
- * - Never a 429 rate_limit_error (a quota), never a streamed upload body, never after our abort.
+ * - Never a 429 rate_limit_error (a quota), never a streamed upload body, never after our abort,
+ *   never when our own connection pool is full (that call fails fast, like the bulkhead).
  * - The delay is full-jitter exponential backoff, capped, and at least Dify's Retry-After. A
  *   Retry-After above the cap, or a delay that does not fit in the remaining deadline, ends the
  *   call at once (the caller gets the answer with Retry-After instead of a long wait).
  */
 export function decideRetry(failure: AttemptFailure, retriesDone: number, policy: RetryPolicy, remainingMs: number, random = Math.random): RetryDecision {
   if (failure.cancelled) return { retry: false, reason: 'cancelled' };
+  if (failure.poolFull) return { retry: false, reason: 'pool_full' };
   if (retriesDone >= policy.maxRetries) return { retry: false, reason: 'exhausted' };
   if (failure.streamedBody) return { retry: false, reason: 'streamed_body' };
 
@@ -80,16 +84,27 @@ export function backoffDelay(retryNumber: number, policy: Pick<RetryPolicy, 'bas
   return Math.floor(random() * ceiling);
 }
 
-/** A Retry-After header (delay-seconds or an HTTP date) in ms; undefined when absent or unreadable. */
+/**
+ * The longest Retry-After the gateway repeats to its callers. Dify's own value passes through
+ * up to it (a caller may wait longer than we do: DIFY_RETRY_AFTER_MAX_MS only bounds our wait);
+ * beyond it the value is nonsense (`999999999999999999999`, a date in year 9999) and is clamped.
+ */
+export const MAX_RETRY_AFTER_SECONDS = 86_400;
+
+/**
+ * A Retry-After header (delay-seconds or an HTTP date) in ms, clamped to
+ * MAX_RETRY_AFTER_SECONDS; undefined when absent or unreadable.
+ */
 export function parseRetryAfter(header: unknown, now = Date.now()): number | undefined {
   if (typeof header !== 'string' || header.trim() === '') return undefined;
   const text = header.trim();
-  if (/^\d+(?:\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  const ms = /^\d+(?:\.\d+)?$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now;
+  if (Number.isNaN(ms)) return undefined;
+  return Math.round(Math.min(MAX_RETRY_AFTER_SECONDS * 1000, Math.max(0, ms)));
 }
 
-/** A Retry-After value for our own answers: whole seconds, at least 1. */
+/** A Retry-After value for our own answers: whole seconds, at least 1, at most MAX_RETRY_AFTER_SECONDS. */
 export function retryAfterSeconds(ms: number | undefined): string {
-  return String(Math.max(1, Math.ceil((ms ?? 1000) / 1000)));
+  const seconds = Math.ceil((ms ?? 1000) / 1000);
+  return String(Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, Number.isFinite(seconds) ? seconds : MAX_RETRY_AFTER_SECONDS)));
 }

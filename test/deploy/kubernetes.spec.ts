@@ -1,5 +1,7 @@
 /**
- * deploy/kubernetes: every overlay renders (test/support/kustomize.ts), every object passes the
+ * deploy/kubernetes and deploy/helm: every overlay renders (test/support/kustomize.ts), so does
+ * the Helm chart with each examples/ values file (when helm is installed; always under CI),
+ * every object passes the
  * Kubernetes JSON schemas (and the ServiceMonitor its CRD schema), and the manifests agree with
  * the app: probe paths are the health controller's routes, the probe port is the one the
  * ConfigMap makes the app listen on, the ConfigMap plus the Deployment's secret files pass the
@@ -18,6 +20,7 @@ import { loadGatewayConfig, SECRET_FILE_VARIABLES } from '../../src/config/gatew
 import { kustomize, type KubeObject } from '../support/kustomize.js';
 import { schemaProblems } from '../support/kube-schemas.js';
 import { unknownFields } from '../support/kube-strict.js';
+import { helmChecksRun, helmTemplate } from '../support/helm.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const KUBE = join(ROOT, 'deploy/kubernetes');
@@ -54,15 +57,20 @@ function route(controller: object, handler: string): string {
 }
 
 const OVERLAYS = ['embedded-demo', 'postgres-redis'] as const;
-const rendered = Object.fromEntries(
-  [['base', kustomize(join(KUBE, 'base'))], ...OVERLAYS.map((name) => [name, kustomize(join(KUBE, 'overlays', name))])],
-) as Record<'base' | (typeof OVERLAYS)[number], KubeObject[]>;
+const rendered: Record<string, KubeObject[]> = {
+  base: kustomize(join(KUBE, 'base')),
+  ...Object.fromEntries(OVERLAYS.map((name) => [name, kustomize(join(KUBE, 'overlays', name))])),
+  ...(helmChecksRun
+    ? { 'helm default': helmTemplate(), ...Object.fromEntries(OVERLAYS.map((name) => [`helm ${name}`, helmTemplate(name)])) }
+    : {}),
+};
+const variants = (overlay: string) => [overlay, ...(helmChecksRun ? [`helm ${overlay}`] : [])];
 
 const scratch: string[] = [];
 afterAll(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-describe.each(Object.keys(rendered) as (keyof typeof rendered)[])('deploy/kubernetes %s', (name) => {
-  const objects = rendered[name];
+describe.each(Object.keys(rendered))('%s', (name) => {
+  const objects = rendered[name]!;
   const deployment = find<Deployment>(objects, 'Deployment', 'dify-gateway')!;
   const pod = deployment.spec.template.spec;
   const container = pod.containers.find((c) => c.name === 'gateway')!;
@@ -150,21 +158,21 @@ describe.each(Object.keys(rendered) as (keyof typeof rendered)[])('deploy/kubern
 });
 
 describe('the overlays', () => {
-  const deployment = (name: keyof typeof rendered) => find<Deployment>(rendered[name], 'Deployment')!;
-  const envNames = (name: keyof typeof rendered) => deployment(name).spec.template.spec.containers[0]!.env.map((v) => v.name);
+  const deployment = (name: string) => find<Deployment>(rendered[name]!, 'Deployment')!;
+  const envNames = (name: string) => deployment(name).spec.template.spec.containers[0]!.env.map((v) => v.name);
 
-  it('embedded-demo: one replica on PGlite, no autoscaler, replaced rather than rolled', () => {
-    expect(deployment('embedded-demo').spec.replicas).toBe(1);
-    expect(deployment('embedded-demo').spec.strategy).toEqual({ type: 'Recreate' });
-    expect(find(rendered['embedded-demo'], 'HorizontalPodAutoscaler')).toBeUndefined();
-    expect(envNames('embedded-demo')).not.toContain('DATABASE_URL_FILE');
+  it.each(variants('embedded-demo'))('%s: one replica on PGlite, no autoscaler, replaced rather than rolled', (name) => {
+    expect(deployment(name).spec.replicas).toBe(1);
+    expect(deployment(name).spec.strategy).toEqual({ type: 'Recreate' });
+    expect(find(rendered[name]!, 'HorizontalPodAutoscaler')).toBeUndefined();
+    expect(envNames(name)).not.toContain('DATABASE_URL_FILE');
   });
 
-  it('postgres-redis: three replicas on a shared database and Redis, reachable through the network policies', () => {
-    const objects = rendered['postgres-redis'];
-    expect(deployment('postgres-redis').spec.replicas).toBe(3);
+  it.each(variants('postgres-redis'))('%s: three replicas on a shared database and Redis, reachable through the network policies', (name) => {
+    const objects = rendered[name]!;
+    expect(deployment(name).spec.replicas).toBe(3);
     expect(find<KubeObject & { spec: { minReplicas: number } }>(objects, 'HorizontalPodAutoscaler')!.spec.minReplicas).toBe(3);
-    expect(envNames('postgres-redis')).toEqual(expect.arrayContaining(['DIFY_API_KEY_FILE', 'DATABASE_URL_FILE', 'REDIS_URL_FILE']));
+    expect(envNames(name)).toEqual(expect.arrayContaining(['DIFY_API_KEY_FILE', 'DATABASE_URL_FILE', 'REDIS_URL_FILE']));
     const egressPorts = objects
       .filter((o) => o.kind === 'NetworkPolicy')
       .flatMap((o) => (o.spec as { egress: { ports: { port: number }[] }[] }).egress.flatMap((rule) => rule.ports.map((p) => p.port)));

@@ -14,7 +14,7 @@
  * removed at the end, on error, on Ctrl-C, and after BENCH_MAX_SECONDS at the latest.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withAuditCount } from './load/audit-count.js';
 import { APP_KEY, prepareGatewayDatabase, startGateway, type GatewayDatabase } from './load/gateway.js';
@@ -114,6 +114,7 @@ async function replicasRow(db: GatewayDatabase, s: BenchSettings): Promise<Row> 
 
 async function main(): Promise<void> {
   const started = Date.now();
+  const loadBefore = loadavg()[0];
   const dir = mkdtempSync(join(tmpdir(), 'gw-bench-load-'));
   onCleanup('bench folder', () => rmSync(dir, { recursive: true, force: true }));
   const s = settings(dir);
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
   rows.sort((x, y) => order.findIndex((p) => x.name.startsWith(p)) - order.findIndex((p) => y.name.startsWith(p)));
   console.log(`\nSmall blocking chats (closed loop: ${s.connections} connections, ${s.seconds} s; open loop: ${s.openSeconds} s, at most ${s.openConnections} connections). ` +
     `SSE: ${s.sse.streams} streams × ${s.sse.chunks} events ${s.sse.intervalMs} ms apart. Concurrent: ${s.streams.count} streams × ${s.streams.chunks} events ${s.streams.intervalMs} ms apart. ` +
-    `Closed loop by ${s.useWrk ? 'wrk' : 'autocannon'}, open loop by bench/load/open-loop.ts (latency from when each request was due); ${cpus().length} cores; run took ${Math.round((Date.now() - started) / 1000)} s.\n`);
+    `Closed loop by ${s.useWrk ? 'wrk' : 'autocannon'}, open loop by bench/load/open-loop.ts (latency from when each request was due); ${cpus().length} cores, load average ${loadBefore.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end; run took ${Math.round((Date.now() - started) / 1000)} s.\n`);
   console.log(renderTable(rows, s.rates, s.streams.count));
   const notes = renderNotes(rows);
   if (notes) console.log(`\n${notes}`);

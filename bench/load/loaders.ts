@@ -22,6 +22,8 @@ export interface LoadResult {
   total: number;
   /** Non-2xx answers, socket errors and timeouts. */
   errors: number;
+  /** Failures by HTTP status or kind (open loop only). */
+  failures?: Record<string, number>;
 }
 
 export interface LoadTarget {
@@ -83,8 +85,8 @@ export async function openLoop(target: LoadTarget, seconds: number, rate: number
     cwd: ROOT,
     timeout: (seconds + 40) * 1000,
   });
-  const json = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { sent: number; ok: number; errors: number; rps: number; p50Ms: number; p99Ms: number };
-  return { tool: 'open-loop', rps: json.rps, p50Ms: json.p50Ms, p99Ms: json.p99Ms, total: json.sent, errors: json.errors };
+  const json = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { sent: number; ok: number; errors: number; rps: number; p50Ms: number; p99Ms: number; failures: Record<string, number> };
+  return { tool: 'open-loop', rps: json.rps, p50Ms: json.p50Ms, p99Ms: json.p99Ms, total: json.sent, errors: json.errors, failures: json.failures };
 }
 
 interface AutocannonJson {

@@ -60,12 +60,17 @@ export async function measureRow(row: Row, settings: BenchSettings, target: Load
   const closed = () => closedLoop(settings, target, settings.seconds);
   row.closed = options.aroundClosed ? await options.aroundClosed(closed) : await closed();
   row.errors += row.closed.errors;
+  if (row.closed.errors > 0) row.notes.push(`closed loop: ${row.closed.errors} non-2xx answers or socket errors`);
 
   for (const rate of settings.rates) {
     step(`open loop ${rate} rps for ${settings.openSeconds} s`);
     const result = await openLoop(target, settings.openSeconds, rate, settings.openConnections);
     row.open.set(rate, result);
     row.errors += result.errors;
+    if (result.errors > 0) {
+      const kinds = Object.entries(result.failures ?? {}).map(([why, n]) => `${n} × ${why}`);
+      row.notes.push(`open loop ${rate} rps: ${result.errors} of ${result.total} failed (${kinds.join(', ')})`);
+    }
     await sleep(500);
   }
 
@@ -73,6 +78,7 @@ export async function measureRow(row: Row, settings: BenchSettings, target: Load
   step(`SSE: ${sse.streams} streams of ${sse.chunks} events ${sse.intervalMs} ms apart`);
   row.sse = await sseChunkDelay(target, sse.streams, sse.chunks, sse.intervalMs);
   row.errors += row.sse.failed;
+  if (row.sse.failed > 0) row.notes.push(`SSE: ${row.sse.failed} of ${sse.streams} streams did not answer 200`);
 
   const s = settings.streams;
   step(`${s.count} concurrent streams of ${s.chunks} events ${s.intervalMs} ms apart`);
@@ -86,5 +92,4 @@ export async function measureRow(row: Row, settings: BenchSettings, target: Load
     await sleep(1000);
     row.rssAfterMb = rssMb(options.pid);
   }
-  if (row.errors > 0) row.notes.push(`${row.errors} failed requests in total (non-2xx, socket errors, timeouts, failed streams)`);
 }

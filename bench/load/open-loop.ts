@@ -6,7 +6,7 @@
  * it was due, not from when it went out, so a target that falls behind shows its queue instead of
  * hiding it (no coordinated omission). autocannon's `-R` was tried first: it releases each
  * connection's share in bursts once per second, which adds tens of ms of queueing to even the
- * direct row. Prints one JSON line: {sent, ok, errors, rps, p50Ms, p99Ms}.
+ * direct row. Prints one JSON line: {sent, ok, errors, rps, p50Ms, p99Ms, failures}.
  */
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -27,6 +27,12 @@ const total = Math.round(rate * seconds);
 const latencies: number[] = [];
 let ok = 0;
 let errors = 0;
+/** Failures by HTTP status, or by `timeout` / `socket`. */
+const failures: Record<string, number> = {};
+const fail = (why: string) => {
+  errors++;
+  failures[why] = (failures[why] ?? 0) + 1;
+};
 let done = 0;
 let lastAnswer = 0;
 
@@ -37,14 +43,14 @@ function send(due: number): void {
       const now = performance.now();
       latencies.push(now - due);
       if (res.statusCode && res.statusCode >= 200 && res.statusCode < 300) ok++;
-      else errors++;
+      else fail(String(res.statusCode));
       lastAnswer = now;
       finish();
     });
   });
   req.on('timeout', () => req.destroy(new Error('timeout')));
-  req.on('error', () => {
-    errors++;
+  req.on('error', (error) => {
+    fail(error.message === 'timeout' ? 'timeout' : 'socket');
     finish();
   });
   req.end(BODY);
@@ -81,9 +87,10 @@ function report(): void {
   clearInterval(timer);
   latencies.sort((a, b) => a - b);
   const unanswered = total - done;
+  if (unanswered > 0) failures.unanswered = unanswered;
   const elapsed = Math.max(seconds * 1000, lastAnswer - t0);
   process.stdout.write(
-    `${JSON.stringify({ sent: next, ok, errors: errors + unanswered, rps: (ok * 1000) / elapsed, p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99) })}\n`,
+    `${JSON.stringify({ sent: next, ok, errors: errors + unanswered, rps: (ok * 1000) / elapsed, p50Ms: quantile(latencies, 0.5), p99Ms: quantile(latencies, 0.99), failures })}\n`,
   );
   agent.destroy();
   process.exit(0);

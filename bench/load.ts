@@ -71,9 +71,9 @@ function auditCell(counted: Awaited<ReturnType<typeof withAuditCount<LoadResult>
   return counted.result;
 }
 
-async function gatewayRow(name: string, db: GatewayDatabase, s: BenchSettings): Promise<{ row: Row; stop: () => Promise<void> }> {
-  const row = newRow(name);
-  const gw = await startGateway(db, name);
+/** The gateway alone on `db`, stopped afterwards. */
+async function gatewayRow(row: Row, db: GatewayDatabase, s: BenchSettings): Promise<void> {
+  const gw = await startGateway(db, row.name);
   const target: LoadTarget = { url: `${gw.origin}/v1/chat-messages`, key: db.key };
   try {
     await measureRow(row, s, target, {
@@ -81,17 +81,20 @@ async function gatewayRow(name: string, db: GatewayDatabase, s: BenchSettings): 
       aroundClosed: db.url ? async (load) => auditCell(await withAuditCount(db.url!, s.seconds, load), row) : undefined,
     });
   } catch (error) {
-    row.notes.push(`failed: ${(error as Error).message}`);
     console.error(gw.logTail());
+    throw error;
+  } finally {
+    await gw.stop();
   }
-  return { row, stop: gw.stop };
 }
 
 /** Two replicas on one Postgres database, each under half the closed-loop connections, at once. */
-async function replicasRow(db: GatewayDatabase, s: BenchSettings): Promise<Row> {
-  const row = newRow('gateway ×2 replicas, one Postgres');
+async function replicasRow(row: Row, db: GatewayDatabase, s: BenchSettings): Promise<void> {
   const a = await startGateway(db, 'replica A');
-  const b = await startGateway(db, 'replica B');
+  const b = await startGateway(db, 'replica B').catch(async (error: unknown) => {
+    await a.stop();
+    throw error;
+  });
   try {
     const half = Math.max(1, Math.floor(s.connections / 2));
     const targets = [a, b].map((gw) => ({ url: `${gw.origin}/v1/chat-messages`, key: db.key }));
@@ -109,7 +112,6 @@ async function replicasRow(db: GatewayDatabase, s: BenchSettings): Promise<Row> 
     await b.stop();
     await a.stop();
   }
-  return row;
 }
 
 async function main(): Promise<void> {
@@ -122,42 +124,53 @@ async function main(): Promise<void> {
   const upstream = await startHelperServer('upstream', './upstream.ts');
   const rows: Row[] = [];
 
-  if (ROWS.has('direct')) {
-    const row = newRow('direct to the upstream');
-    await measureRow(row, s, { url: `${upstream.url}/v1/chat-messages`, key: APP_KEY });
+  /** Runs one section; a failure becomes a row that says so, and the other rows still run. */
+  const section = async (name: string, fn: (row: Row) => Promise<void>) => {
+    const row = newRow(name);
+    try {
+      await fn(row);
+    } catch (error) {
+      row.skipped = `failed: ${(error as Error).message.split('\n')[0]}`;
+      console.error(`${name} failed: ${(error as Error).stack ?? String(error)}`);
+    }
     rows.push(row);
+  };
+
+  if (ROWS.has('direct')) {
+    await section('direct to the upstream', (row) => measureRow(row, s, { url: `${upstream.url}/v1/chat-messages`, key: APP_KEY }));
   }
   if (ROWS.has('nginx')) {
-    const nginx = await startNginx(upstream.url);
-    const row = newRow('nginx proxy_pass');
-    if (!nginx) row.skipped = 'skipped: nginx is not installed (apt-get install -y nginx-light)';
-    else {
-      await measureRow(row, s, { url: `${nginx.url}/v1/chat-messages`, key: APP_KEY });
-      await nginx.stop();
-    }
-    rows.push(row);
+    await section('nginx proxy_pass', async (row) => {
+      const nginx = await startNginx(upstream.url);
+      if (!nginx) row.skipped = 'skipped: nginx is not installed (apt-get install -y nginx-light)';
+      else {
+        await measureRow(row, s, { url: `${nginx.url}/v1/chat-messages`, key: APP_KEY });
+        await nginx.stop();
+      }
+    });
   }
   if (ROWS.has('bare')) {
-    const bare = await startHelperServer('bare proxy', './bare-proxy.ts', [upstream.url]);
-    const row = newRow('bare Node proxy (node:http + axios)');
-    await measureRow(row, s, { url: `${bare.url}/v1/chat-messages`, key: APP_KEY }, { pid: bare.pid });
-    await bare.stop();
-    rows.push(row);
+    await section('bare Node proxy (node:http + axios)', async (row) => {
+      const bare = await startHelperServer('bare proxy', './bare-proxy.ts', [upstream.url]);
+      await measureRow(row, s, { url: `${bare.url}/v1/chat-messages`, key: APP_KEY }, { pid: bare.pid });
+      await bare.stop();
+    });
   }
-  if (ROWS.has('postgres') || ROWS.has('replicas')) {
-    const db = await prepareGatewayDatabase('postgres', upstream.url, gatewayEnv());
-    if (ROWS.has('postgres')) {
-      const { row, stop } = await gatewayRow('**gateway, Postgres**', db, s);
-      await stop();
-      rows.push(row);
-    }
-    if (ROWS.has('replicas')) rows.push(await replicasRow(db, s));
+  let postgres: GatewayDatabase | undefined;
+  if (ROWS.has('postgres')) {
+    await section('**gateway, Postgres**', async (row) => {
+      postgres = await prepareGatewayDatabase('postgres', upstream.url, gatewayEnv());
+      await gatewayRow(row, postgres, s);
+    });
+  }
+  if (ROWS.has('replicas')) {
+    await section('gateway ×2 replicas, one Postgres', async (row) => {
+      postgres ??= await prepareGatewayDatabase('postgres', upstream.url, gatewayEnv());
+      await replicasRow(row, postgres, s);
+    });
   }
   if (ROWS.has('pglite')) {
-    const db = await prepareGatewayDatabase('pglite', upstream.url, gatewayEnv());
-    const { row, stop } = await gatewayRow('**gateway, PGlite**', db, s);
-    await stop();
-    rows.push(row);
+    await section('**gateway, PGlite**', async (row) => gatewayRow(row, await prepareGatewayDatabase('pglite', upstream.url, gatewayEnv()), s));
   }
 
   const order = ['direct', 'nginx', 'bare', '**gateway, Postgres', '**gateway, PGlite', 'gateway ×2'];

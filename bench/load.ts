@@ -21,7 +21,7 @@ import { APP_KEY, prepareGatewayDatabase, startGateway, type GatewayDatabase } f
 import type { LoadResult, LoadTarget } from './load/loaders.js';
 import { closedLoop, measureRow, type BenchSettings } from './load/measure.js';
 import { startNginx, which } from './load/nginx.js';
-import { cleanupAll, onCleanup, rssMb, startHelperServer } from './load/processes.js';
+import { cleanupAll, onCleanup, rssMb, startHelperServer, stopping } from './load/processes.js';
 import { newRow, renderNotes, renderTable, type Row } from './load/report.js';
 
 const num = (name: string, fallback: number) => {
@@ -130,6 +130,7 @@ async function main(): Promise<void> {
     try {
       await fn(row);
     } catch (error) {
+      if (stopping()) throw error;
       row.skipped = `failed: ${(error as Error).message.split('\n')[0]}`;
       console.error(`${name} failed: ${(error as Error).stack ?? String(error)}`);
     }
@@ -199,6 +200,7 @@ main()
     process.exit(0);
   })
   .catch(async (error: unknown) => {
+    if (stopping()) return; // a signal or the deadline is already cleaning up and exiting
     console.error(`bench:load failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     await cleanupAll();
     process.exit(1);

@@ -61,7 +61,9 @@ export async function prepareGatewayDatabase(kind: TestDatabaseKind, upstreamUrl
     process.execPath,
     ['dist/cli.js', 'keys', 'create', '--name', 'bench', '--scopes', 'chat', '--rpm', '1000000', '--streams', '100000', '--daily-tokens', '2000000000', '--json'],
     { cwd: ROOT, env, timeout: 120_000 },
-  );
+  ).catch((error: { stderr?: string }) => {
+    throw new Error(`the CLI could not create a key: ${(error.stderr ?? '').trim().split('\n').pop()}`);
+  });
   const { key } = JSON.parse(stdout) as { key: string };
   return { kind, url: db.url, env, key };
 }

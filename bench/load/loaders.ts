@@ -2,14 +2,10 @@
  * Load generators, each in its own process, all sending the same small blocking chat: wrk (C,
  * closed loop) when installed, else autocannon (closed loop); open loop by ./open-loop.ts.
  */
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { ROOT } from './processes.js';
-
-const run = promisify(execFile);
+import { ROOT, runTracked } from './processes.js';
 
 export const CHAT_BODY = JSON.stringify({ inputs: {}, query: 'Hi', user: 'bench', response_mode: 'blocking' });
 
@@ -71,7 +67,7 @@ export async function wrkClosedLoop(target: LoadTarget, seconds: number, connect
       '',
     ].join('\n'),
   );
-  const { stdout } = await run('wrk', ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '10s', '--latency', '-s', script, target.url], {
+  const stdout = await runTracked('wrk', ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '10s', '--latency', '-s', script, target.url], {
     timeout: (seconds + 30) * 1000,
     maxBuffer: 1 << 20,
   });
@@ -81,7 +77,7 @@ export async function wrkClosedLoop(target: LoadTarget, seconds: number, connect
 /** Open loop at `rate` requests per second for `seconds` (see ./open-loop.ts). */
 export async function openLoop(target: LoadTarget, seconds: number, rate: number, maxConnections: number): Promise<LoadResult> {
   const script = fileURLToPath(new URL('./open-loop.ts', import.meta.url));
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', script, target.url, target.key, String(rate), String(seconds), String(maxConnections)], {
+  const stdout = await runTracked(process.execPath, ['--import', 'tsx', script, target.url, target.key, String(rate), String(seconds), String(maxConnections)], {
     cwd: ROOT,
     timeout: (seconds + 40) * 1000,
   });
@@ -100,7 +96,7 @@ interface AutocannonJson {
 /** autocannon's closed loop in a child process (when wrk is not installed). */
 export async function autocannon(target: LoadTarget, seconds: number, connections: number): Promise<LoadResult> {
   const args = ['--json', '-c', String(connections), '-d', String(seconds), '-m', 'POST', '-b', CHAT_BODY, '-H', 'content-type=application/json', '-H', `authorization=Bearer ${target.key}`, '-t', '10'];
-  const { stdout } = await run(process.execPath, [join(ROOT, 'node_modules/autocannon/autocannon.js'), ...args, target.url], {
+  const stdout = await runTracked(process.execPath, [join(ROOT, 'node_modules/autocannon/autocannon.js'), ...args, target.url], {
     timeout: (seconds + 30) * 1000,
     maxBuffer: 8 << 20,
   });

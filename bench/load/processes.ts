@@ -3,7 +3,7 @@
  * bench makes is registered here and released in reverse order, on success, on error and on
  * Ctrl-C, so a run never leaves anything behind.
  */
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFile, spawn, type ChildProcess, type ExecFileOptions, type SpawnOptions } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +12,23 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 type Cleanup = { what: string; run: () => Promise<void> | void };
 const cleanups: Cleanup[] = [];
+let cleaning: Promise<void> | undefined;
 
-/** Registers a clean-up step; returns a function that runs it now (once) instead of at the end. */
+/** True once the clean-up has begun (the bench is stopping: make nothing new). */
+export function stopping(): boolean {
+  return cleaning !== undefined;
+}
+
+/**
+ * Registers a clean-up step; returns a function that runs it now (once) instead of at the end.
+ * Once the clean-up has begun, the step runs at once and the caller gets an error, so that work
+ * still under way when Ctrl-C came cannot leave a new process or database behind.
+ */
 export function onCleanup(what: string, run: () => Promise<void> | void): () => Promise<void> {
+  if (cleaning) {
+    void Promise.resolve().then(run).catch(() => undefined);
+    throw new Error(`the bench is stopping (${what} not kept)`);
+  }
   const entry: Cleanup = { what, run };
   cleanups.push(entry);
   return async () => {
@@ -25,16 +39,22 @@ export function onCleanup(what: string, run: () => Promise<void> | void): () => 
   };
 }
 
-/** Runs every registered step, newest first; a failing step is reported and the rest still run. */
-export async function cleanupAll(): Promise<void> {
-  while (cleanups.length > 0) {
-    const { what, run } = cleanups.pop()!;
-    try {
-      await run();
-    } catch (error) {
-      console.error(`clean-up of ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+/**
+ * Runs every registered step, newest first, one at a time; a failing step is reported and the
+ * rest still run. Every caller (end of run, error, signal, deadline) waits for the same run.
+ */
+export function cleanupAll(): Promise<void> {
+  cleaning ??= (async () => {
+    while (cleanups.length > 0) {
+      const { what, run } = cleanups.pop()!;
+      try {
+        await run();
+      } catch (error) {
+        console.error(`clean-up of ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
-  }
+  })();
+  return cleaning;
 }
 
 export async function freePort(): Promise<number> {
@@ -66,6 +86,21 @@ export function spawnTracked(what: string, command: string, args: string[], opti
   const child = spawn(command, args, { cwd: ROOT, ...options });
   const stop = onCleanup(what, () => stopProcess(child));
   return { child, stop };
+}
+
+/** execFile that the clean-up kills when the bench stops early; resolves with stdout. */
+export function runTracked(command: string, args: string[], options: ExecFileOptions): Promise<string> {
+  let child: ChildProcess | undefined;
+  const release = onCleanup(command, () => {
+    if (child) return stopProcess(child, 2000);
+  });
+  return new Promise<string>((resolve, reject) => {
+    child = execFile(command, args, { cwd: ROOT, encoding: 'utf8', ...options }, (error, stdout) => {
+      void release();
+      if (error) reject(error);
+      else resolve(String(stdout));
+    });
+  });
 }
 
 /**

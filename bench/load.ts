@@ -57,6 +57,8 @@ function settings(dir: string): BenchSettings {
     sse: { streams: num('BENCH_SSE_STREAMS', 20), chunks: num('BENCH_SSE_CHUNKS', 50), intervalMs: num('BENCH_SSE_INTERVAL_MS', 20) },
     streams: { count: STREAMS, chunks: num('BENCH_STREAM_CHUNKS', 30), intervalMs: num('BENCH_STREAM_INTERVAL_MS', 100), timeoutMs: num('BENCH_STREAM_TIMEOUT_MS', 120_000) },
     auditSeconds: num('BENCH_AUDIT_SECONDS', 10),
+    pairedRounds: num('BENCH_PAIRED_ROUNDS', 3),
+    pairedSeconds: num('BENCH_PAIRED_SECONDS', 3),
     dir,
   };
 }
@@ -67,12 +69,32 @@ function auditCell(counted: Awaited<ReturnType<typeof withAuditCount<LoadResult>
     return counted.result;
   }
   row.audit = Math.round(counted.eventsPerSecond).toLocaleString('en-US');
-  if (counted.backlog > 0) row.notes.push(`${counted.backlog} audit events were recorded after the closed loop ended, the last ${Math.round(counted.drainedMs)} ms after it`);
+  if (counted.sealLag) row.audit += ` (seal lag p50 ${Math.round(counted.sealLag.p50Ms)}, p99 ${Math.round(counted.sealLag.p99Ms)} ms)`;
+  else row.notes.push('seal lag: not measurable here (no received_at column: events are sealed as they are written)');
+  if (counted.backlog > 0) row.notes.push(`${counted.backlog} audit events were sealed after the closed loop ended, the last ${Math.round(counted.drainedMs)} ms after it`);
   return counted.result;
 }
 
+/**
+ * The machine is shared: a spike during one row skews its ratio to another. So the ratio to the
+ * bare proxy is also taken in short alternating rounds (bare, gateway, bare, ...): the median of
+ * the rounds' ratios.
+ */
+async function pairedRatio(row: Row, s: BenchSettings, gateway: LoadTarget, bare: LoadTarget): Promise<void> {
+  if (s.pairedRounds === 0) return;
+  console.error(`  ${row.name}: ${s.pairedRounds} paired rounds of ${s.pairedSeconds} s with the bare proxy`);
+  const ratios: number[] = [];
+  for (let i = 0; i < s.pairedRounds; i++) {
+    const b = await closedLoop(s, bare, s.pairedSeconds);
+    const g = await closedLoop(s, gateway, s.pairedSeconds);
+    ratios.push(g.rps / b.rps);
+  }
+  ratios.sort((x, y) => x - y);
+  row.pairedRatio = ratios[Math.floor(ratios.length / 2)];
+}
+
 /** The gateway alone on `db`, stopped afterwards. */
-async function gatewayRow(row: Row, db: GatewayDatabase, s: BenchSettings): Promise<void> {
+async function gatewayRow(row: Row, db: GatewayDatabase, s: BenchSettings, bare: LoadTarget | undefined): Promise<void> {
   const gw = await startGateway(db, row.name);
   const target: LoadTarget = { url: `${gw.origin}/v1/chat-messages`, key: db.key };
   try {
@@ -80,6 +102,7 @@ async function gatewayRow(row: Row, db: GatewayDatabase, s: BenchSettings): Prom
       pid: gw.pid,
       aroundClosed: db.url ? async (load) => auditCell(await withAuditCount(db.url!, s.seconds, load), row) : undefined,
     });
+    if (bare) await pairedRatio(row, s, target, bare);
   } catch (error) {
     console.error(gw.logTail());
     throw error;
@@ -150,18 +173,20 @@ async function main(): Promise<void> {
       }
     });
   }
+  let bareTarget: LoadTarget | undefined;
   if (ROWS.has('bare')) {
     await section('bare Node proxy (node:http + axios)', async (row) => {
       const bare = await startHelperServer('bare proxy', './bare-proxy.ts', [upstream.url]);
-      await measureRow(row, s, { url: `${bare.url}/v1/chat-messages`, key: APP_KEY }, { pid: bare.pid });
-      await bare.stop();
+      bareTarget = { url: `${bare.url}/v1/chat-messages`, key: APP_KEY };
+      await measureRow(row, s, bareTarget, { pid: bare.pid });
+      // Kept running (idle) for the gateway rows' paired rounds; stopped by the clean-up.
     });
   }
   let postgres: GatewayDatabase | undefined;
   if (ROWS.has('postgres')) {
     await section('**gateway, Postgres**', async (row) => {
       postgres = await prepareGatewayDatabase('postgres', upstream.url, gatewayEnv());
-      await gatewayRow(row, postgres, s);
+      await gatewayRow(row, postgres, s, bareTarget);
     });
   }
   if (ROWS.has('replicas')) {
@@ -171,7 +196,7 @@ async function main(): Promise<void> {
     });
   }
   if (ROWS.has('pglite')) {
-    await section('**gateway, PGlite**', async (row) => gatewayRow(row, await prepareGatewayDatabase('pglite', upstream.url, gatewayEnv()), s));
+    await section('**gateway, PGlite**', async (row) => gatewayRow(row, await prepareGatewayDatabase('pglite', upstream.url, gatewayEnv()), s, bareTarget));
   }
 
   const order = ['direct', 'nginx', 'bare', '**gateway, Postgres', '**gateway, PGlite', 'gateway ×2'];

@@ -4,19 +4,21 @@
  * everything on: a caller key made by the CLI (auth), per-key limits on Redis (requests per
  * minute, concurrent streams, daily tokens: set high enough never to refuse), body validation,
  * masking, metrics, the signed audit log, and one log line per call (written to a file).
- * Only documented environment variables are used.
+ * Only documented environment variables are used. BENCH_GATEWAY_DIR points at another checkout
+ * (built, with its node_modules) to load that version of the gateway with this bench.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabaseKind } from '../../test/support/database.js';
 import { clearRedisPrefix, TEST_REDIS_URL } from '../../test/support/redis.js';
 import { freePort, onCleanup, ROOT, spawnTracked, waitForOk } from './processes.js';
 
 const run = promisify(execFile);
+const GATEWAY_DIR = resolve(process.env.BENCH_GATEWAY_DIR ?? ROOT);
 export const APP_KEY = 'app-benchLOADbench0123456789';
 
 export interface GatewayDatabase {
@@ -48,7 +50,7 @@ export async function prepareGatewayDatabase(kind: TestDatabaseKind, upstreamUrl
     DIFY_BASE_URL: `${upstreamUrl}/v1`,
     DIFY_API_KEY: APP_KEY,
     DIFY_ALLOW_INSECURE_HTTP: 'true',
-    MIGRATIONS_DIR: db.migrationsDir,
+    MIGRATIONS_DIR: join(GATEWAY_DIR, 'prisma/migrations'),
     AUDIT_SIGNING_KEY_FILE: signingKey,
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
@@ -60,7 +62,7 @@ export async function prepareGatewayDatabase(kind: TestDatabaseKind, upstreamUrl
   const { stdout } = await run(
     process.execPath,
     ['dist/cli.js', 'keys', 'create', '--name', 'bench', '--scopes', 'chat', '--rpm', '1000000', '--streams', '100000', '--daily-tokens', '2000000000', '--json'],
-    { cwd: ROOT, env, timeout: 120_000 },
+    { cwd: GATEWAY_DIR, env, timeout: 120_000 },
   ).catch((error: { stderr?: string }) => {
     throw new Error(`the CLI could not create a key: ${(error.stderr ?? '').trim().split('\n').pop()}`);
   });
@@ -83,7 +85,7 @@ export async function startGateway(db: GatewayDatabase, name: string): Promise<R
   onCleanup(`${name} log`, () => rmSync(logDir, { recursive: true, force: true }));
   const logFile = join(logDir, 'gateway.log');
   const fd = openSync(logFile, 'a');
-  const { child, stop } = spawnTracked(name, process.execPath, ['dist/main.js'], { env: { ...db.env, PORT: String(port) }, stdio: ['ignore', fd, fd] });
+  const { child, stop } = spawnTracked(name, process.execPath, ['dist/main.js'], { cwd: GATEWAY_DIR, env: { ...db.env, PORT: String(port) }, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const origin = `http://127.0.0.1:${port}`;
   const logTail = () => {

@@ -19,6 +19,9 @@ export interface BenchSettings {
   sse: { streams: number; chunks: number; intervalMs: number };
   streams: { count: number; chunks: number; intervalMs: number; timeoutMs: number };
   auditSeconds: number;
+  /** Alternating closed-loop rounds, bare proxy then gateway, for the ratio between them. */
+  pairedRounds: number;
+  pairedSeconds: number;
   /** Folder for wrk scripts. */
   dir: string;
 }

@@ -10,6 +10,8 @@ export interface Row {
   /** Why the row has no figures (for example nginx not installed). */
   skipped?: string;
   closed?: LoadResult;
+  /** Median closed-loop ratio to the bare proxy over alternating rounds. */
+  pairedRatio?: number;
   open: Map<number, LoadResult>;
   sse?: ChunkDelay;
   streams?: ConcurrentStreams;
@@ -50,7 +52,7 @@ export function renderTable(rows: Row[], rates: number[], streams: number): stri
     `${int(streams)} streams: all open / done s`,
     'peak RSS',
     'RSS after load',
-    'audit events/s',
+    'audit events/s sealed',
     'errors',
   ];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
@@ -61,7 +63,8 @@ export function renderTable(rows: Row[], rates: number[], streams: number): stri
     }
     const isBase = row === direct;
     const c = row.closed;
-    const ratio = c && bare?.closed && row !== bare ? `${int((100 * c.rps) / bare.closed.rps)} %` : '';
+    const paired = row.pairedRatio === undefined ? '' : ` (paired ${int(100 * row.pairedRatio)} %)`;
+    const ratio = c && bare?.closed && row !== bare ? `${int((100 * c.rps) / bare.closed.rps)} %${paired}` : '';
     const sse = row.sse ? (isBase || !direct?.sse ? ms(row.sse.p50Ms) : `${ms(row.sse.p50Ms)} (${signed(row.sse.p50Ms - direct.sse.p50Ms)})`) : '';
     const s = row.streams;
     const streamCell = s ? `${Number.isNaN(s.allOpenMs) ? `${s.opened} opened` : (s.allOpenMs / 1000).toFixed(2)} / ${(s.allDoneMs / 1000).toFixed(1)}` : '';

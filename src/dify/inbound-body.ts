@@ -3,6 +3,7 @@ import getRawBody from 'raw-body';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { GatewayError } from '../common/gateway-error.js';
+import { parseJsonBody } from '../common/safe-json.js';
 import type { DifyRoute } from './dify.routes.js';
 
 export const JSON_BODY_LIMIT = 10 * 1024 * 1024;
@@ -28,12 +29,7 @@ export async function readJsonBody(req: IncomingMessage, route: DifyRoute): Prom
     if (type === 'entity.too.large') throw new GatewayError(413, 'request_entity_too_large', `The JSON body is larger than ${JSON_BODY_LIMIT} bytes.`);
     throw GatewayError.badRequest('The request body could not be read.', 'bad_request');
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw GatewayError.badRequest('Invalid JSON payload received or JSON payload is empty.', 'bad_request');
-  }
+  const json = parseJsonBody(raw);
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw GatewayError.badRequest('The JSON body must be an object.', 'bad_request');
   }

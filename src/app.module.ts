@@ -16,6 +16,9 @@ import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RedisModule } from './redis/redis.module.js';
 
+/** DTOs nest a level or two; deeper validation errors add nothing a caller needs to read. */
+const MAX_MESSAGE_DEPTH = 8;
+
 @Module({
   imports: [
     GatewayConfigModule,
@@ -50,11 +53,12 @@ export class AppModule implements NestModule {
   }
 }
 
-/** Every constraint message, nested objects included (`limits.requestsPerMinute must ...`). */
-function validationMessages(errors: ValidationError[], path = ''): string[] {
+/** Every constraint message, nested objects included (`limits.requestsPerMinute must ...`), to a bounded depth. */
+function validationMessages(errors: ValidationError[], path = '', depth = 0): string[] {
+  if (depth > MAX_MESSAGE_DEPTH) return [];
   return errors.flatMap((e) => {
     const prefix = path ? `${path}.` : '';
     const own = Object.values(e.constraints ?? {}).map((m) => (path ? `${prefix}${m}` : m));
-    return [...own, ...validationMessages(e.children ?? [], `${prefix}${e.property}`)];
+    return [...own, ...validationMessages(e.children ?? [], `${prefix}${e.property}`, depth + 1)];
   });
 }

@@ -78,6 +78,9 @@ export function pinoHttpOptions(cfg: Pick<AppConfig, 'logLevel' | 'logJson'>): O
     customAttributeKeys: { reqId: 'requestId', responseTime: 'durationMs' },
     customSuccessMessage: () => 'request completed',
     customErrorMessage: () => 'request failed',
+    // The access line names the request itself (the request logger is quiet: no `req` binding).
+    customSuccessObject: (req, _res, fields: Record<string, unknown>) => ({ req, ...fields }),
+    customErrorObject: (req, _res, _error, fields: Record<string, unknown>) => ({ req, ...fields }),
     customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'warn' : 'info'),
     autoLogging: { ignore: (req) => NOT_ACCESS_LOGGED.test(req.url ?? '') },
     // `formatters.log` runs before serializers and has already turned req/res/err into plain,

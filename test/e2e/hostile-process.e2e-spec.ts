@@ -39,6 +39,13 @@ describe('hostile bodies against a real gateway process', () => {
     expect(gw.child.exitCode).toBeNull();
     expect((await fetch(`${gw.origin}/live`)).status).toBe(200);
     expect(gw.output()).not.toContain('Maximum call stack');
+    const access = gw
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('request completed'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(access).toHaveLength(3);
+    expect(access[0]).toMatchObject({ req: { method: 'POST', path: '/admin/keys' }, res: { status: 401 }, durationMs: expect.any(Number), requestId: expect.any(String) });
   });
 
   it('answers the same body with a wrong key and a deep /v1 body with 4xx, and stays alive', async () => {

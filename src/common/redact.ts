@@ -12,16 +12,24 @@ const SENSITIVE_KEY = /authorization|cookie|api[-_]?key|token(?!s)|secret|passw(
 
 type Replacer = (match: string, ...groups: string[]) => string;
 
+/**
+ * A secret starts at a word boundary, or right after an escaped line break or tab (`\n` in JSON
+ * text inside a string: `{"m":"\npassword=…"}` has no boundary before `password`).
+ */
+const START = String.raw`(?:\b|(?<=\\[nrt]))`;
+const secret = (source: string, flags: string) => new RegExp(START + source, flags);
+
 const SECRET_PATTERNS: Array<[RegExp, Replacer]> = [
-  [/\b(?:app|dataset)-[A-Za-z0-9]{8,}\b/g, () => MASK], // Dify app and knowledge keys
-  [/\bdgw_[A-Za-z0-9]{8,}\b/g, () => MASK], // gateway keys
-  [/\bBearer\s+[^\s"',;]+/gi, () => MASK], // bearer credentials anywhere in text
-  [/\bBasic\s+[A-Za-z0-9+/=]{8,}/g, () => MASK], // basic credentials
-  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, () => MASK], // JWTs
+  [secret(String.raw`(?:app|dataset)-[A-Za-z0-9]{8,}\b`, 'g'), () => MASK], // Dify app and knowledge keys
+  [secret(String.raw`dgw_[A-Za-z0-9]{8,}\b`, 'g'), () => MASK], // gateway keys
+  [secret(String.raw`Bearer\s+[^\s"',;]+`, 'gi'), () => MASK], // bearer credentials anywhere in text
+  [secret(String.raw`Basic\s+[A-Za-z0-9+/=]{8,}`, 'g'), () => MASK], // basic credentials
+  [secret(String.raw`eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`, 'g'), () => MASK], // JWTs
   [/(\/\/)[^/@\s:]+:[^/@\s]+@/g, () => `//${MASK}@`], // credentials inside URLs
-  // `password=…`, `"api_key": "…"`, `Cookie: …` written out in free text
+  // `password=…`, `client_secret=…`, `"api_key": "…"`, `Cookie: …` written out in free text, also as JSON inside a
+  // JSON string (`\"password\":\"…\"`): quotes may be escaped, and the value ends at one.
   [
-    /\b((?:authorization|cookie|api[-_]?key|apikey|token(?!s)|secret|passw(?:or)?d|credential|session)[\w-]*["']?\s*[:=]\s*["']?)([^\s"',;&]+)/gi,
+    secret(String.raw`([\w-]*?(?:authorization|cookie|api[-_]?key|apikey|token(?!s)|secret|passw(?:or)?d|credential|session)[\w-]*(?:\\*["'])?\s*[:=]\s*(?:\\*["'])?)((?:\\(?!\\*["'])|[^\s"',;&\\])+)`, 'gi'),
     (_m, name: string) => `${name}${MASK}`,
   ],
 ];
@@ -83,8 +91,8 @@ function redactValue(value: unknown, depth: number, walk: Walk): unknown {
         out[TRUNCATED] = TRUNCATED;
         break;
       }
-      const safeKey = SENSITIVE_KEY.test(key) ? key : redactText(key);
-      out[safeKey] = SENSITIVE_KEY.test(key) ? MASK : redactValue(readMember(value, key), depth + 1, walk);
+      // Keys are text too: a secret can be written as a key (`{"password=hunter2": 1}`).
+      out[redactText(key)] = SENSITIVE_KEY.test(key) ? MASK : redactValue(readMember(value, key), depth + 1, walk);
     }
     return out;
   } catch {

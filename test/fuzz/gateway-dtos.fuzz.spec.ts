@@ -42,7 +42,7 @@ describe('fuzz: the gateway\'s own DTOs', () => {
           return pipe.transform(parsed, { type: 'body', metatype: dto });
         });
       }),
-      runs(1500),
+      runs(1000),
     );
   });
 

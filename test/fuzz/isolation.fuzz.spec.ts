@@ -27,7 +27,7 @@ describe('fuzz: user rewrites', () => {
         expected.user = NS.wrap(user);
         expect(out).toEqual(expected);
       }),
-      runs(1500),
+      runs(1000),
     );
   });
 
@@ -53,7 +53,7 @@ describe('fuzz: user rewrites', () => {
         }
         expect(NS.owns(queryParam(out, 'user') ?? '')).toBe(true);
       }),
-      runs(1500),
+      runs(800),
     );
   });
 
@@ -87,7 +87,7 @@ describe('fuzz: user rewrites', () => {
         const result = await runMultipart('b', Buffer.from(pieces.join(''), 'latin1'), chunk);
         if (result instanceof Error) expectCallerError(result);
       }),
-      runs(800),
+      runs(500),
     );
     fc.assert(fc.property(trickyText(100), (type) => void multipartBoundary(`multipart/form-data; ${type}`)), runs(500));
   });

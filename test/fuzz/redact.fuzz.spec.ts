@@ -65,7 +65,7 @@ describe('fuzz: redact', () => {
         expect({ secret: c.secret, leaked: out.includes(c.secret) }).toEqual({ secret: c.secret, leaked: false });
         expect(redactText(wrap(c.text)).includes(c.secret)).toBe(false);
       }),
-      runs(3000),
+      runs(1500),
     );
   });
 

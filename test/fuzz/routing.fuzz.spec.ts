@@ -37,7 +37,7 @@ describe('fuzz: route matcher', () => {
         expect(match.upstreamPath).toBe(match.route.path.replace(/:([a-z_]+)/g, (_, name: string) => match.params[name]));
         expect(match.upstreamPath).not.toMatch(/%|\\|\/\.\.?(\/|$)|\/\//);
       }),
-      runs(3000),
+      runs(2000),
     );
   });
 

@@ -83,6 +83,17 @@ describe('hostile JSON bodies on every surface', () => {
     await expectAlive();
   }, 120_000);
 
+  it('forwards a body whose nested objects have `constructor` or `__proto__` members (class-transformer threw a 500 on it)', async () => {
+    const inputs = { a: { constructor: [1, 2] }, b: { __proto__: { polluted: true } } };
+    const text = JSON.stringify({ query: 'hi', user: 'u', response_mode: 'blocking', inputs }).replace('"b":{}', '"b":{"__proto__":{"polluted":true}}');
+    const res = await request(gw.baseUrl).post('/chat-messages').set({ Authorization: `Bearer ${everything}`, 'Content-Type': 'application/json' }).send(text);
+    expect(res.status).toBe(200);
+    const forwarded = gw.sim.requests.at(-1)!;
+    expect(forwarded.path).toBe('/v1/chat-messages');
+    expect(JSON.stringify(forwarded.body)).toContain('"a":{"constructor":[1,2]}');
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
   it.each([
     ['no key', undefined, 401],
     ['a wrong key', 'Bearer dgw_wrongWRONGwrongWRONGwrongWRONG0123', 401],

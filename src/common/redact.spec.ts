@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import { MASK, REDACT_MAX_VALUES, TRUNCATED, redact, redactText } from './redact.js';
 
 describe('redact', () => {
@@ -98,6 +100,12 @@ describe('redact: whatever it is given', () => {
     expect(redact({ getter, revoked: revocable.proxy, hostile })).toEqual({ getter: { ok: 1, bad: '[Unreadable]' }, revoked: '[Unreadable]', hostile: '[Unreadable]' });
     const badError = Object.defineProperty(new Error('x'), 'message', { get: () => { throw new Error('boom'); } });
     expect(() => redact(badError)).not.toThrow();
+  });
+
+  it('names framework objects (requests, sockets, streams) instead of walking them', () => {
+    const socket = new Socket();
+    expect(redact({ nested: { socket, stream: Readable.from([]) } })).toEqual({ nested: { socket: '[Socket]', stream: '[Readable]' } });
+    socket.destroy();
   });
 
   it('masks secrets written as keys, and Dates and buffers become readable values', () => {

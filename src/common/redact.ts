@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+
 /**
  * The single masking helper: everything the gateway writes (logs, error bodies, audit rows,
  * metric labels) goes through it. It masks by key name and by value pattern: credentials (Dify
@@ -85,6 +87,8 @@ function redactValue(value: unknown, depth: number, walk: Walk): unknown {
     if (value instanceof Error) return { name: redactText(String(value.name)), message: redactText(String(value.message)) };
     if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return `[${value.byteLength} bytes]`;
+    // Requests, responses, sockets, streams: framework objects are named, never walked.
+    if (value instanceof EventEmitter) return `[${value.constructor.name}]`;
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
       if (walk.budget <= 0) {

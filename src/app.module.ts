@@ -1,4 +1,4 @@
-import { type MiddlewareConsumer, Module, type NestModule, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AdminModule } from './admin/admin.module.js';
 import { AuditModule } from './audit/audit.module.js';
@@ -6,9 +6,9 @@ import { AuthModule } from './auth/auth.module.js';
 import { CommonModule } from './common/common.module.js';
 import { DrainMiddleware } from './common/drain.middleware.js';
 import { gatewayLoggerModule } from './common/logging.js';
-import { GatewayError } from './common/gateway-error.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { RequestIdMiddleware } from './common/request-id.middleware.js';
+import { gatewayValidationPipe } from './common/validation.pipe.js';
 import { GatewayConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DifyModule } from './dify/dify.module.js';
@@ -32,29 +32,11 @@ import { RedisModule } from './redis/redis.module.js';
   ],
   providers: [
     { provide: APP_FILTER, useClass: HttpExceptionFilter },
-    {
-      provide: APP_PIPE,
-      useFactory: () =>
-        new ValidationPipe({
-          transform: true,
-          whitelist: true,
-          forbidNonWhitelisted: true,
-          exceptionFactory: (errors) => GatewayError.badRequest(validationMessages(errors).join('; ') || 'invalid request'),
-        }),
-    },
+    { provide: APP_PIPE, useFactory: gatewayValidationPipe },
   ],
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(RequestIdMiddleware, DrainMiddleware).forRoutes('*');
   }
-}
-
-/** Every constraint message, nested objects included (`limits.requestsPerMinute must ...`). */
-function validationMessages(errors: ValidationError[], path = ''): string[] {
-  return errors.flatMap((e) => {
-    const prefix = path ? `${path}.` : '';
-    const own = Object.values(e.constraints ?? {}).map((m) => (path ? `${prefix}${m}` : m));
-    return [...own, ...validationMessages(e.children ?? [], `${prefix}${e.property}`)];
-  });
 }

@@ -3,6 +3,7 @@ import { type INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
+import { answerClientErrorsAsJson } from './common/client-error.js';
 import { ShutdownService } from './common/shutdown.service.js';
 import { createAppLogger } from './common/logging.js';
 import { describeConfig } from './config/describe-config.js';
@@ -24,6 +25,7 @@ export async function createGatewayApp(): Promise<INestApplication> {
   });
   app.set('trust proxy', cfg.app.trustProxy);
   app.disable('x-powered-by');
+  answerClientErrorsAsJson(app.getHttpServer());
   Logger.log(describeConfig(cfg), 'Config');
   return app;
 }

@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Req, UseGuards, UseInterceptors } from '@nestjs/common';
 import type { AuthenticatedRequest } from '../auth/scope.guard.js';
 import { RequiresScope, ScopeGuard } from '../auth/scope.guard.js';
 import type { ApiKeyLimits } from '../auth/api-key.repository.js';
 import { requestIdOf } from '../common/request-id.middleware.js';
+import { AdminJsonBodyInterceptor } from './admin-json-body.interceptor.js';
 import { AdminKeysService, type AdminActor } from './admin-keys.service.js';
 import { CreateKeyDto, KeyIdDto, ListKeysQueryDto, RotateKeyDto, UpdateKeyDto, type KeyLimitsDto } from './dto/key.dto.js';
 
@@ -10,6 +11,8 @@ import { CreateKeyDto, KeyIdDto, ListKeysQueryDto, RotateKeyDto, UpdateKeyDto, t
 @Controller('admin/keys')
 @UseGuards(ScopeGuard)
 @RequiresScope('admin')
+// After the guard: bodies are read only for admin keys.
+@UseInterceptors(AdminJsonBodyInterceptor)
 export class AdminKeysController {
   constructor(private readonly admin: AdminKeysService) {}
 

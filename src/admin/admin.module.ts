@@ -1,7 +1,6 @@
-import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
 import { AuthModule } from '../auth/auth.module.js';
-import { AdminJsonBodyMiddleware } from './admin-json-body.middleware.js';
 import { AdminKeysController } from './admin-keys.controller.js';
 import { AdminKeysService } from './admin-keys.service.js';
 
@@ -11,8 +10,4 @@ import { AdminKeysService } from './admin-keys.service.js';
   controllers: [AdminKeysController],
   providers: [AdminKeysService],
 })
-export class AdminModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(AdminJsonBodyMiddleware).forRoutes(AdminKeysController);
-  }
-}
+export class AdminModule {}

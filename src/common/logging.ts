@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { Logger as PinoNestLogger, LoggerModule, PinoLogger, type Params } from 'nestjs-pino';
 import type { Options } from 'pino-http';
 import type { DynamicModule } from '@nestjs/common';
@@ -16,10 +16,29 @@ function errorField(error: Error): Record<string, string> {
   return { type: error.name, message: redactText(error.message), ...(error.stack ? { stack: redactText(error.stack) } : {}) };
 }
 
+/** What an access line says of a request: method and path, never the query string, headers or body. */
+export function serializeRequest(req: IncomingMessage): { method: string; path: string } {
+  const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '';
+  return { method: req.method ?? '', path: redactText(url.split('?')[0] ?? '').slice(0, 2048) };
+}
+
+/** What an access line says of a response: its status. */
+export function serializeResponse(res: ServerResponse): { status: number } {
+  return { status: res.statusCode };
+}
+
+/** Framework objects become their serialized form here, so that nothing below walks into them. */
+function logField(value: unknown): unknown {
+  if (value instanceof Error) return errorField(value);
+  if (value instanceof IncomingMessage) return serializeRequest(value);
+  if (value instanceof ServerResponse) return serializeResponse(value);
+  return value;
+}
+
 /** Every log object goes through the one masking helper (keys and values), errors included. */
-function maskLogObject(object: Record<string, unknown>): Record<string, unknown> {
+export function maskLogObject(object: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(object)) out[key] = value instanceof Error ? errorField(value) : value;
+  for (const [key, value] of Object.entries(object)) out[key] = logField(value);
   return redact(out);
 }
 
@@ -59,13 +78,15 @@ export function pinoHttpOptions(cfg: Pick<AppConfig, 'logLevel' | 'logJson'>): O
     customAttributeKeys: { reqId: 'requestId', responseTime: 'durationMs' },
     customSuccessMessage: () => 'request completed',
     customErrorMessage: () => 'request failed',
+    // The access line names the request itself (the request logger is quiet: no `req` binding).
+    customSuccessObject: (req, _res, fields: Record<string, unknown>) => ({ req, ...fields }),
+    customErrorObject: (req, _res, _error, fields: Record<string, unknown>) => ({ req, ...fields }),
     customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'warn' : 'info'),
     autoLogging: { ignore: (req) => NOT_ACCESS_LOGGED.test(req.url ?? '') },
-    serializers: {
-      req: (req: IncomingMessage) => ({ method: req.method, path: redactText((req.url ?? '').split('?')[0] ?? '') }),
-      res: (res: ServerResponse) => ({ status: res.statusCode }),
-      err: (error: Error) => errorField(error),
-    },
+    // `formatters.log` runs before serializers and has already turned req/res/err into plain,
+    // masked fields (`logField`); pino-http's own wrappers would read the raw objects again.
+    wrapSerializers: false,
+    serializers: { req: logField, res: logField, err: logField },
     formatters: {
       level: (label) => ({ level: label }),
       log: (object) => maskLogObject(object),

@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { MASK, redact, redactText } from './redact.js';
+import { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { MASK, REDACT_MAX_VALUES, TRUNCATED, redact, redactText } from './redact.js';
 
 describe('redact', () => {
   it('masks sensitive keys at any depth, case-insensitively, and keeps token counts', () => {
@@ -69,5 +71,45 @@ describe('redactText: personal data', () => {
       usage: { total_tokens: 12 },
       apikey: MASK,
     });
+  });
+});
+
+describe('redact: whatever it is given', () => {
+  it('cuts values nested deeper than its bound instead of exhausting the stack', () => {
+    let deep: unknown = 'app-DEEPsecretKEY012345';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const out = JSON.stringify(redact(deep));
+    expect(out).toContain(TRUNCATED);
+    expect(out).not.toContain('DEEPsecret');
+  });
+
+  it('bounds its work on huge arrays and wide objects', () => {
+    const huge = Array.from({ length: 1_000_000 }, (_, i) => i);
+    const started = Date.now();
+    const out = redact({ huge }) as { huge: unknown[] };
+    expect(out.huge.length).toBeLessThanOrEqual(REDACT_MAX_VALUES + 1);
+    expect(out.huge.at(-1)).toBe(TRUNCATED);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('survives getters that throw, revoked Proxies and Proxies whose traps throw', () => {
+    const getter = Object.defineProperty({ ok: 1 }, 'bad', { enumerable: true, get: () => { throw new Error('boom'); } });
+    const revocable = Proxy.revocable({}, {});
+    revocable.revoke();
+    const hostile = new Proxy({}, { ownKeys: () => { throw new Error('no keys'); } });
+    expect(redact({ getter, revoked: revocable.proxy, hostile })).toEqual({ getter: { ok: 1, bad: '[Unreadable]' }, revoked: '[Unreadable]', hostile: '[Unreadable]' });
+    const badError = Object.defineProperty(new Error('x'), 'message', { get: () => { throw new Error('boom'); } });
+    expect(() => redact(badError)).not.toThrow();
+  });
+
+  it('names framework objects (requests, sockets, streams) instead of walking them', () => {
+    const socket = new Socket();
+    expect(redact({ nested: { socket, stream: Readable.from([]) } })).toEqual({ nested: { socket: '[Socket]', stream: '[Readable]' } });
+    socket.destroy();
+  });
+
+  it('masks secrets written as keys, and Dates and buffers become readable values', () => {
+    expect(redact({ 'app-KEYasKEY0123456789': 1 })).toEqual({ [MASK]: 1 });
+    expect(redact({ at: new Date('2026-01-02T03:04:05.000Z'), bytes: Buffer.from('app-BUFFERsecret0123') })).toEqual({ at: '2026-01-02T03:04:05.000Z', bytes: '[20 bytes]' });
   });
 });

@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+
 /**
  * The single masking helper: everything the gateway writes (logs, error bodies, audit rows,
  * metric labels) goes through it. It masks by key name and by value pattern: credentials (Dify
@@ -12,16 +14,24 @@ const SENSITIVE_KEY = /authorization|cookie|api[-_]?key|token(?!s)|secret|passw(
 
 type Replacer = (match: string, ...groups: string[]) => string;
 
+/**
+ * A secret starts at a word boundary, or right after an escaped line break or tab (`\n` in JSON
+ * text inside a string: `{"m":"\npassword=…"}` has no boundary before `password`).
+ */
+const START = String.raw`(?:\b|(?<=\\[nrt]))`;
+const secret = (source: string, flags: string) => new RegExp(START + source, flags);
+
 const SECRET_PATTERNS: Array<[RegExp, Replacer]> = [
-  [/\b(?:app|dataset)-[A-Za-z0-9]{8,}\b/g, () => MASK], // Dify app and knowledge keys
-  [/\bdgw_[A-Za-z0-9]{8,}\b/g, () => MASK], // gateway keys
-  [/\bBearer\s+[^\s"',;]+/gi, () => MASK], // bearer credentials anywhere in text
-  [/\bBasic\s+[A-Za-z0-9+/=]{8,}/g, () => MASK], // basic credentials
-  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, () => MASK], // JWTs
+  [secret(String.raw`(?:app|dataset)-[A-Za-z0-9]{8,}\b`, 'g'), () => MASK], // Dify app and knowledge keys
+  [secret(String.raw`dgw_[A-Za-z0-9]{8,}\b`, 'g'), () => MASK], // gateway keys
+  [secret(String.raw`Bearer\s+[^\s"',;]+`, 'gi'), () => MASK], // bearer credentials anywhere in text
+  [secret(String.raw`Basic\s+[A-Za-z0-9+/=]{8,}`, 'g'), () => MASK], // basic credentials
+  [secret(String.raw`eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*`, 'g'), () => MASK], // JWTs
   [/(\/\/)[^/@\s:]+:[^/@\s]+@/g, () => `//${MASK}@`], // credentials inside URLs
-  // `password=…`, `"api_key": "…"`, `Cookie: …` written out in free text
+  // `password=…`, `client_secret=…`, `"api_key": "…"`, `Cookie: …` written out in free text, also as JSON inside a
+  // JSON string (`\"password\":\"…\"`): quotes may be escaped, and the value ends at one.
   [
-    /\b((?:authorization|cookie|api[-_]?key|apikey|token(?!s)|secret|passw(?:or)?d|credential|session)[\w-]*["']?\s*[:=]\s*["']?)([^\s"',;&]+)/gi,
+    secret(String.raw`([\w-]*?(?:authorization|cookie|api[-_]?key|apikey|token(?!s)|secret|passw(?:or)?d|credential|session)[\w-]*(?:\\*["'])?\s*[:=]\s*(?:\\*["'])?)((?:\\(?!\\*["'])|[^\s"',;&\\])+)`, 'gi'),
     (_m, name: string) => `${name}${MASK}`,
   ],
 ];
@@ -44,21 +54,76 @@ export function redactText(text: string): string {
   return out;
 }
 
-/** Returns a deep copy of `value` with sensitive keys and secret-looking values masked. */
-export function redact<T>(value: T, seen = new WeakSet<object>()): T {
-  if (typeof value === 'string') return redactText(value) as T;
-  if (value === null || typeof value !== 'object') return value;
-  if (seen.has(value as object)) return '[Circular]' as T;
-  seen.add(value as object);
-  if (Array.isArray(value)) return value.map((item) => redact(item, seen)) as T;
-  if (value instanceof Error) {
-    return { name: value.name, message: redactText(value.message) } as T;
+/** Beyond this depth a value is replaced by TRUNCATED: far below the stack limit, far above any real log object. */
+export const REDACT_MAX_DEPTH = 100;
+/** Values visited per call: bounds the work of one call whatever it is given (huge arrays, wide objects). */
+export const REDACT_MAX_VALUES = 20_000;
+export const TRUNCATED = '[Truncated]';
+const UNREADABLE = '[Unreadable]';
+
+interface Walk {
+  seen: WeakSet<object>;
+  budget: number;
+}
+
+/**
+ * Returns a deep copy of `value` with sensitive keys and secret-looking keys and values masked.
+ * Never throws: depth and total work are bounded (TRUNCATED beyond), cycles become
+ * `[Circular]`, and values that throw when read (getters, Proxies) become `[Unreadable]`.
+ */
+export function redact<T>(value: T): T {
+  return redactValue(value, 0, { seen: new WeakSet(), budget: REDACT_MAX_VALUES }) as T;
+}
+
+function redactValue(value: unknown, depth: number, walk: Walk): unknown {
+  if (--walk.budget < 0) return TRUNCATED;
+  try {
+    if (typeof value === 'string') return redactText(value);
+    if (value === null || typeof value !== 'object') return value;
+    if (depth >= REDACT_MAX_DEPTH) return TRUNCATED;
+    if (walk.seen.has(value)) return '[Circular]';
+    walk.seen.add(value);
+    if (Array.isArray(value)) return redactArray(value, depth, walk);
+    if (value instanceof Error) return { name: redactText(String(value.name)), message: redactText(String(value.message)) };
+    if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return `[${value.byteLength} bytes]`;
+    // Requests, responses, sockets, streams: framework objects are named, never walked.
+    if (value instanceof EventEmitter) return `[${value.constructor.name}]`;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      if (walk.budget <= 0) {
+        out[TRUNCATED] = TRUNCATED;
+        break;
+      }
+      // Keys are text too: a secret can be written as a key (`{"password=hunter2": 1}`).
+      out[redactText(key)] = SENSITIVE_KEY.test(key) ? MASK : redactValue(readMember(value, key), depth + 1, walk);
+    }
+    return out;
+  } catch {
+    return UNREADABLE;
   }
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-    out[key] = SENSITIVE_KEY.test(key) ? MASK : redact(item, seen);
+}
+
+function redactArray(items: unknown[], depth: number, walk: Walk): unknown[] {
+  const out: unknown[] = [];
+  const length = items.length;
+  for (let i = 0; i < length; i++) {
+    if (walk.budget <= 0) {
+      out.push(TRUNCATED);
+      break;
+    }
+    out.push(redactValue(readMember(items, i), depth + 1, walk));
   }
-  return out as T;
+  return out;
+}
+
+/** A member whose getter throws is unreadable, not a reason to fail the whole value. */
+function readMember(container: object, key: string | number): unknown {
+  try {
+    return (container as Record<string | number, unknown>)[key];
+  } catch {
+    return UNREADABLE;
+  }
 }
 
 /** Whether a header or field name is one whose value must never be written anywhere. */

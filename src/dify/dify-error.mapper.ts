@@ -57,21 +57,27 @@ export function mapDifyError(error: DifyError): GatewayError {
   }
 }
 
+/** Dify's codes are identifiers (`invalid_param`, `app_unavailable`); anything else is not passed on. */
+const DIFY_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
+
 function mapHttpError(error: DifyError): GatewayError {
   const status = error.status ?? 502;
+  // A 1xx or 3xx (a proxy's redirect, with maxRedirects 0) is not an answer a caller can act on.
+  if (status < 400 || status > 599) return new GatewayError(502, 'dify_bad_response', `Dify (or a proxy in front of it) answered ${status}, which is not a Dify answer; it is not forwarded.`);
+  const difyCode = error.difyCode !== undefined && DIFY_CODE.test(error.difyCode) ? error.difyCode : undefined;
   const message = redactText(error.difyMessage ?? '');
-  if (status === 401 || (status === 403 && error.difyCode === 'forbidden')) {
+  if (status === 401 || (status === 403 && difyCode === 'forbidden')) {
     return new GatewayError(502, 'dify_auth', 'Dify refused the gateway\'s credentials for this app; an operator has been alerted.');
   }
   if (status === 429) {
-    return new GatewayError(429, error.difyCode ?? 'too_many_requests', message || 'Too many requests.', { 'retry-after': error.retryAfter ?? '1' });
+    return new GatewayError(429, difyCode ?? 'too_many_requests', message || 'Too many requests.', { 'retry-after': error.retryAfter ?? '1' });
   }
   if (status >= 500) {
     if (error.retryClass === 'unsafe' && mayHaveRun(status)) return outcomeUnknownAnswer(error);
     const retryAfter: Record<string, string> = error.retryAfter ? { 'retry-after': error.retryAfter } : {};
-    return new GatewayError(502, 'dify_unavailable', `Dify failed with ${status}${error.difyCode ? ` ${error.difyCode}` : ''} after ${error.attempts} attempt(s).`, retryAfter);
+    return new GatewayError(502, 'dify_unavailable', `Dify failed with ${status}${difyCode ? ` ${difyCode}` : ''} after ${error.attempts} attempt(s).`, retryAfter);
   }
-  return new GatewayError(status, error.difyCode ?? 'bad_request', message);
+  return new GatewayError(status, difyCode ?? 'bad_request', message);
 }
 
 /** A 5xx other than 503 (from Dify or a proxy in front of it) does not prove the work was not done. */

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import getRawBody from 'raw-body';
-import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { GatewayError } from '../common/gateway-error.js';
+import { parseJsonBody } from '../common/safe-json.js';
 import type { DifyRoute } from './dify.routes.js';
 
 export const JSON_BODY_LIMIT = 10 * 1024 * 1024;
@@ -28,12 +28,7 @@ export async function readJsonBody(req: IncomingMessage, route: DifyRoute): Prom
     if (type === 'entity.too.large') throw new GatewayError(413, 'request_entity_too_large', `The JSON body is larger than ${JSON_BODY_LIMIT} bytes.`);
     throw GatewayError.badRequest('The request body could not be read.', 'bad_request');
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw GatewayError.badRequest('Invalid JSON payload received or JSON payload is empty.', 'bad_request');
-  }
+  const json = parseJsonBody(raw);
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw GatewayError.badRequest('The JSON body must be an object.', 'bad_request');
   }
@@ -41,8 +36,24 @@ export async function readJsonBody(req: IncomingMessage, route: DifyRoute): Prom
   return { raw, json: json as Record<string, unknown> };
 }
 
+/** Own keys that would change what the validator sees as the instance's class. */
+const NOT_COPIED = new Set(['constructor', '__proto__']);
+
+/**
+ * The DTO instance class-validator checks: the body's top-level members as own data properties.
+ * Not class-transformer: the /v1 DTOs declare no nested types, and plainToInstance walks the
+ * whole body recursively and throws a TypeError on `{"a":{"constructor":[...]}}` (a 500).
+ */
+function toDtoInstance(dto: new () => object, json: Record<string, unknown>): object {
+  const instance = new dto();
+  for (const key of Object.keys(json)) {
+    if (!NOT_COPIED.has(key)) Object.defineProperty(instance, key, { value: json[key], enumerable: true, writable: true, configurable: true });
+  }
+  return instance;
+}
+
 async function validateDto(dto: new () => object, json: Record<string, unknown>): Promise<void> {
-  const instance = plainToInstance(dto, json, { enableImplicitConversion: false });
+  const instance = toDtoInstance(dto, json);
   const errors = await validate(instance, { forbidUnknownValues: false, whitelist: false, stopAtFirstError: true });
   if (errors.length === 0) return;
   // Dify answers a missing user with exactly this message; clients may look for it.

@@ -153,9 +153,18 @@ export class SseObserver {
     }
     observeJson(event, this.observation, this.options);
     if ((event as { event?: unknown } | null)?.event !== 'error') return undefined;
-    const masked = redact(event);
-    return JSON.stringify(masked) === JSON.stringify(event) ? undefined : `data: ${JSON.stringify(masked)}${line.endsWith('\r') ? '\r' : ''}`;
+    const masked = JSON.stringify(redact(event));
+    return masked === stringifyOrNull(event) ? undefined : `data: ${masked}${line.endsWith('\r') ? '\r' : ''}`;
   }
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** JSON.stringify throws on values nested beyond the stack; such an event is never forwarded as it came. */
+function stringifyOrNull(value: unknown): string | null {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return null;
+  }
+}

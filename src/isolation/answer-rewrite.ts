@@ -93,6 +93,19 @@ export class SseAnswerRewrite extends Transform {
     if (event === null || typeof event !== 'object') return line;
     if (this.onEvent && !(await this.onEvent(event as Record<string, unknown>))) this.onEvent = undefined;
     if (!mentions || !stripNamespace(event, this.ns)) return line;
-    return `data: ${JSON.stringify(event)}${line.endsWith('\r') ? '\r' : ''}`;
+    const rewritten = stringifyDeep(event);
+    return rewritten === undefined ? line : `data: ${rewritten}${line.endsWith('\r') ? '\r' : ''}`;
+  }
+}
+
+/**
+ * JSON.stringify, or undefined for a value nested beyond what it can walk (it throws a
+ * RangeError then): such an answer goes on as Dify sent it rather than failing the call.
+ */
+export function stringifyDeep(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
   }
 }

@@ -11,7 +11,7 @@ import type { DifyRoute, OwnedKind } from '../dify/dify.routes.js';
 import { checkMultipart, forwardedHeaders, readJsonBody } from '../dify/inbound-body.js';
 import { readLimited } from '../dify/read-limited.js';
 import type { RouteMatch } from '../dify/route-matcher.js';
-import { SseAnswerRewrite, stripNamespace } from './answer-rewrite.js';
+import { SseAnswerRewrite, stringifyDeep, stripNamespace } from './answer-rewrite.js';
 import { listAllowedDatasets, type SendUpstream } from './dataset-list.js';
 import { setTopLevelMember } from './json-member.js';
 import { MultipartFieldRewrite, multipartBoundary } from './multipart-field.js';
@@ -212,7 +212,8 @@ export class IsolationService {
     }
     if (call.route.records) await this.recordIds(call, answer, new Set(call.route.records));
     const changed = raw.includes(call.ns.prefix) && stripNamespace(answer, call.ns);
-    const body = changed ? Buffer.from(JSON.stringify(answer), 'utf8') : raw;
+    const rewritten = changed ? stringifyDeep(answer) : undefined;
+    const body = rewritten !== undefined ? Buffer.from(rewritten, 'utf8') : raw;
     return { ...upstream, headers: { ...upstream.headers, 'content-length': String(body.length) }, body: Readable.from([body]) };
   }
 

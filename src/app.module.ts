@@ -4,7 +4,7 @@ import { AdminModule } from './admin/admin.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CommonModule } from './common/common.module.js';
-import { DrainMiddleware } from './common/drain.middleware.js';
+import { DrainMiddleware } from './health/drain.middleware.js';
 import { gatewayLoggerModule } from './common/logging.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { RequestIdMiddleware } from './common/request-id.middleware.js';

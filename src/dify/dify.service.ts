@@ -120,8 +120,7 @@ export class DifyProxyService {
       this.metrics.observeCall({ route: routeName, app: entry.appAlias, caller: entry.callerKeyId, status: entry.status, seconds: entry.latencyMs / 1000 });
       if (entry.status === 429) this.metrics.limited(routeName, entry.appAlias, entry.upstreamStatus === 429 ? 'dify' : 'gateway', entry.errorCode ?? 'too_many_requests');
       this.logger.log({
-        event: 'dify_call',
-        requestId: entry.requestId,
+        event: 'dify_call', // the request id comes from the call's logging context (DifyController)
         route: entry.route,
         method: entry.method,
         caller: entry.callerName,
@@ -139,7 +138,7 @@ export class DifyProxyService {
   private async stopAbandonedTask(app: DifyApp, route: DifyRoute, taskId: string | undefined, body: Buffer | Readable | undefined, requestId: string): Promise<void> {
     const result = await this.client.stopTask(app, route, taskId, userOf(body), requestId);
     this.metrics.streamStop(app.alias, result);
-    this.logger.log({ event: 'dify_task_stop', requestId, app: app.alias, route: route.name, result });
+    this.logger.log({ event: 'dify_task_stop', app: app.alias, route: route.name, result });
   }
 
   private toGatewayError(error: unknown, entry: CallAuditEntry): GatewayError {

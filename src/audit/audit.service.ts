@@ -55,11 +55,14 @@ export interface AdminAuditEntry {
   outcome: 'success' | 'rejected' | 'client_error';
   errorCode?: string | null;
   appAlias?: string | null;
+  /** What the action grants or was refused (scopes, apps, datasets, namespace, reason). Never a secret. */
+  details?: Details;
 }
 
 /** The event type of an admin action: the ones the issue names, `admin.action` for the rest. */
 export function adminEventType(action: string): AdminEventType {
   if (action === 'keys.create') return 'key.created';
+  if (action === 'keys.update') return 'key.updated';
   if (action === 'keys.rotate') return 'key.rotated';
   if (action === 'keys.revoke') return 'key.revoked';
   if (action.startsWith('dify.') || action.startsWith('config.')) return 'config.reloaded';
@@ -168,7 +171,7 @@ export class AuditService {
       status: entry.status,
       outcome: entry.outcome,
       errorCode: entry.errorCode ?? null,
-      details: redact({ action: entry.action, target: entry.target }),
+      details: redact({ ...entry.details, action: entry.action, target: entry.target }) as Details,
     };
     return this.append(draft, 'The gateway cannot write its audit log; the action was not recorded.');
   }

@@ -135,6 +135,14 @@ export class ApiKeyRepository {
     }
   }
 
+  async namespaceInUse(namespace: string): Promise<boolean> {
+    try {
+      return (await this.prisma.client.apiKey.findFirst({ where: { namespace }, select: { id: true } })) !== null;
+    } catch (err) {
+      throw translatePrismaError(err, 'api key');
+    }
+  }
+
   /** Every key, revoked ones included, newest first. */
   async list(): Promise<ApiKeyRecord[]> {
     try {

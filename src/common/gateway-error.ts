@@ -30,3 +30,14 @@ export class GatewayError extends Error {
     return new GatewayError(404, 'not_found', message);
   }
 }
+
+/** Errors already written to the audit log by the use case that refused (so a refusal is recorded once). */
+const audited = new WeakSet<object>();
+
+export function markAudited(error: object): void {
+  audited.add(error);
+}
+
+export function isAudited(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && audited.has(error);
+}

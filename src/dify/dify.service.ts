@@ -109,7 +109,7 @@ export class DifyProxyService {
       const answer = this.toGatewayError(error, entry);
       entry.status = answer.status;
       entry.errorCode = answer.code;
-      entry.outcome = outcomeOf(answer, entry.upstreamStatus);
+      entry.outcome = outcomeOf(answer, error instanceof DifyError || entry.upstreamStatus !== null);
       throw answer;
     } finally {
       slot?.release();
@@ -215,10 +215,14 @@ function streamOutcome(failure: string | undefined): Outcome | undefined {
   return failure === 'dify_timeout' ? 'timeout' : 'stream_error';
 }
 
-function outcomeOf(answer: GatewayError, upstreamStatus: number | null): Outcome {
-  if (answer.code === 'audit_unavailable') return 'rejected';
+/**
+ * A call the gateway itself refused (its checks, its limits, Idempotency-Key or audit store
+ * unavailable) never reached Dify: `rejected`, whatever its status.
+ */
+function outcomeOf(answer: GatewayError, reachedDify: boolean): Outcome {
   if (answer.status === 499) return 'cancelled';
+  if (!reachedDify) return 'rejected';
   if (answer.status === 504) return 'timeout';
   if (answer.status >= 500) return 'upstream_error';
-  return upstreamStatus === null ? 'rejected' : 'client_error';
+  return 'client_error';
 }

@@ -69,6 +69,21 @@ export function adminEventType(action: string): AdminEventType {
   return 'admin.action';
 }
 
+/** A request to /admin or /audit that the gateway refused (4xx). */
+export interface RefusedAccessEntry {
+  requestId: string;
+  /** The key that tried, when it was authenticated. */
+  callerKeyId: string | null;
+  callerName: string | null;
+  method: string;
+  /** The path, without the query. */
+  route: string;
+  status: number;
+  errorCode: string;
+  reason: string;
+  source: string;
+}
+
 /** Who did something that is not a /v1 call: a key (admin API, auditor) or an operator at the CLI. */
 export interface AuditActor {
   keyId: string | null;
@@ -199,6 +214,29 @@ export class AuditService {
       callerName: actor.name,
       details: redact(details),
     });
+  }
+
+  /** A refused /admin or /audit request: not awaited (it was refused either way), kept while the store is down. */
+  recordRefusedAccess(entry: RefusedAccessEntry): void {
+    this.writer.appendDurable({
+      id: randomUUID(),
+      type: 'access.refused',
+      instanceId: this.instanceId,
+      requestId: entry.requestId,
+      callerKeyId: entry.callerKeyId,
+      callerName: entry.callerName,
+      method: entry.method,
+      route: masked(entry.route),
+      status: entry.status,
+      outcome: 'rejected',
+      errorCode: entry.errorCode,
+      details: redact({ reason: entry.reason, source: entry.source }) as Details,
+    });
+  }
+
+  /** The periodic count of refused requests without a key (`auth.refused`), per source address and reason. */
+  recordRefusalSummary(details: Details): void {
+    this.writer.appendDurable({ id: randomUUID(), type: 'auth.refused', instanceId: this.instanceId, outcome: 'rejected', details });
   }
 
   /** The gateway's own lifecycle and maintenance events (not for callers). */

@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { GatewayError } from '../common/gateway-error.js';
 import { keysConfig } from '../config/keys.config.js';
-import { hashApiKey, isWellFormedApiKey } from './api-key.js';
+import { hashApiKey, hasValidChecksum, isWellFormedApiKey } from './api-key.js';
 import { ApiKeyCache } from './api-key.cache.js';
 import { ApiKeyRepository, type ApiKeyMatch, type ApiKeyRecord } from './api-key.repository.js';
 import type { Caller } from './caller.js';
@@ -29,6 +29,8 @@ export interface AuthenticatedCaller extends Caller {
 export class CallerAuthService {
   private readonly cache: ApiKeyCache;
   private readonly inFlight = new Map<string, Promise<ApiKeyMatch | null>>();
+  /** Hashes of keys that existed at the first unchecksummed attempt: keys issued before checksums. */
+  private legacy?: Promise<Set<string>>;
 
   constructor(
     private readonly keys: ApiKeyRepository,
@@ -42,21 +44,24 @@ export class CallerAuthService {
 
   async authenticate(authorization: string | undefined): Promise<AuthenticatedCaller> {
     const match = /^(\S+)\s+(\S+)\s*$/.exec(authorization ?? '');
-    if (!match) throw GatewayError.unauthorized("Authorization header must be provided and start with 'Bearer'");
-    if (match[1].toLowerCase() !== 'bearer') throw GatewayError.unauthorized("Authorization scheme must be 'Bearer'");
+    if (!match) throw GatewayError.unauthorized("Authorization header must be provided and start with 'Bearer'").because('no_key');
+    if (match[1].toLowerCase() !== 'bearer') throw GatewayError.unauthorized("Authorization scheme must be 'Bearer'").because('bad_scheme');
     const secret = match[2];
     if (!isWellFormedApiKey(secret)) {
-      throw GatewayError.unauthorized('Access token is invalid: a gateway key starts with dgw_ (Dify keys are held by the gateway, not by callers).');
+      throw GatewayError.unauthorized('Access token is invalid: a gateway key starts with dgw_ (Dify keys are held by the gateway, not by callers).').because('malformed_key');
     }
-    const found = await this.lookup(hashApiKey(secret));
-    if (!found) throw GatewayError.unauthorized('Access token is invalid');
+    const hash = hashApiKey(secret);
+    // A key that fails its checksum cannot have been issued (unless before checksums): no database read.
+    if (!hasValidChecksum(secret) && !(await this.isLegacy(hash))) throw GatewayError.unauthorized('Access token is invalid').because('bad_checksum');
+    const found = await this.lookup(hash);
+    if (!found) throw GatewayError.unauthorized('Access token is invalid').because('unknown_key');
     const { record } = found;
     const now = Date.now();
-    if (record.expiresAt && record.expiresAt.getTime() <= now) throw GatewayError.unauthorized('Access token has expired');
+    if (record.expiresAt && record.expiresAt.getTime() <= now) throw GatewayError.unauthorized('Access token has expired').because('expired_key');
     let secretExpiresAt = record.expiresAt ?? undefined;
     if (found.matched === 'previous') {
       const graceEnd = record.previousSecretExpiresAt;
-      if (!graceEnd || graceEnd.getTime() <= now) throw GatewayError.unauthorized('Access token is invalid');
+      if (!graceEnd || graceEnd.getTime() <= now) throw GatewayError.unauthorized('Access token is invalid').because('grace_over');
       if (!secretExpiresAt || graceEnd < secretExpiresAt) secretExpiresAt = graceEnd;
     }
     this.lastUsed.touch(record.id);
@@ -92,6 +97,20 @@ export class CallerAuthService {
     this.cache.invalidate(keyId);
     // A read that started before the change may return the old row: later requests must not join it.
     this.inFlight.clear();
+  }
+
+  /**
+   * Keys issued before checksums have none; they are known by their hashes, read once (every key
+   * issued since carries a checksum). A failed read is tried again by the next such request.
+   */
+  private async isLegacy(hash: string): Promise<boolean> {
+    this.legacy ??= this.keys.secretHashes().then((hashes) => new Set(hashes));
+    try {
+      return (await this.legacy).has(hash);
+    } catch (error) {
+      this.legacy = undefined;
+      throw error;
+    }
   }
 
   private lookup(hash: string): Promise<ApiKeyMatch | null> {

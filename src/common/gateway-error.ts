@@ -14,6 +14,14 @@ export class GatewayError extends Error {
     this.name = 'GatewayError';
   }
 
+  /** A short machine-readable cause, for audit counts (`unknown_key`, `no_key`...); default: the code. */
+  reason?: string;
+
+  because(reason: string): this {
+    this.reason = reason;
+    return this;
+  }
+
   static badRequest(message: string, code = 'invalid_param'): GatewayError {
     return new GatewayError(400, code, message);
   }

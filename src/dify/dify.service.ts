@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { AuditUnavailableError } from '../audit/audit-unavailable.error.js';
 import { AuditService, type CallAuditEntry } from '../audit/audit.service.js';
+import { RefusalAuditor } from '../audit/refusal-auditor.js';
 import type { Outcome } from '../audit/audit-event.js';
 import { APP_HEADER, CallerAuthService, type AuthenticatedCaller } from '../auth/caller-auth.service.js';
 import { GatewayError } from '../common/gateway-error.js';
@@ -41,6 +42,7 @@ export class DifyProxyService {
     private readonly metrics: MetricsService,
     private readonly isolation: IsolationService,
     private readonly limits: CallerLimits,
+    private readonly refusals: RefusalAuditor,
   ) {}
 
   async handle(req: Request, res: Response, shutdownSignal?: AbortSignal): Promise<void> {
@@ -57,6 +59,7 @@ export class DifyProxyService {
     let caller: AuthenticatedCaller | undefined;
     let slot: StreamSlot | undefined;
     let tokens: number | undefined;
+    let reason: string | undefined;
     try {
       const [path, rawQuery = ''] = splitUrl(req.originalUrl);
       const match = matchRoute(req.method, path);
@@ -107,6 +110,7 @@ export class DifyProxyService {
       workNotDone = provesNotDone(error);
       if (error instanceof GatewayError && error.status === 409) this.metrics.reject(routeName, entry.appAlias, 'idempotency_conflict');
       const answer = this.toGatewayError(error, entry);
+      reason = answer.reason ?? answer.code;
       entry.status = answer.status;
       entry.errorCode = answer.code;
       entry.outcome = outcomeOf(answer, error instanceof DifyError || entry.upstreamStatus !== null);
@@ -116,7 +120,9 @@ export class DifyProxyService {
       if (caller) await this.limits.recordTokens(caller, tokens);
       entry.latencyMs = Date.now() - started;
       await claim?.finish({ status: entry.status, workNotDone });
-      this.audit.callFinished(entry); // not awaited: kept and retried if the store is down
+      // Not awaited: kept and retried if the store is down. A refusal without a key gets its own
+      // event only within its source's budget (all are counted in `auth.refused`).
+      if (caller || this.refusals.admitUnauthenticated(req, reason ?? 'unknown')) this.audit.callFinished(entry);
       this.metrics.observeCall({ route: routeName, app: entry.appAlias, caller: entry.callerKeyId, status: entry.status, seconds: entry.latencyMs / 1000 });
       if (entry.status === 429) this.metrics.limited(routeName, entry.appAlias, entry.upstreamStatus === 429 ? 'dify' : 'gateway', entry.errorCode ?? 'too_many_requests');
       this.logger.log({

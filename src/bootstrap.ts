@@ -3,10 +3,13 @@ import { type INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
+import { RefusalAuditor } from './audit/refusal-auditor.js';
+import { CallerAuthService } from './auth/caller-auth.service.js';
 import { ShutdownService } from './common/shutdown.service.js';
 import { createAppLogger } from './common/logging.js';
 import { describeConfig } from './config/describe-config.js';
 import { gatewayConfig } from './config/gateway-config.js';
+import { earlyRefusal } from './dify/early-refusal.js';
 
 /**
  * Builds the gateway application exactly as production runs it. Tests call this too, so
@@ -24,6 +27,8 @@ export async function createGatewayApp(): Promise<INestApplication> {
   });
   app.set('trust proxy', cfg.app.trustProxy);
   app.disable('x-powered-by');
+  // Before every other middleware: a flood without a valid key costs as little as possible.
+  app.use(earlyRefusal(app.get(CallerAuthService), app.get(RefusalAuditor)));
   Logger.log(describeConfig(cfg), 'Config');
   return app;
 }

@@ -9,6 +9,10 @@ import { RefusalBudget, type RefusalSummary } from './refusal-budget.js';
 
 /** How often the count of refusals without a key is written (and once more at shutdown). */
 export const REFUSAL_SUMMARY_EVERY_MS = 60_000;
+/** How long a refusal beyond its source's budget waits before it is answered (a tarpit: timers cost nothing). */
+export const OVER_BUDGET_DELAY_MS = 1_000;
+/** Answers held back at most at once; beyond it they go out at once (memory stays bounded). */
+const MAX_HELD_BACK = 10_000;
 
 const AUDITED_SURFACES = /^\/(admin|audit)(\/|\?|$)/;
 
@@ -26,6 +30,7 @@ export class RefusalAuditor implements OnModuleInit, OnModuleDestroy {
   private readonly budget = new RefusalBudget();
   private timer?: NodeJS.Timeout;
   private stopListening?: () => void;
+  private heldBack = 0;
 
   constructor(
     private readonly audit: AuditService,
@@ -48,6 +53,21 @@ export class RefusalAuditor implements OnModuleInit, OnModuleDestroy {
   /** Counts a refusal without a key; true when it may also be written as its own event. */
   admitUnauthenticated(req: Request, reason: string): boolean {
     return this.budget.admit(sourceOf(req), reason);
+  }
+
+  /**
+   * Like `admitUnauthenticated`; a refusal beyond the budget also waits `OVER_BUDGET_DELAY_MS`
+   * before it is answered: a client that keeps a connection busy with wrong keys gets one
+   * answer a second on it, and the event loop stays free for callers with a valid key.
+   */
+  async refuseUnauthenticated(req: Request, reason: string): Promise<boolean> {
+    if (this.admitUnauthenticated(req, reason)) return true;
+    if (this.heldBack < MAX_HELD_BACK) {
+      this.heldBack++;
+      await new Promise((resolve) => setTimeout(resolve, OVER_BUDGET_DELAY_MS).unref());
+      this.heldBack--;
+    }
+    return false;
   }
 
   /** Writes the counts since the last summary (if anything was refused). */

@@ -13,6 +13,21 @@ import { isScope, type Scope } from './scopes.js';
 /** The header a caller names the Dify app with, when its key is bound to several. */
 export const APP_HEADER = 'x-gateway-app';
 
+/** Why a header is refused, and what the caller is told (the same on the early and the usual path). */
+export const REFUSAL_MESSAGES = {
+  no_key: "Authorization header must be provided and start with 'Bearer'",
+  bad_scheme: "Authorization scheme must be 'Bearer'",
+  malformed_key: 'Access token is invalid: a gateway key starts with dgw_ (Dify keys are held by the gateway, not by callers).',
+  bad_checksum: 'Access token is invalid',
+  unknown_key: 'Access token is invalid',
+} as const;
+
+export type RefusalReason = keyof typeof REFUSAL_MESSAGES;
+
+function refused(reason: RefusalReason): GatewayError {
+  return GatewayError.unauthorized(REFUSAL_MESSAGES[reason]).because(reason);
+}
+
 /** What authentication adds to the caller: when the secret used stops working, if it does. */
 export interface AuthenticatedCaller extends Caller {
   /** The key's expiry, or the end of the grace period of a rotated-away secret; whichever is first. */
@@ -31,6 +46,7 @@ export class CallerAuthService {
   private readonly inFlight = new Map<string, Promise<ApiKeyMatch | null>>();
   /** Hashes of keys that existed at the first unchecksummed attempt: keys issued before checksums. */
   private legacy?: Promise<Set<string>>;
+  private legacyLoaded?: Set<string>;
 
   constructor(
     private readonly keys: ApiKeyRepository,
@@ -44,17 +60,15 @@ export class CallerAuthService {
 
   async authenticate(authorization: string | undefined): Promise<AuthenticatedCaller> {
     const match = /^(\S+)\s+(\S+)\s*$/.exec(authorization ?? '');
-    if (!match) throw GatewayError.unauthorized("Authorization header must be provided and start with 'Bearer'").because('no_key');
-    if (match[1].toLowerCase() !== 'bearer') throw GatewayError.unauthorized("Authorization scheme must be 'Bearer'").because('bad_scheme');
+    if (!match) throw refused('no_key');
+    if (match[1].toLowerCase() !== 'bearer') throw refused('bad_scheme');
     const secret = match[2];
-    if (!isWellFormedApiKey(secret)) {
-      throw GatewayError.unauthorized('Access token is invalid: a gateway key starts with dgw_ (Dify keys are held by the gateway, not by callers).').because('malformed_key');
-    }
+    if (!isWellFormedApiKey(secret)) throw refused('malformed_key');
     const hash = hashApiKey(secret);
     // A key that fails its checksum cannot have been issued (unless before checksums): no database read.
-    if (!hasValidChecksum(secret) && !(await this.isLegacy(hash))) throw GatewayError.unauthorized('Access token is invalid').because('bad_checksum');
+    if (!hasValidChecksum(secret) && !(await this.isLegacy(hash))) throw refused('bad_checksum');
     const found = await this.lookup(hash);
-    if (!found) throw GatewayError.unauthorized('Access token is invalid').because('unknown_key');
+    if (!found) throw refused('unknown_key');
     const { record } = found;
     const now = Date.now();
     if (record.expiresAt && record.expiresAt.getTime() <= now) throw GatewayError.unauthorized('Access token has expired').because('expired_key');
@@ -66,6 +80,20 @@ export class CallerAuthService {
     }
     this.lastUsed.touch(record.id);
     return { ...this.toCaller(record), ...(secretExpiresAt ? { secretExpiresAt } : {}) };
+  }
+
+  /**
+   * Why `authenticate` would refuse this header, when that is certain without any I/O (no key, a
+   * malformed one, a failed checksum, a key the cache knows is unknown); undefined otherwise.
+   */
+  certainRefusal(authorization: string | undefined): RefusalReason | undefined {
+    const match = /^(\S+)\s+(\S+)\s*$/.exec(authorization ?? '');
+    if (!match) return 'no_key';
+    if (match[1].toLowerCase() !== 'bearer') return 'bad_scheme';
+    if (!isWellFormedApiKey(match[2])) return 'malformed_key';
+    const hash = hashApiKey(match[2]);
+    if (!hasValidChecksum(match[2])) return this.legacyLoaded && !this.legacyLoaded.has(hash) ? 'bad_checksum' : undefined;
+    return this.cache.get(hash) === null ? 'unknown_key' : undefined;
   }
 
   requireScope(caller: Caller, scope: Scope): void {
@@ -104,7 +132,7 @@ export class CallerAuthService {
    * issued since carries a checksum). A failed read is tried again by the next such request.
    */
   private async isLegacy(hash: string): Promise<boolean> {
-    this.legacy ??= this.keys.secretHashes().then((hashes) => new Set(hashes));
+    this.legacy ??= this.keys.secretHashes().then((hashes) => (this.legacyLoaded = new Set(hashes)));
     try {
       return (await this.legacy).has(hash);
     } catch (error) {

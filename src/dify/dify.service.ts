@@ -17,6 +17,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { callInputs } from './call-inputs.js';
 import { DifyClient, type DifyApp } from './dify.client.js';
 import { DifyError } from './dify.errors.js';
+import { refusalCounted } from './early-refusal.js';
 import { mapDifyError } from './dify-error.mapper.js';
 import type { DifyRoute } from './dify.routes.js';
 import { IdempotencyService, provesNotDone, type IdempotencyClaim } from './idempotency.service.js';
@@ -59,7 +60,7 @@ export class DifyProxyService {
     let caller: AuthenticatedCaller | undefined;
     let slot: StreamSlot | undefined;
     let tokens: number | undefined;
-    let reason: string | undefined;
+    let ownEvent = true;
     try {
       const [path, rawQuery = ''] = splitUrl(req.originalUrl);
       const match = matchRoute(req.method, path);
@@ -110,7 +111,9 @@ export class DifyProxyService {
       workNotDone = provesNotDone(error);
       if (error instanceof GatewayError && error.status === 409) this.metrics.reject(routeName, entry.appAlias, 'idempotency_conflict');
       const answer = this.toGatewayError(error, entry);
-      reason = answer.reason ?? answer.code;
+      // A refusal without a key gets its own event only within its source's budget; beyond it,
+      // the answer is held back a while, so a flood cannot crowd out the keys that work.
+      if (!caller && !refusalCounted(req)) ownEvent = await this.refusals.refuseUnauthenticated(req, answer.reason ?? answer.code);
       entry.status = answer.status;
       entry.errorCode = answer.code;
       entry.outcome = outcomeOf(answer, error instanceof DifyError || entry.upstreamStatus !== null);
@@ -120,9 +123,7 @@ export class DifyProxyService {
       if (caller) await this.limits.recordTokens(caller, tokens);
       entry.latencyMs = Date.now() - started;
       await claim?.finish({ status: entry.status, workNotDone });
-      // Not awaited: kept and retried if the store is down. A refusal without a key gets its own
-      // event only within its source's budget (all are counted in `auth.refused`).
-      if (caller || this.refusals.admitUnauthenticated(req, reason ?? 'unknown')) this.audit.callFinished(entry);
+      if (ownEvent) this.audit.callFinished(entry); // not awaited: kept and retried if the store is down
       this.metrics.observeCall({ route: routeName, app: entry.appAlias, caller: entry.callerKeyId, status: entry.status, seconds: entry.latencyMs / 1000 });
       if (entry.status === 429) this.metrics.limited(routeName, entry.appAlias, entry.upstreamStatus === 429 ? 'dify' : 'gateway', entry.errorCode ?? 'too_many_requests');
       this.logger.log({

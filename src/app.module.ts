@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AdminModule } from './admin/admin.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { CallModule } from './call/call.module.js';
 import { CommonModule } from './common/common.module.js';
 import { DrainMiddleware } from './health/drain.middleware.js';
 import { gatewayLoggerModule } from './common/logging.js';
@@ -28,6 +29,7 @@ import { RedisModule } from './redis/redis.module.js';
     AuditModule,
     AdminModule,
     DifyModule,
+    CallModule,
     HealthModule,
   ],
   providers: [

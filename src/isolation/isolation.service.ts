@@ -2,23 +2,21 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import { Readable, pipeline } from 'node:stream';
 import type { Caller } from '../auth/caller.js';
-import { CallerAuthService } from '../auth/caller-auth.service.js';
+import { allDatasets } from '../auth/call-access.js';
 import { GatewayError } from '../common/gateway-error.js';
-import { DifyTargets } from '../config/dify-targets.js';
 import type { DifyAppConfig } from '../config/gateway-config.js';
 import type { DifyCallResponse } from '../dify/dify.client.js';
 import type { DifyRoute, OwnedKind, OwnedParam } from '../dify/dify.routes.js';
 import { checkMultipart, forwardedHeaders, readJsonBody } from '../dify/inbound-body.js';
 import { readLimited } from '../dify/read-limited.js';
-import type { RouteMatch } from '../dify/route-matcher.js';
 import { SseAnswerRewrite, stringifyDeep, stripNamespace } from './answer-rewrite.js';
 import { listAllowedDatasets, type SendUpstream } from './dataset-list.js';
 import { FORM_TOKEN_NEEDLE, formTokensIn } from './form-tokens.js';
 import { setTopLevelMember } from './json-member.js';
 import { MultipartFieldRewrite, multipartBoundary } from './multipart-field.js';
-import { queryParam, rewriteQueryParam } from './query-param.js';
+import { rewriteQueryParam } from './query-param.js';
 import { ResourceOwnerRepository } from './resource-owner.repository.js';
-import { UserNamespace } from './user-namespace.js';
+import type { UserNamespace } from './user-namespace.js';
 
 export type { SendUpstream } from './dataset-list.js';
 
@@ -48,7 +46,6 @@ export interface PreparedRequest {
   multipart?: MultipartFieldRewrite;
 }
 
-const ALL_DATASETS = '*';
 const IDS_WITHIN_EVENTS = 3;
 const JSON_ANSWER_LIMIT = 32 * 1024 * 1024;
 const NOT_FOUND: Record<OwnedKind, GatewayError> = {
@@ -60,9 +57,8 @@ const NOT_FOUND: Record<OwnedKind, GatewayError> = {
 };
 
 /**
- * Least privilege and isolation between the teams of one Dify app, around each /v1 call:
- * - `admit`: the route's scope, the app (or the knowledge API and the caller's dataset
- *   allow-list), and app-wide answers only for keys allowed to see every end user;
+ * Isolation between the teams of one Dify app, around each /v1 call the key may make (the scope
+ * decisions are src/auth/call-access.ts):
  * - `prepare`: the Dify `user` is put in the caller's namespace in JSON bodies, query strings and
  *   multipart fields (see UserNamespace);
  * - `exchange`: ids Dify does not scope by user (workflow tasks and runs, uploads) are checked
@@ -73,34 +69,7 @@ const NOT_FOUND: Record<OwnedKind, GatewayError> = {
 export class IsolationService {
   private readonly logger = new Logger(IsolationService.name);
 
-  constructor(
-    private readonly auth: CallerAuthService,
-    private readonly targets: DifyTargets,
-    private readonly owners: ResourceOwnerRepository,
-  ) {}
-
-  admit(caller: Caller, match: Extract<RouteMatch, { kind: 'matched' }>, rawQuery: string, appHeader?: string | string[]): AdmittedCall {
-    const { route, params, upstreamPath } = match;
-    this.auth.requireScope(caller, route.scope);
-    const allUsers = caller.scopes.includes('app:all-users');
-    const filter = route.user?.name ?? 'user';
-    if (!allUsers && (route.allUsers === 'always' || (route.allUsers === 'without-user' && !queryParam(rawQuery, filter)))) {
-      const unless = route.allUsers === 'without-user' ? ` (or filter by ${filter})` : '';
-      throw GatewayError.forbidden(`This endpoint shows data of every end user of the app: it needs the 'app:all-users' scope${unless}.`);
-    }
-    const ns = new UserNamespace(caller.namespace);
-    if (route.target === 'dataset') {
-      const target = this.targets.datasetTarget();
-      if (!target) throw GatewayError.forbidden('This gateway has no knowledge (dataset) key configured.');
-      const datasetId = params.dataset_id;
-      if (datasetId !== undefined && !datasetAllowed(caller, datasetId)) throw new GatewayError(404, 'not_found', 'Dataset not found.');
-      return { route, params, upstreamPath, caller, target, ns, allUsers };
-    }
-    const alias = this.auth.resolveApp(caller, appHeader);
-    const target = this.targets.app(alias);
-    if (!target) throw GatewayError.forbidden(`This key is bound to app '${alias}', which is not configured on this gateway.`);
-    return { route, params, upstreamPath, caller, target, ns, allUsers };
-  }
+  constructor(private readonly owners: ResourceOwnerRepository) {}
 
   async prepare(call: AdmittedCall, req: Request, rawQuery: string): Promise<PreparedRequest> {
     const { route, ns } = call;
@@ -158,7 +127,7 @@ export class IsolationService {
     if (route.ownedInBody && typeof inBody === 'string' && inBody !== '') {
       await this.checkOwner(call, { kind: route.ownedInBody.kind, foreign: 'not_found' }, inBody);
     }
-    if (route.listsDatasets && !call.caller.datasets.includes(ALL_DATASETS)) {
+    if (route.listsDatasets && !allDatasets(call.caller)) {
       return listAllowedDatasets(call.target, call.caller.datasets, prepared.rawQuery, send);
     }
     let upstream: DifyCallResponse;
@@ -262,10 +231,6 @@ export class IsolationService {
       this.logger.error(`could not record the owner of ${found.map((f) => f.kind).join(', ')}: ${(error as Error).name}`);
     }
   }
-}
-
-export function datasetAllowed(caller: Caller, datasetId: string): boolean {
-  return caller.datasets.includes(ALL_DATASETS) || caller.datasets.includes(datasetId.toLowerCase());
 }
 
 /** An answer the gateway gives in Dify's place, without calling it (attempts: 0). */

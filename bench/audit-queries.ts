@@ -184,7 +184,7 @@ function sink(): ServerResponse & { bytes: number } {
 async function main(): Promise<void> {
   const testDb = await createTestDatabase('postgres');
   const db = await openDatabase(testDb);
-  const log = createAuditLog(db, { storeText: false, signingKeys: KEYS, retentionDays: 0, checkpointIntervalMs: 60_000, batch: { maxSize: 256, maxWaitMs: 0 }, writeTimeoutMs: 30_000 });
+  const log = createAuditLog(db, { storeText: false, signingKeys: KEYS, retentionDays: 0, checkpointIntervalMs: 60_000, batch: { maxSize: 256, maxWaitMs: 0 }, writeTimeoutMs: 30_000, seal: { intervalMs: 100, batchSize: 5_000, maxLagMs: 60_000 } });
   try {
     console.log(`audit queries on PostgreSQL, ${EVENTS} events over ${DAYS} days; ${RUNS} runs per query`);
     const samples = await seed(testDb.url!, log.signer);

@@ -36,7 +36,7 @@ function draft(n: number) {
 }
 
 async function scenario(db: OpenDatabase, label: string, maxSize: number): Promise<void> {
-  const log = createAuditLog(db, { storeText: false, signingKeys: KEY, retentionDays: 0, checkpointIntervalMs: 60_000, batch: { maxSize, maxWaitMs: 0 }, writeTimeoutMs: 30_000 });
+  const log = createAuditLog(db, { storeText: false, signingKeys: KEY, retentionDays: 0, checkpointIntervalMs: 60_000, batch: { maxSize, maxWaitMs: 0 }, writeTimeoutMs: 30_000, seal: { intervalMs: 100, batchSize: 5_000, maxLagMs: 60_000 } });
   const latencies: number[] = [];
   const t0 = performance.now();
   await Promise.all(
@@ -57,7 +57,7 @@ async function scenario(db: OpenDatabase, label: string, maxSize: number): Promi
 async function bench(name: string, testDb: TestDatabase): Promise<void> {
   const db = await openDatabase(testDb);
   try {
-    const log = createAuditLog(db, { storeText: false, signingKeys: KEY, retentionDays: 0, checkpointIntervalMs: 60_000, batch: { maxSize: 256, maxWaitMs: 0 }, writeTimeoutMs: 30_000 });
+    const log = createAuditLog(db, { storeText: false, signingKeys: KEY, retentionDays: 0, checkpointIntervalMs: 60_000, batch: { maxSize: 256, maxWaitMs: 0 }, writeTimeoutMs: 30_000, seal: { intervalMs: 100, batchSize: 5_000, maxLagMs: 60_000 } });
     for (let i = 0; i < 30; i++) await log.writer.append(draft(i)); // warm-up
     const latencies: number[] = [];
     for (let i = 0; i < SEQUENTIAL; i++) {

@@ -11,7 +11,8 @@ import type { AuditSigner } from './audit-signer.js';
  * as an edit.
  */
 export const GENESIS_HASH = '0'.repeat(64);
-export const CANONICAL_VERSION = 1;
+/** Version 2 adds `receivedAt` (the write-ahead time); events sealed without one keep version 1. */
+export const CANONICAL_VERSION = 2;
 
 /** Longest stored text: ids, names and codes; prompt and answer text. Longer values are cut. */
 const MAX_SHORT_TEXT = 512;
@@ -35,16 +36,30 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** The hashed top-level keys, sorted once (the same order `canonicalJson` would give). */
-const CANONICAL_KEYS = ['v', 'id', 'type', 'recordedAt', ...FIELD_NAMES].sort();
+const CANONICAL_KEYS_V1 = ['v', 'id', 'type', 'recordedAt', ...FIELD_NAMES].sort();
+const CANONICAL_KEYS_V2 = [...CANONICAL_KEYS_V1, 'receivedAt'].sort();
 
-/** What the hash covers: the body and the time, never `seq` or the chain columns. Same bytes as `canonicalJson` of those fields. */
-export function canonicalEvent(event: EventBody, recordedAt: Date): string {
-  const value = (key: string): unknown =>
-    key === 'v' ? CANONICAL_VERSION : key === 'recordedAt' ? recordedAt.toISOString() : (event as unknown as Record<string, unknown>)[key];
-  return `{${CANONICAL_KEYS.map((key) => `${JSON.stringify(key)}:${canonicalJson(value(key))}`).join(',')}}`;
+/** A body, with the time it was recorded when it has one. */
+export type HashedBody = EventBody & { receivedAt?: Date | null };
+
+/**
+ * What the hash covers: the body and the times, never `seq` or the chain columns. Same bytes as
+ * `canonicalJson` of those fields. With `receivedAt` (every event recorded through the inbox)
+ * it is version 2; without, version 1 (events sealed before the inbox existed).
+ */
+export function canonicalEvent(event: HashedBody, recordedAt: Date): string {
+  const receivedAt = event.receivedAt ?? null;
+  const value = (key: string): unknown => {
+    if (key === 'v') return receivedAt ? CANONICAL_VERSION : 1;
+    if (key === 'recordedAt') return recordedAt.toISOString();
+    if (key === 'receivedAt') return receivedAt?.toISOString();
+    return (event as unknown as Record<string, unknown>)[key];
+  };
+  const keys = receivedAt ? CANONICAL_KEYS_V2 : CANONICAL_KEYS_V1;
+  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value(key))}`).join(',')}}`;
 }
 
-export function chainHash(prevHash: string, event: EventBody, recordedAt: Date): string {
+export function chainHash(prevHash: string, event: HashedBody, recordedAt: Date): string {
   return createHash('sha256').update(`${prevHash}\n${canonicalEvent(event, recordedAt)}`, 'utf8').digest('hex');
 }
 
@@ -96,7 +111,7 @@ function cleanDetails(details: Details): Details {
  * whole batch (the database clock, never behind the head's time so that time and `seq` grow
  * together), and the signature of each hash when a key is configured.
  */
-export function linkEvents(head: ChainHead, bodies: EventBody[], now: Date, signer: AuditSigner): StoredEvent[] {
+export function linkEvents(head: ChainHead, bodies: HashedBody[], now: Date, signer: AuditSigner): StoredEvent[] {
   const recordedAt = head.recordedAt && head.recordedAt > now ? head.recordedAt : now;
   let prevHash = head.hash;
   let seq = head.seq;
@@ -104,7 +119,7 @@ export function linkEvents(head: ChainHead, bodies: EventBody[], now: Date, sign
     seq += 1;
     const hash = chainHash(prevHash, body, recordedAt);
     const signed = signer.signEvent(hash);
-    const stored: StoredEvent = { ...body, seq, recordedAt, prevHash, hash, keyId: signed?.keyId ?? null, signature: signed?.signature ?? null };
+    const stored: StoredEvent = { ...body, receivedAt: body.receivedAt ?? null, seq, recordedAt, prevHash, hash, keyId: signed?.keyId ?? null, signature: signed?.signature ?? null };
     prevHash = hash;
     return stored;
   });

@@ -3,7 +3,8 @@ import type { ConfigType } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { AuthModule } from '../auth/auth.module.js';
 import { auditConfig } from '../config/audit.config.js';
-import { linkEvents } from './audit-chain.js';
+import { createSequencer, createWriter } from './audit-log.js';
+import { AuditSequencer } from './audit-sequencer.js';
 import { AuditMaintenance } from './audit-maintenance.js';
 import { AuditQueryService } from './audit-query.service.js';
 import { AuditReadRepository } from './audit-read.repository.js';
@@ -28,13 +29,13 @@ import { AuditService } from './audit.service.js';
     },
     {
       provide: AuditWriter,
+      inject: [AuditRepository, auditConfig.KEY],
+      useFactory: (repository: AuditRepository, cfg: ConfigType<typeof auditConfig>) => createWriter(repository, cfg),
+    },
+    {
+      provide: AuditSequencer,
       inject: [AuditRepository, AuditSigner, auditConfig.KEY],
-      useFactory: (repository: AuditRepository, signer: AuditSigner, cfg: ConfigType<typeof auditConfig>) =>
-        new AuditWriter(repository, (head, bodies, now) => linkEvents(head, bodies, now, signer), {
-          maxBatch: cfg.batch.maxSize,
-          maxWaitMs: cfg.batch.maxWaitMs,
-          timeoutMs: cfg.writeTimeoutMs,
-        }),
+      useFactory: (repository: AuditRepository, signer: AuditSigner, cfg: ConfigType<typeof auditConfig>) => createSequencer(repository, signer, cfg),
     },
     AuditService,
     AuditVerifyService,

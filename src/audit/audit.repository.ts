@@ -1,13 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { translatePrismaError } from '../database/database.errors.js';
 import { PrismaService } from '../database/prisma.service.js';
-import type { Prisma } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import { GENESIS_HASH } from './audit-chain.js';
-import type { ChainHead, Checkpoint, EventBody, StoredEvent } from './audit-event.js';
+import type { ChainHead, Checkpoint, EventBody, RecordedEvent, StoredEvent } from './audit-event.js';
+import { BODY_COLUMNS, bodyArrays, bodyOfRow, recordedOfRow, type RawEventRow } from './audit-sql.js';
 import { toCheckpoint, toCheckpointRow, toStoredEvent } from './audit-rows.js';
 
-/** Serializes chain appends across every replica (transaction-level advisory lock). */
-export const CHAIN_LOCK_KEY = 4_178_032_001;
+/** The sequencer's lease: whoever holds it (for one sealing transaction) seals; the others skip. */
+export const SEAL_LOCK_KEY = 4_178_032_001;
 /** One replica at a time runs checkpoints, recovery and retention. */
 export const MAINTENANCE_LOCK_KEY = 4_178_032_002;
 /** First half of the two-key advisory lock each running gateway holds for its whole life. */
@@ -18,55 +19,89 @@ export function instanceLockKey(instanceId: string): [number, number] {
   return [INSTANCE_LOCK_NAMESPACE, Number.parseInt(instanceId.replace(/-/g, '').slice(0, 8), 16) | 0];
 }
 
-/** Computes the chain columns of `bodies` placed after `head` (see `linkEvents`). */
-export type ChainLinker = (head: ChainHead, bodies: EventBody[], now: Date) => StoredEvent[];
+/** Computes the chain columns of `events` placed after `head` (see `linkEvents`). */
+export type ChainLinker = (head: ChainHead, events: RecordedEvent[], now: Date) => StoredEvent[];
 
 type Tx = Prisma.TransactionClient;
 
-const APPEND_TX = { maxWait: 5_000, timeout: 15_000 };
+const SEAL_TX = { maxWait: 5_000, timeout: 30_000 };
 const MAINTENANCE_TX = { maxWait: 10_000, timeout: 120_000 };
 
 class ProbeRollback extends Error {}
 
+/** What one sealing round did: null when another replica holds the lease. */
+export interface SealResult {
+  sealed: StoredEvent[];
+  /** Rows removed from the inbox that were already sealed (a retried write that had committed). */
+  duplicates: number;
+}
+
 /**
- * Writes of the audit chain (Prisma, tables `audit_events` and `audit_checkpoints`). Events are
- * only ever inserted; the one delete is retention's (`MaintenanceSession.purgeThrough`).
- * Reads are in `AuditReadRepository`. Outside Nest: `new AuditRepository({ client })`.
+ * Writes of the audit log (Prisma; tables `audit_pending`, `audit_events`, `audit_checkpoints`).
+ * Recording is one autocommitted multi-row insert into the inbox; sealing moves inbox rows into
+ * the chain. Sealed events are only ever inserted; the one delete is retention's
+ * (`MaintenanceSession.purgeThrough`). Reads are in `AuditReadRepository`.
+ * Outside Nest: `new AuditRepository({ client })`.
  */
 @Injectable()
 export class AuditRepository {
   constructor(@Inject(PrismaService) private readonly prisma: Pick<PrismaService, 'client'>) {}
 
   /**
-   * Appends `bodies` to the chain in one transaction: takes the chain lock, reads the head and
-   * the database clock, links, inserts all rows in one statement, commits. With `dedupe`, ids
-   * already stored are skipped (a retried batch that did commit the first time).
+   * The write-ahead: one INSERT of every body into the inbox, one round trip, no lock. Durable
+   * once it resolves. An id already in the inbox is skipped (a retried batch that did commit).
    */
-  async append(bodies: EventBody[], link: ChainLinker, options: { dedupe?: boolean } = {}): Promise<StoredEvent[]> {
+  async record(bodies: EventBody[]): Promise<RecordedEvent[]> {
     if (bodies.length === 0) return [];
     try {
-      return await this.prisma.client.$transaction((tx) => appendInTx(tx, bodies, link, options.dedupe ?? false), APPEND_TX);
+      return await recordIn(this.prisma.client, bodies);
     } catch (err) {
       throw translatePrismaError(err, 'audit event');
     }
   }
 
-  /**
-   * Proves the log can be written without writing it: the same transaction as an append (lock,
-   * head, insert of a throwaway row), rolled back. Throws what a real append would throw.
-   */
+  /** Proves the inbox can be written without writing it: a throwaway row inserted and rolled back. */
   async writeProbe(): Promise<void> {
     try {
       await this.prisma.client.$transaction(async (tx) => {
-        await lockChain(tx);
-        const { head, now } = await readHead(tx);
-        await tx.auditEvent.create({
-          data: { seq: BigInt(head.seq + 1), id: '00000000-0000-4000-8000-000000000000', type: 'audit.probe', recordedAt: now, prevHash: head.hash, hash: GENESIS_HASH },
-        });
+        await tx.$executeRaw`INSERT INTO audit_pending (id, type) VALUES ('00000000-0000-4000-8000-000000000000'::uuid, 'audit.probe')`;
         throw new ProbeRollback();
-      }, APPEND_TX);
+      }, SEAL_TX);
     } catch (err) {
       if (err instanceof ProbeRollback) return;
+      throw translatePrismaError(err, 'audit event');
+    }
+  }
+
+  /**
+   * One sealing round, if this replica gets the lease (a transaction-level advisory lock, so a
+   * sequencer that dies mid-round releases it with its connection): takes up to `limit` inbox
+   * rows in the order they were recorded, links them after the head, inserts them into the
+   * chain, deletes them from the inbox, all in one transaction.
+   */
+  async seal(limit: number, link: ChainLinker): Promise<SealResult | null> {
+    try {
+      // An idle round costs one round trip, not a transaction.
+      const [{ any }] = await this.prisma.client.$queryRaw<{ any: boolean }[]>`SELECT EXISTS (SELECT 1 FROM audit_pending) AS any`;
+      if (!any) return { sealed: [], duplicates: 0 };
+      return await this.prisma.client.$transaction(async (tx) => {
+        const [{ locked }] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${SEAL_LOCK_KEY}::bigint) AS locked`;
+        if (!locked) return null;
+        const rows = await tx.$queryRaw<RawEventRow[]>`
+          DELETE FROM audit_pending p USING (SELECT pending_no FROM audit_pending ORDER BY pending_no LIMIT ${limit}) AS batch
+           WHERE p.pending_no = batch.pending_no RETURNING p.*`;
+        if (rows.length === 0) return { sealed: [], duplicates: 0 };
+        const recorded = rows.map(recordedOfRow).sort((x, y) => x.pendingNo - y.pendingNo);
+        const known = await tx.$queryRaw<{ id: string }[]>`SELECT id::text AS id FROM audit_events WHERE id = ANY(${recorded.map((r) => r.id)}::uuid[])`;
+        const skip = new Set(known.map((k) => k.id));
+        const fresh = recorded.filter((r) => !skip.has(r.id)).map(({ pendingNo: _, ...event }) => event);
+        if (fresh.length === 0) return { sealed: [], duplicates: rows.length };
+        const { head, now } = await readHead(tx);
+        const sealed = link(head, fresh, now);
+        await insertSealed(tx, sealed);
+        return { sealed, duplicates: rows.length - fresh.length };
+      }, SEAL_TX);
+    } catch (err) {
       throw translatePrismaError(err, 'audit event');
     }
   }
@@ -100,8 +135,9 @@ export class MaintenanceSession {
     return (await readHead(this.tx)).head;
   }
 
-  append(bodies: EventBody[], link: ChainLinker): Promise<StoredEvent[]> {
-    return appendInTx(this.tx, bodies, link, true);
+  /** Records into the inbox, inside this transaction (the sequencer seals them like any other). */
+  record(bodies: EventBody[]): Promise<RecordedEvent[]> {
+    return recordIn(this.tx, bodies);
   }
 
   async latestCheckpoint(kind?: Checkpoint['kind']): Promise<Checkpoint | null> {
@@ -113,13 +149,16 @@ export class MaintenanceSession {
     await this.tx.auditCheckpoint.create({ data: toCheckpointRow(cp) });
   }
 
-  /** Instances that wrote `gateway.started` and neither `gateway.stopped` nor were recovered. */
+  /** Instances that recorded `gateway.started` and neither `gateway.stopped` nor were recovered (sealed or not). */
   async unfinishedInstances(): Promise<string[]> {
     const rows = await this.tx.$queryRaw<{ instance_id: string }[]>`
-      SELECT DISTINCT s.instance_id::text AS instance_id FROM audit_events s
+      WITH lifecycle AS (
+        SELECT type, instance_id FROM audit_events WHERE type IN ('gateway.started', 'gateway.stopped', 'gateway.recovered')
+        UNION ALL
+        SELECT type, instance_id FROM audit_pending WHERE type IN ('gateway.started', 'gateway.stopped', 'gateway.recovered'))
+      SELECT DISTINCT s.instance_id::text AS instance_id FROM lifecycle s
        WHERE s.type = 'gateway.started' AND s.instance_id IS NOT NULL
-         AND NOT EXISTS (SELECT 1 FROM audit_events e
-                          WHERE e.type IN ('gateway.stopped', 'gateway.recovered') AND e.instance_id = s.instance_id)`;
+         AND NOT EXISTS (SELECT 1 FROM lifecycle e WHERE e.type IN ('gateway.stopped', 'gateway.recovered') AND e.instance_id = s.instance_id)`;
     return rows.map((r) => r.instance_id);
   }
 
@@ -134,16 +173,25 @@ export class MaintenanceSession {
     return !free;
   }
 
-  /** `call.started` events of the instance that no `call.finished` closes, oldest first. */
-  async openCalls(instanceId: string): Promise<StoredEvent[]> {
-    const seqs = await this.tx.$queryRaw<{ seq: bigint }[]>`
-      SELECT s.seq FROM audit_events s
+  /**
+   * `call.started` events of the instance (sealed or still in the inbox) that no `call.finished`
+   * closes, oldest first; `seq` is null for those not sealed yet.
+   */
+  async openCalls(instanceId: string): Promise<(EventBody & { seq: number | null })[]> {
+    const rows = await this.tx.$queryRaw<RawEventRow[]>`
+      WITH calls AS (
+        SELECT ${BODY_COLUMNS}, seq, NULL::bigint AS pending_no FROM audit_events WHERE call_id IN (
+          SELECT call_id FROM audit_events WHERE type = 'call.started' AND instance_id = ${instanceId}::uuid
+          UNION SELECT call_id FROM audit_pending WHERE type = 'call.started' AND instance_id = ${instanceId}::uuid)
+        UNION ALL
+        SELECT ${BODY_COLUMNS}, NULL::bigint AS seq, pending_no FROM audit_pending WHERE call_id IN (
+          SELECT call_id FROM audit_events WHERE type = 'call.started' AND instance_id = ${instanceId}::uuid
+          UNION SELECT call_id FROM audit_pending WHERE type = 'call.started' AND instance_id = ${instanceId}::uuid))
+      SELECT * FROM calls s
        WHERE s.type = 'call.started' AND s.instance_id = ${instanceId}::uuid
-         AND NOT EXISTS (SELECT 1 FROM audit_events f WHERE f.call_id = s.call_id AND f.type = 'call.finished')
-       ORDER BY s.seq`;
-    if (seqs.length === 0) return [];
-    const rows = await this.tx.auditEvent.findMany({ where: { seq: { in: seqs.map((s) => s.seq) } }, orderBy: { seq: 'asc' } });
-    return rows.map(toStoredEvent);
+         AND NOT EXISTS (SELECT 1 FROM calls f WHERE f.call_id = s.call_id AND f.type = 'call.finished')
+       ORDER BY s.seq NULLS LAST, s.pending_no`;
+    return rows.map((r) => ({ ...bodyOfRow(r), seq: r.seq === null || r.seq === undefined ? null : Number(r.seq) }));
   }
 
   /** The first stored seq (null when the log is empty). */
@@ -175,11 +223,7 @@ export class MaintenanceSession {
   }
 }
 
-async function lockChain(tx: Tx): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY}::bigint)`;
-}
-
-/** The chain head and the database clock (ms). Call with the chain lock held. */
+/** The chain head and the database clock (ms). Call with the seal lease held. */
 async function readHead(tx: Tx): Promise<{ head: ChainHead; now: Date }> {
   const [row] = await tx.$queryRaw<{ seq: bigint | null; hash: string | null; recorded_at: Date | null; now: Date }[]>`
     SELECT e.seq, e.hash, e.recorded_at, date_trunc('milliseconds', clock_timestamp()) AS now
@@ -194,41 +238,27 @@ async function readHead(tx: Tx): Promise<{ head: ChainHead; now: Date }> {
   return { head, now: row.now };
 }
 
-async function appendInTx(tx: Tx, bodies: EventBody[], link: ChainLinker, dedupe: boolean): Promise<StoredEvent[]> {
-  await lockChain(tx);
-  const seen = new Set<string>();
-  let fresh = bodies.filter((b) => !seen.has(b.id) && seen.add(b.id));
-  if (dedupe) {
-    const existing = await tx.auditEvent.findMany({ where: { id: { in: fresh.map((b) => b.id) } }, select: { id: true } });
-    const known = new Set(existing.map((e) => e.id));
-    fresh = fresh.filter((b) => !known.has(b.id));
-    if (fresh.length === 0) return [];
-  }
-  const { head, now } = await readHead(tx);
-  const stored = link(head, fresh, now);
-  await insertEvents(tx, stored);
-  return stored;
+/** The write-ahead insert (see `AuditRepository.record`), on the client or inside a transaction. */
+async function recordIn(db: Pick<Tx, '$queryRaw'>, bodies: EventBody[]): Promise<RecordedEvent[]> {
+  const rows = await db.$queryRaw<{ id: string; received_at: Date }[]>`
+    INSERT INTO audit_pending (${BODY_COLUMNS}) SELECT * FROM unnest(${Prisma.join(bodyArrays(bodies))})
+    ON CONFLICT (id) DO NOTHING RETURNING id::text AS id, received_at`;
+  const at = new Map(rows.map((r) => [r.id, new Date(r.received_at)]));
+  // A skipped id (already recorded) gets the time of this attempt: it is not stored anywhere.
+  const now = rows[0] ? new Date(rows[0].received_at) : new Date();
+  return bodies.map((body) => ({ ...body, receivedAt: at.get(body.id) ?? now }));
 }
 
 /**
- * One INSERT for the whole batch: a column array per field, `unnest`ed. (Prisma's `createMany`
- * builds the same statement several times slower; this is the group commit's hot path.)
+ * One INSERT for the whole sealed batch: a column array per field, `unnest`ed. (Prisma's
+ * `createMany` builds the same statement several times slower; this is the sequencer's hot path.)
  */
-async function insertEvents(tx: Tx, events: StoredEvent[]): Promise<void> {
+async function insertSealed(tx: Tx, events: StoredEvent[]): Promise<void> {
   const col = <T>(pick: (e: StoredEvent) => T): T[] => events.map(pick);
   await tx.$executeRaw`
-    INSERT INTO audit_events (seq, id, type, recorded_at, instance_id, call_id, request_id, caller_key_id, caller_name, app_alias,
-      method, route, end_user, status, upstream_status, outcome, error_code, latency_ms, attempts, conversation_id, message_id,
-      task_id, workflow_run_id, total_tokens, total_price, currency, prompt_text, answer_text, details, prev_hash, hash, key_id, signature)
-    SELECT * FROM unnest(
-      ${col((e) => String(e.seq))}::bigint[], ${col((e) => e.id)}::uuid[], ${col((e) => e.type)}::text[],
-      ${col((e) => e.recordedAt.toISOString())}::timestamptz[], ${col((e) => e.instanceId)}::uuid[], ${col((e) => e.callId)}::uuid[],
-      ${col((e) => e.requestId)}::text[], ${col((e) => e.callerKeyId)}::uuid[], ${col((e) => e.callerName)}::text[],
-      ${col((e) => e.appAlias)}::text[], ${col((e) => e.method)}::text[], ${col((e) => e.route)}::text[], ${col((e) => e.endUser)}::text[],
-      ${col((e) => e.status)}::int[], ${col((e) => e.upstreamStatus)}::int[], ${col((e) => e.outcome)}::text[], ${col((e) => e.errorCode)}::text[],
-      ${col((e) => e.latencyMs)}::int[], ${col((e) => e.attempts)}::int[], ${col((e) => e.conversationId)}::text[], ${col((e) => e.messageId)}::text[],
-      ${col((e) => e.taskId)}::text[], ${col((e) => e.workflowRunId)}::text[], ${col((e) => e.totalTokens)}::int[], ${col((e) => e.totalPrice)}::text[],
-      ${col((e) => e.currency)}::text[], ${col((e) => e.promptText)}::text[], ${col((e) => e.answerText)}::text[],
-      ${col((e) => (e.details === null ? null : JSON.stringify(e.details)))}::jsonb[], ${col((e) => e.prevHash)}::text[], ${col((e) => e.hash)}::text[],
+    INSERT INTO audit_events (${BODY_COLUMNS}, seq, recorded_at, received_at, prev_hash, hash, key_id, signature)
+    SELECT * FROM unnest(${Prisma.join(bodyArrays(events))},
+      ${col((e) => String(e.seq))}::bigint[], ${col((e) => e.recordedAt.toISOString())}::timestamptz[],
+      ${col((e) => e.receivedAt?.toISOString() ?? null)}::timestamptz[], ${col((e) => e.prevHash)}::text[], ${col((e) => e.hash)}::text[],
       ${col((e) => e.keyId)}::text[], ${col((e) => e.signature)}::text[])`;
 }

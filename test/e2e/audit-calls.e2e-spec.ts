@@ -11,13 +11,13 @@ function sseData(text: string): Record<string, any>[] {
   return parseSseFrames(`${text}\n\n`).events.flatMap((e) => (e.data ? [e.data] : []));
 }
 
-/** Every event of the request, oldest first, once its call has an outcome (or `count` events exist). */
+/** Every event of the request, oldest first, once its call has an outcome (or `count` events exist) and the sequencer sealed them. */
 async function callEvents(gw: TestGateway, auditor: string, requestId: string, count = 2): Promise<AuditEvent[]> {
   return waitFor(async () => {
     const res = await auditGet(gw, auditor, `/audit/events?request_id=${encodeURIComponent(requestId)}&limit=200`);
     expect(res.status).toBe(200);
     const events = (res.body.data as AuditEvent[]).sort((a, b) => a.seq - b.seq);
-    return events.length >= count && events.some((e) => e.type === 'call.finished') ? events : undefined;
+    return events.length >= count && events.some((e) => e.type === 'call.finished') && events.every((e) => e.sealed) ? events : undefined;
   }, 10_000, `events of ${requestId}`);
 }
 

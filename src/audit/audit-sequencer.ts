@@ -67,7 +67,10 @@ export class AuditSequencer {
   private round(): Promise<SealResult | null> {
     const previous = this.running ?? Promise.resolve(0);
     const next = previous.catch(() => 0).then(() => this.repository.seal(this.options.batchSize, this.link));
-    this.running = next.then((r) => r?.sealed.length ?? 0);
+    this.running = next.then(
+      (r) => r?.sealed.length ?? 0,
+      () => 0,
+    );
     return next.then(
       (result) => {
         this.counters.rounds += 1;

@@ -238,11 +238,16 @@ async function readHead(tx: Tx): Promise<{ head: ChainHead; now: Date }> {
   return { head, now: row.now };
 }
 
-/** The write-ahead insert (see `AuditRepository.record`), on the client or inside a transaction. */
-async function recordIn(db: Pick<Tx, '$queryRaw'>, bodies: EventBody[]): Promise<RecordedEvent[]> {
-  const rows = await db.$queryRaw<{ id: string; received_at: Date }[]>`
+/** The write-ahead statement: one multi-row insert into the inbox (also run on a bare `pg` pool by bench/audit-write.ts). */
+export function recordStatement(bodies: EventBody[]): Prisma.Sql {
+  return Prisma.sql`
     INSERT INTO audit_pending (${BODY_COLUMNS}) SELECT * FROM unnest(${Prisma.join(bodyArrays(bodies))})
     ON CONFLICT (id) DO NOTHING RETURNING id::text AS id, received_at`;
+}
+
+/** The write-ahead insert (see `AuditRepository.record`), on the client or inside a transaction. */
+async function recordIn(db: Pick<Tx, '$queryRaw'>, bodies: EventBody[]): Promise<RecordedEvent[]> {
+  const rows = await db.$queryRaw<{ id: string; received_at: Date }[]>(recordStatement(bodies));
   const at = new Map(rows.map((r) => [r.id, new Date(r.received_at)]));
   // A skipped id (already recorded) gets the time of this attempt: it is not stored anywhere.
   const now = rows[0] ? new Date(rows[0].received_at) : new Date();

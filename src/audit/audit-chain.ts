@@ -48,19 +48,40 @@ export type HashedBody = EventBody & { receivedAt?: Date | null };
  * it is version 2; without, version 1 (events sealed before the inbox existed).
  */
 export function canonicalEvent(event: HashedBody, recordedAt: Date): string {
-  const receivedAt = event.receivedAt ?? null;
-  const value = (key: string): unknown => {
-    if (key === 'v') return receivedAt ? CANONICAL_VERSION : 1;
-    if (key === 'recordedAt') return recordedAt.toISOString();
-    if (key === 'receivedAt') return receivedAt?.toISOString();
-    return (event as unknown as Record<string, unknown>)[key];
-  };
-  const keys = receivedAt ? CANONICAL_KEYS_V2 : CANONICAL_KEYS_V1;
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value(key))}`).join(',')}}`;
+  return canonicalAt(event, recordedAt.toISOString());
 }
 
 export function chainHash(prevHash: string, event: HashedBody, recordedAt: Date): string {
-  return createHash('sha256').update(`${prevHash}\n${canonicalEvent(event, recordedAt)}`, 'utf8').digest('hex');
+  return hashAt(prevHash, event, recordedAt.toISOString());
+}
+
+/** `"key":` with the `{` or `,` before it, per key: computed once (sealing hashes thousands of events a second). */
+const PREFIXES_V1 = CANONICAL_KEYS_V1.map((key, i) => `${i === 0 ? '{' : ','}${JSON.stringify(key)}:`);
+const PREFIXES_V2 = CANONICAL_KEYS_V2.map((key, i) => `${i === 0 ? '{' : ','}${JSON.stringify(key)}:`);
+
+function canonicalAt(event: HashedBody, recordedIso: string): string {
+  const receivedAt = event.receivedAt ?? null;
+  const keys = receivedAt ? CANONICAL_KEYS_V2 : CANONICAL_KEYS_V1;
+  const prefixes = receivedAt ? PREFIXES_V2 : PREFIXES_V1;
+  let out = '';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    let json: string;
+    if (key === 'v') json = receivedAt ? String(CANONICAL_VERSION) : '1';
+    else if (key === 'recordedAt') json = JSON.stringify(recordedIso);
+    else if (key === 'receivedAt') json = JSON.stringify(receivedAt!.toISOString());
+    else {
+      const value = (event as unknown as Record<string, unknown>)[key];
+      // Fast paths with the same bytes as canonicalJson.
+      json = value === null || value === undefined ? 'null' : typeof value === 'string' ? JSON.stringify(value) : canonicalJson(value);
+    }
+    out += prefixes[i] + json;
+  }
+  return `${out}}`;
+}
+
+function hashAt(prevHash: string, event: HashedBody, recordedIso: string): string {
+  return createHash('sha256').update(`${prevHash}\n${canonicalAt(event, recordedIso)}`, 'utf8').digest('hex');
 }
 
 /**
@@ -113,11 +134,12 @@ function cleanDetails(details: Details): Details {
  */
 export function linkEvents(head: ChainHead, bodies: HashedBody[], now: Date, signer: AuditSigner): StoredEvent[] {
   const recordedAt = head.recordedAt && head.recordedAt > now ? head.recordedAt : now;
+  const recordedIso = recordedAt.toISOString();
   let prevHash = head.hash;
   let seq = head.seq;
   return bodies.map((body) => {
     seq += 1;
-    const hash = chainHash(prevHash, body, recordedAt);
+    const hash = hashAt(prevHash, body, recordedIso);
     const signed = signer.signEvent(hash);
     const stored: StoredEvent = { ...body, receivedAt: body.receivedAt ?? null, seq, recordedAt, prevHash, hash, keyId: signed?.keyId ?? null, signature: signed?.signature ?? null };
     prevHash = hash;

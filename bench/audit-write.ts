@@ -15,11 +15,11 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { toEventBody } from '../src/audit/audit-chain.js';
+import { toEventBody } from '../src/audit/write/audit-chain.js';
 import type { EventBody, RecordedEvent } from '../src/audit/audit-event.js';
 import { createAuditLog } from '../src/audit/audit-log.js';
-import { AuditWriter } from '../src/audit/audit-writer.js';
-import { recordStatement } from '../src/audit/audit.repository.js';
+import { AuditWriter } from '../src/audit/write/audit-writer.js';
+import { recordStatement } from '../src/audit/write/audit.repository.js';
 import type { AuditConfig } from '../src/config/gateway-config.js';
 import { Secret } from '../src/config/secret.js';
 import { openDatabase, type OpenDatabase } from '../src/database/open-database.js';

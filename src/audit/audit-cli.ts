@@ -4,7 +4,7 @@ import { GatewayError } from '../common/gateway-error.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { OpenDatabase } from '../database/open-database.js';
 import { createAuditLog } from './audit-log.js';
-import type { VerifyRange, VerifyReport } from './audit-verify.service.js';
+import type { VerifyRange, VerifyReport } from './read/audit-verify.service.js';
 
 export const AUDIT_USAGE = `  audit verify [--from <ISO time|seq>] [--to <ISO time|seq>] [--json]
   audit checkpoint [--json]`;

@@ -1,13 +1,13 @@
 import type { AuditConfig } from '../config/gateway-config.js';
 import type { OpenDatabase } from '../database/open-database.js';
-import { linkEvents } from './audit-chain.js';
-import { AuditMaintenance } from './audit-maintenance.js';
-import { AuditReadRepository } from './audit-read.repository.js';
-import { AuditSequencer } from './audit-sequencer.js';
-import { AuditSigner } from './audit-signer.js';
-import { AuditVerifyService } from './audit-verify.service.js';
-import { AuditWriter } from './audit-writer.js';
-import { AuditRepository } from './audit.repository.js';
+import { linkEvents } from './write/audit-chain.js';
+import { AuditMaintenance } from './write/audit-maintenance.js';
+import { AuditReadRepository } from './read/audit-read.repository.js';
+import { AuditSequencer } from './write/audit-sequencer.js';
+import { AuditSigner } from './write/audit-signer.js';
+import { AuditVerifyService } from './read/audit-verify.service.js';
+import { AuditWriter } from './write/audit-writer.js';
+import { AuditRepository } from './write/audit.repository.js';
 import { AuditService } from './audit.service.js';
 
 /** The audit log's parts wired by hand, outside Nest: for the CLI, scripts and tests. */

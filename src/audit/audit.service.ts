@@ -5,7 +5,7 @@ import { redact, redactText } from '../common/redact.js';
 import { auditConfig } from '../config/audit.config.js';
 import type { AdminEventType, Details, EventDraft, EventType, Outcome, RecordedEvent } from './audit-event.js';
 import { AuditUnavailableError } from './audit-unavailable.error.js';
-import { AuditWriter } from './audit-writer.js';
+import { AuditWriter } from './write/audit-writer.js';
 
 /** One /v1 call as the proxy sees it. Text is raw here; it is masked (or dropped) before it is stored. */
 export interface CallAuditEntry {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { AuditReadRepository } from '../../src/audit/audit-read.repository.js';
+import { AuditReadRepository } from '../../src/audit/read/audit-read.repository.js';
 import { parseSseFrames } from '../../simulator/sse-reader.js';
 import { auditGet, chatBody, postV1, startAuditGateway, waitFor, type AuditEvent } from '../support/audit-gateway.js';
 import { DATABASE_SETUP_TIMEOUT_MS } from '../support/database.js';

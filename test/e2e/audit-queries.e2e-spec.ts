@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { AuditWriter } from '../../src/audit/audit-writer.js';
-import { EVENT_COLUMNS } from '../../src/audit/audit-presenter.js';
+import { AuditWriter } from '../../src/audit/write/audit-writer.js';
+import { EVENT_COLUMNS } from '../../src/audit/read/audit-presenter.js';
 import { auditGet, auditSettled, chatBody, postV1, startAuditGateway, waitFor, type AuditEvent } from '../support/audit-gateway.js';
 import { DATABASE_KINDS, DATABASE_SETUP_TIMEOUT_MS } from '../support/database.js';
 import type { TestGateway } from '../support/test-gateway.js';

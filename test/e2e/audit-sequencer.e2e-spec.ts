@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { startDifySimulator, type DifySimulator } from '../../simulator/dify-simulator.js';
-import { SEAL_LOCK_KEY } from '../../src/audit/audit.repository.js';
+import { SEAL_LOCK_KEY } from '../../src/audit/write/audit.repository.js';
 import { signingKeyFile, waitFor } from '../support/audit-gateway.js';
 import { openTestAuditLog, type TestAuditLog } from '../support/audit-log.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';

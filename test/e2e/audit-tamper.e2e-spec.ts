@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { chainHash, linkEvents, toEventBody } from '../../src/audit/audit-chain.js';
+import { chainHash, linkEvents, toEventBody } from '../../src/audit/write/audit-chain.js';
 import type { StoredEvent } from '../../src/audit/audit-event.js';
-import { AuditSigner } from '../../src/audit/audit-signer.js';
-import type { TamperKind } from '../../src/audit/audit-verifier.js';
+import { AuditSigner } from '../../src/audit/write/audit-signer.js';
+import type { TamperKind } from '../../src/audit/read/audit-verifier.js';
 import { PrismaService } from '../../src/database/prisma.service.js';
 import { openTestAuditLog, type TestAuditLog } from '../support/audit-log.js';
 import { auditGet, auditSettled, chatBody, postV1, startAuditGateway } from '../support/audit-gateway.js';

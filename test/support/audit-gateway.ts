@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { AuditSequencer } from '../../src/audit/audit-sequencer.js';
-import { AuditWriter } from '../../src/audit/audit-writer.js';
+import { AuditSequencer } from '../../src/audit/write/audit-sequencer.js';
+import { AuditWriter } from '../../src/audit/write/audit-writer.js';
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from './test-gateway.js';
 import { TEST_SIGNING_KEY } from './audit-log.js';
 

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { translatePrismaError } from '../database/database.errors.js';
-import { PrismaService } from '../database/prisma.service.js';
-import { Prisma } from '../generated/prisma/client.js';
+import { translatePrismaError } from '../../database/database.errors.js';
+import { PrismaService } from '../../database/prisma.service.js';
+import { Prisma } from '../../generated/prisma/client.js';
 import { GENESIS_HASH } from './audit-chain.js';
-import type { ChainHead, Checkpoint, EventBody, RecordedEvent, StoredEvent } from './audit-event.js';
+import type { ChainHead, Checkpoint, EventBody, RecordedEvent, StoredEvent } from '../audit-event.js';
 import { BODY_COLUMNS, bodyArrays, bodyOfRow, recordedOfRow, type RawEventRow } from './audit-sql.js';
-import { toCheckpoint, toCheckpointRow, toStoredEvent } from './audit-rows.js';
+import { toCheckpoint, toCheckpointRow, toStoredEvent } from '../audit-rows.js';
 
 /** The sequencer's lease: whoever holds it (for one sealing transaction) seals; the others skip. */
 export const SEAL_LOCK_KEY = 4_178_032_001;

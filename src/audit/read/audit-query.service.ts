@@ -1,13 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import { GatewayError } from '../common/gateway-error.js';
-import type { Details } from './audit-event.js';
+import { GatewayError } from '../../common/gateway-error.js';
+import type { Details } from '../audit-event.js';
 import { csvHeader, csvLine, EXPORT_CONTENT_TYPES, ndjsonLine, writeChunk } from './audit-export.js';
 import { exportRows, listPage, type ListingFilter } from './audit-listing.js';
 import { presentEvent, summarizeCall, type CallSummary, type PresentedEvent } from './audit-presenter.js';
 import { AuditReadRepository, type EventFilter, type StatsDimension } from './audit-read.repository.js';
 import { AuditVerifyService, type VerifyReport } from './audit-verify.service.js';
-import { AuditService, type AuditActor } from './audit.service.js';
+import { AuditService, type AuditActor } from '../audit.service.js';
 import type { AuditEventsQueryDto, AuditExportQueryDto, AuditFilterDto } from './dto/audit-events-query.dto.js';
 import { STATS_DIMENSIONS, type AuditStatsQueryDto, type AuditVerifyQueryDto } from './dto/audit-report-query.dto.js';
 

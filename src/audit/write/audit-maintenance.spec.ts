@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { openTestAuditLog, type TestAuditLog } from '../../test/support/audit-log.js';
-import { DATABASE_KINDS, DATABASE_SETUP_TIMEOUT_MS } from '../../test/support/database.js';
+import { openTestAuditLog, type TestAuditLog } from '../../../test/support/audit-log.js';
+import { DATABASE_KINDS, DATABASE_SETUP_TIMEOUT_MS } from '../../../test/support/database.js';
 import { AuditMaintenance, GATEWAY_STOPPED } from './audit-maintenance.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

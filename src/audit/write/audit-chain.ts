@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { FIELD_NAMES, type ChainHead, type DetailValue, type Details, type EventBody, type EventDraft, type StoredEvent } from './audit-event.js';
+import { FIELD_NAMES, type ChainHead, type DetailValue, type Details, type EventBody, type EventDraft, type StoredEvent } from '../audit-event.js';
 import type { AuditSigner } from './audit-signer.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { AuditRow } from './audit-event.js';
+import type { AuditRow } from '../audit-event.js';
 import { EVENT_COLUMNS, presentEvent } from './audit-presenter.js';
 import type { ExportFormat } from './dto/audit-events-query.dto.js';
 

@@ -1,5 +1,5 @@
-import { Prisma } from '../generated/prisma/client.js';
-import { FIELD_NAMES, type Details, type EventBody, type EventType, type Outcome, type RecordedEvent, type UnsealedEvent } from './audit-event.js';
+import { Prisma } from '../../generated/prisma/client.js';
+import { FIELD_NAMES, type Details, type EventBody, type EventType, type Outcome, type RecordedEvent, type UnsealedEvent } from '../audit-event.js';
 
 /** SQL pieces shared by the audit repositories: the body columns, as arrays for one `unnest` insert. */
 

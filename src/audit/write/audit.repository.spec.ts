@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { openTestAuditLog, testAuditConfig, type TestAuditLog } from '../../test/support/audit-log.js';
-import { createTestDatabase, DATABASE_SETUP_TIMEOUT_MS, DATABASE_KINDS } from '../../test/support/database.js';
-import { openDatabase } from '../database/open-database.js';
+import { openTestAuditLog, testAuditConfig, type TestAuditLog } from '../../../test/support/audit-log.js';
+import { createTestDatabase, DATABASE_SETUP_TIMEOUT_MS, DATABASE_KINDS } from '../../../test/support/database.js';
+import { openDatabase } from '../../database/open-database.js';
 import { GENESIS_HASH, linkEvents, toEventBody } from './audit-chain.js';
-import { createAuditLog } from './audit-log.js';
+import { createAuditLog } from '../audit-log.js';
 import { AuditRepository, instanceLockKey, SEAL_LOCK_KEY } from './audit.repository.js';
 
 describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { auditConfig } from '../config/audit.config.js';
-import { GENESIS_HASH } from './audit-chain.js';
-import type { Checkpoint, StoredEvent } from './audit-event.js';
+import { auditConfig } from '../../config/audit.config.js';
+import { GENESIS_HASH } from '../write/audit-chain.js';
+import type { Checkpoint, StoredEvent } from '../audit-event.js';
 import { AuditReadRepository } from './audit-read.repository.js';
-import { AuditSigner } from './audit-signer.js';
+import { AuditSigner } from '../write/audit-signer.js';
 import { verifyChain, type ChainStart, type VerifyResult } from './audit-verifier.js';
 
 export interface VerifyRange {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { Secret } from '../config/secret.js';
+import { Secret } from '../../config/secret.js';
 import { canonicalJson, chainHash, GENESIS_HASH, linkEvents, toEventBody } from './audit-chain.js';
 import { AuditSigner } from './audit-signer.js';
 

@@ -1,4 +1,4 @@
-import type { AuditRow } from './audit-event.js';
+import type { AuditRow } from '../audit-event.js';
 
 /** The columns of an event in the API, NDJSON and CSV, in this order. */
 export const EVENT_COLUMNS = [

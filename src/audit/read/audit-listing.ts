@@ -1,5 +1,5 @@
-import { GatewayError } from '../common/gateway-error.js';
-import type { AuditRow, UnsealedEvent } from './audit-event.js';
+import { GatewayError } from '../../common/gateway-error.js';
+import type { AuditRow, UnsealedEvent } from '../audit-event.js';
 import type { AuditReadRepository, EventFilter } from './audit-read.repository.js';
 
 /**

@@ -1,16 +1,16 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
-import { auditConfig } from '../config/audit.config.js';
-import { PrismaService } from '../database/prisma.service.js';
-import type { ReleaseSessionLock } from '../database/session-lock.js';
+import { auditConfig } from '../../config/audit.config.js';
+import { PrismaService } from '../../database/prisma.service.js';
+import type { ReleaseSessionLock } from '../../database/session-lock.js';
 import { toEventBody } from './audit-chain.js';
-import type { Checkpoint, EventBody } from './audit-event.js';
+import type { Checkpoint, EventBody } from '../audit-event.js';
 import { AuditSequencer } from './audit-sequencer.js';
 import { AuditSigner } from './audit-signer.js';
 import { AuditWriter } from './audit-writer.js';
 import { AuditRepository, instanceLockKey } from './audit.repository.js';
-import { AuditService } from './audit.service.js';
+import { AuditService } from '../audit.service.js';
 
 /** Events removed per retention transaction (each leaves its own signed anchor). */
 const PURGE_CHUNK = 10_000;

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { toEventBody } from './audit-chain.js';
-import type { EventBody, EventDraft, RecordedEvent } from './audit-event.js';
+import type { EventBody, EventDraft, RecordedEvent } from '../audit-event.js';
 import type { AuditRepository } from './audit.repository.js';
 
 /** The audit log could not be written (store down, refused, too slow, or known to be failing). */

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { isUuid, translatePrismaError } from '../database/database.errors.js';
-import { PrismaService } from '../database/prisma.service.js';
-import { Prisma } from '../generated/prisma/client.js';
-import type { AuditRow, Checkpoint, StoredEvent, UnsealedEvent } from './audit-event.js';
-import { toCheckpoint, toStoredEvent, toUnsealedEvent } from './audit-rows.js';
+import { isUuid, translatePrismaError } from '../../database/database.errors.js';
+import { PrismaService } from '../../database/prisma.service.js';
+import { Prisma } from '../../generated/prisma/client.js';
+import type { AuditRow, Checkpoint, StoredEvent, UnsealedEvent } from '../audit-event.js';
+import { toCheckpoint, toStoredEvent, toUnsealedEvent } from '../audit-rows.js';
 
 /**
  * Filters on events; every one is an exact match. `fromSeq`/`toSeq` are inclusive and apply to

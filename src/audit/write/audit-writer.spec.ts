@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import type { EventBody, EventDraft, RecordedEvent } from './audit-event.js';
+import type { EventBody, EventDraft, RecordedEvent } from '../audit-event.js';
 import { AuditStoreError, AuditWriter, type AuditWriterOptions } from './audit-writer.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

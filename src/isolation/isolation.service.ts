@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { Readable, pipeline } from 'node:stream';
 import type { Caller } from '../auth/caller.js';
@@ -15,7 +15,7 @@ import { FORM_TOKEN_NEEDLE, formTokensIn } from './form-tokens.js';
 import { setTopLevelMember } from './json-member.js';
 import { MultipartFieldRewrite, multipartBoundary } from './multipart-field.js';
 import { rewriteQueryParam } from './query-param.js';
-import { ResourceOwnerRepository } from './resource-owner.repository.js';
+import { ResourceOwnerLedger } from './resource-owner.ledger.js';
 import type { UserNamespace } from './user-namespace.js';
 
 export type { SendUpstream } from './dataset-list.js';
@@ -67,9 +67,8 @@ const NOT_FOUND: Record<OwnedKind, GatewayError> = {
  */
 @Injectable()
 export class IsolationService {
-  private readonly logger = new Logger(IsolationService.name);
 
-  constructor(private readonly owners: ResourceOwnerRepository) {}
+  constructor(private readonly owners: ResourceOwnerLedger) {}
 
   async prepare(call: AdmittedCall, req: Request, rawQuery: string): Promise<PreparedRequest> {
     const { route, ns } = call;
@@ -200,8 +199,11 @@ export class IsolationService {
     return { ...upstream, headers: { ...upstream.headers, 'content-length': String(body.length) }, body: Readable.from([body]) };
   }
 
-  /** Records the ids of `wanted` found in `data` as the caller's; removes them from `wanted`. */
-  private async recordIds(call: AdmittedCall, data: Record<string, unknown>, wanted: Set<OwnedKind>): Promise<void> {
+  /**
+   * Records the ids of `wanted` found in `data` as the caller's (removing them from `wanted`),
+   * without waiting: they go in the next group insert, and until then only this process knows them.
+   */
+  private recordIds(call: AdmittedCall, data: Record<string, unknown>, wanted: Set<OwnedKind>): void {
     const found: { kind: OwnedKind; resourceId: string }[] = [];
     const take = (kind: OwnedKind, value: unknown) => {
       if (wanted.has(kind) && typeof value === 'string' && value.length > 0 && value.length <= 200) {
@@ -213,23 +215,21 @@ export class IsolationService {
     take('workflow_run', data.workflow_run_id);
     take('message', data.message_id);
     take('file', call.route.records?.includes('file') ? data.id : undefined);
-    await this.recordOwners(call, found);
+    void this.recordOwners(call, found);
   }
 
-  /** Records every form token in `data` (a pause event, or an answer) as the caller's. */
+  /**
+   * Records every form token in `data` (a pause event, or an answer) as the caller's, committed
+   * before the token is passed on: whoever holds it may submit it through any replica at once.
+   */
   private async recordForms(call: AdmittedCall, data: Record<string, unknown>): Promise<void> {
     const tokens = formTokensIn(data);
     await this.recordOwners(call, tokens.map((resourceId) => ({ kind: 'form' as const, resourceId })));
   }
 
-  private async recordOwners(call: AdmittedCall, found: { kind: OwnedKind; resourceId: string }[]): Promise<void> {
-    if (found.length === 0) return;
-    try {
-      await this.owners.record(found.map((f) => ({ ...f, appAlias: call.target.alias, namespace: call.ns.namespace })));
-    } catch (error) {
-      // The call itself goes on; only the owner check of a later use of these ids fails (closed).
-      this.logger.error(`could not record the owner of ${found.map((f) => f.kind).join(', ')}: ${(error as Error).name}`);
-    }
+  /** Never rejects: if the insert fails (the ledger logs it), only a later use of these ids fails (closed). */
+  private recordOwners(call: AdmittedCall, found: { kind: OwnedKind; resourceId: string }[]): Promise<void> {
+    return this.owners.record(found.map((f) => ({ ...f, appAlias: call.target.alias, namespace: call.ns.namespace })));
   }
 }
 

@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { AuditWriter } from '../../src/audit/audit-writer.js';
+import { chatBody, postV1, startAuditGateway, waitFor } from '../support/audit-gateway.js';
+import { browserUnavailable, launchChromium } from '../support/browser.js';
+import { buildConsole } from '../support/console-build.js';
+import { DATABASE_SETUP_TIMEOUT_MS } from '../support/database.js';
+import type { TestGateway } from '../support/test-gateway.js';
+
+const ARTIFACTS = path.resolve('test-artifacts', 'console');
+const skipReason = browserUnavailable();
+if (skipReason) process.stdout.write(`console browser suite skipped: ${skipReason}\n`);
+const describeInBrowser = skipReason ? describe.skip : describe;
+
+/**
+ * The compliance console in a real Chromium against a real gateway (Postgres, the Dify
+ * simulator): one session from sign-in to sign-out, by keyboard where a person would type.
+ */
+describeInBrowser('compliance console in Chromium', () => {
+  let gw: TestGateway;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let auditorKey: string;
+  let bobConversation: string;
+  const pageProblems: string[] = [];
+  const requestedUrls: string[] = [];
+
+  const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+  const settle = async () => {
+    await gw.app.get(AuditWriter).flushed();
+    await new Promise((r) => setTimeout(r, 50));
+    await gw.app.get(AuditWriter).flushed();
+  };
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    buildConsole();
+    gw = await startAuditGateway({ db: 'postgres' });
+    const team = await gw.createKey(['chat', 'conversations'], 'team-support');
+    auditorKey = (await gw.createKey(['audit:read'], 'compliance')).key;
+    await postV1(gw, team.key, '/chat-messages', chatBody({ user: 'alice' }), 'ui-alice-1');
+    const bob = await postV1(gw, team.key, '/chat-messages', chatBody({ user: 'bob' }), 'ui-bob-1');
+    bobConversation = bob.body.conversation_id as string;
+    gw.sim.addFault({ kind: 'status', status: 400, code: 'invalid_param', match: { path: '/chat-messages' } });
+    await postV1(gw, team.key, '/chat-messages', chatBody({ user: 'alice' }), 'ui-alice-400');
+    gw.sim.clearFaults();
+    await settle();
+
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    page = await context.newPage();
+    page.on('console', (m) => m.type() === 'error' && pageProblems.push(m.text()));
+    page.on('pageerror', (e) => pageProblems.push(e.message));
+    page.on('request', (r) => requestedUrls.push(r.url()));
+  }, DATABASE_SETUP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.close();
+  });
+
+  it('refuses a wrong key, then signs in with an audit:read key by keyboard (Enter submits)', async () => {
+    const res = await page.goto(`${gw.origin}/console`);
+    expect(res?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+    const key = page.getByLabel('API key');
+    await expect(key.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
+    await key.fill('gw-not-a-real-key');
+    await key.press('Enter');
+    await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
+
+    await key.fill(auditorKey);
+    await key.press('Enter');
+    await page.getByText(`Signed in with key …${auditorKey.slice(-4)}`).waitFor();
+    await page.locator('.event-table tbody tr').first().waitFor();
+    const types = await page.locator('.event-table tbody tr td:nth-child(3)').allTextContents();
+    expect(types).toEqual(expect.arrayContaining(['call.started', 'call.finished']));
+    await shot('01-events');
+  });
+
+  it('filters by end user (Enter in the field applies the filter)', async () => {
+    const user = page.getByLabel('End user');
+    await user.fill('bob');
+    await user.press('Enter');
+    await waitFor(async () => (await page.locator('.event-table tbody tr td:nth-child(7)').allTextContents()).every((u) => u === 'bob') || undefined, 10_000, 'only bob');
+    const rows = page.locator('.event-table tbody tr');
+    expect(await rows.count()).toBe(2);
+    expect(await page.locator('.event-table tbody tr td:nth-child(3)').allTextContents()).toEqual(['call.finished', 'call.started']);
+    await shot('02-filtered');
+  });
+
+  it('opens the call: ids Dify returned, usage, attempts and each event in the chain', async () => {
+    await page.getByRole('button', { name: /^Open call / }).first().click();
+    const view = page.locator('section.call');
+    await view.getByText(bobConversation).waitFor();
+    const text = await view.innerText();
+    expect(text).toContain('Call ');
+    expect(text).toMatch(/Outcome\s+success/);
+    expect(text).toMatch(/Attempts\s+1/);
+    expect(text).toMatch(/Tokens\s+\d+/);
+    expect(text).toContain('ui-bob-1');
+    expect(await view.locator('table.chain tbody tr').count()).toBe(2);
+    // The heading takes focus (keyboard users land in the view); Escape closes it.
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('call-heading');
+    await shot('03-call');
+    await page.keyboard.press('Escape');
+    await view.waitFor({ state: 'detached' });
+  });
+
+  it('exports the current filter as CSV (a download, fetched with the key header)', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^audit-.*\.csv$/);
+    const file = path.join(ARTIFACTS, 'export.csv');
+    await download.saveAs(file);
+    const lines = readFileSync(file, 'utf8').trim().split(/\r?\n/);
+    expect(lines[0].split(',')).toEqual(expect.arrayContaining(['seq', 'id', 'type', 'end_user', 'hash']));
+    expect(lines).toHaveLength(3);
+    for (const line of lines.slice(1)) expect(line).toContain('bob');
+
+    const [ndjson] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export NDJSON' }).click()]);
+    const events = readFileSync((await ndjson.path())!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { end_user: string });
+    expect(events.map((e) => e.end_user)).toEqual(['bob', 'bob']);
+  });
+
+  it('shows "new events" when others write, and not for its own audited reads', async () => {
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.locator('.event-table tbody tr').nth(3).waitFor();
+    // Its own polls are audit.query events too: several poll rounds pass without an indicator.
+    await page.waitForTimeout(6_000);
+    expect(await page.locator('button.fresh').count()).toBe(0);
+    const team = await gw.createKey(['chat'], 'team-late');
+    await postV1(gw, team.key, '/chat-messages', chatBody({ user: 'erin' }), 'ui-erin-1');
+    const fresh = page.locator('button.fresh');
+    await fresh.waitFor({ timeout: 15_000 });
+    expect(await fresh.innerText()).toMatch(/^\d+ new events?: show$/);
+    await fresh.click();
+    await page.locator('.event-table tbody td', { hasText: 'erin' }).first().waitFor();
+  });
+
+  it('shows usage per day and per team as charts', async () => {
+    await page.getByRole('button', { name: 'Usage' }).click();
+    const daily = page.getByRole('img', { name: /^Calls per day/ });
+    await daily.waitFor();
+    await waitFor(async () => /\d{4}-\d{2}-\d{2} [1-9]/.test((await daily.getAttribute('aria-label')) ?? '') || undefined, 10_000, 'a day with calls');
+    const teams = page.getByRole('img', { name: /^Calls per team/ });
+    expect(await teams.getAttribute('aria-label')).toContain('team-support 3');
+    await shot('04-usage');
+  });
+
+  it('verifies the chain, then names the first bad event after a row is edited in the database', async () => {
+    await page.getByRole('button', { name: 'Integrity' }).click();
+    const verify = page.getByRole('button', { name: 'Verify chain' });
+    await verify.click();
+    await page.getByText(/^Chain intact: \d+ events verified/).waitFor();
+    await shot('05-integrity-ok');
+
+    const sql = new pg.Client({ connectionString: gw.db.url });
+    await sql.connect();
+    try {
+      const edited = await sql.query<{ seq: string; id: string }>(
+        `UPDATE audit_events SET end_user = 'mallory' WHERE seq = (SELECT min(seq) FROM audit_events WHERE end_user = 'alice') RETURNING seq, id`,
+      );
+      expect(edited.rowCount).toBe(1);
+      await verify.click();
+      const verdict = page.getByRole('alert').filter({ hasText: 'Verification failed' });
+      await verdict.waitFor();
+      expect(await verdict.innerText()).toContain('edited');
+      const problem = await page.locator('.problem').innerText();
+      expect(problem).toContain(`First bad event: seq ${edited.rows[0].seq}`);
+      expect(problem).toContain(edited.rows[0].id);
+      await shot('06-integrity-failed');
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it('signs out: the key is forgotten, and it never appeared in a URL', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await page.reload();
+    await page.getByLabel('API key').waitFor();
+    expect(await page.getByText('Signed in with').count()).toBe(0);
+    await shot('07-signed-out');
+    expect(requestedUrls.length).toBeGreaterThan(5);
+    for (const url of requestedUrls) expect(url).not.toContain(auditorKey);
+    // No CSP violation, no script error, no missing file in the whole session: only the wrong key's 401.
+    expect(pageProblems).toEqual(['Failed to load resource: the server responded with a status of 401 (Unauthorized)']);
+  });
+});

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { AuditMaintenance } from '../../src/audit/audit-maintenance.js';
 import { AuditWriter } from '../../src/audit/audit-writer.js';
 import { chatBody, postV1, startAuditGateway, waitFor } from '../support/audit-gateway.js';
 import { browserUnavailable, launchChromium } from '../support/browser.js';
@@ -67,7 +68,7 @@ describeInBrowser('compliance console in Chromium', () => {
     const res = await page.goto(`${gw.origin}/console`);
     expect(res?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
     const key = page.getByLabel('API key');
-    await expect(key.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
+    await expect(page.evaluate('document.activeElement?.name')).resolves.toBe('key');
     await key.fill('gw-not-a-real-key');
     await key.press('Enter');
     await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
@@ -104,7 +105,7 @@ describeInBrowser('compliance console in Chromium', () => {
     expect(text).toContain('ui-bob-1');
     expect(await view.locator('table.chain tbody tr').count()).toBe(2);
     // The heading takes focus (keyboard users land in the view); Escape closes it.
-    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('call-heading');
+    await expect(page.evaluate('document.activeElement?.id')).resolves.toBe('call-heading');
     await shot('03-call');
     await page.keyboard.press('Escape');
     await view.waitFor({ state: 'detached' });
@@ -151,10 +152,13 @@ describeInBrowser('compliance console in Chromium', () => {
   });
 
   it('verifies the chain, then names the first bad event after a row is edited in the database', async () => {
+    const checkpoint = (await gw.app.get(AuditMaintenance).checkpoint())!;
+    expect(checkpoint.keyId).toEqual(expect.any(String));
     await page.getByRole('button', { name: 'Integrity' }).click();
     const verify = page.getByRole('button', { name: 'Verify chain' });
     await verify.click();
     await page.getByText(/^Chain intact: \d+ events verified/).waitFor();
+    expect(await page.locator('.facts').innerText()).toMatch(new RegExp(`Newest checkpoint\\s+seq ${checkpoint.seq}, periodic, .*signed by key ${checkpoint.keyId}`));
     await shot('05-integrity-ok');
 
     const sql = new pg.Client({ connectionString: gw.db.url });
@@ -180,7 +184,7 @@ describeInBrowser('compliance console in Chromium', () => {
   it('signs out: the key is forgotten, and it never appeared in a URL', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').waitFor();
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
     await page.reload();
     await page.getByLabel('API key').waitFor();
     expect(await page.getByText('Signed in with').count()).toBe(0);

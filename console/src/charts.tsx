@@ -13,7 +13,7 @@ const PAD = { left: 44, bottom: 28, top: 12 };
 
 /** A column chart as inline SVG (no chart library): one column a day, the part in a second colour. */
 export function Columns({ title, bars, partLabel }: { title: string; bars: Bar[]; partLabel?: string }) {
-  const max = Math.max(1, ...bars.map((b) => b.value));
+  const max = Math.max(0, ...bars.map((b) => b.value)) || 1;
   const width = (W - PAD.left) / Math.max(1, bars.length);
   const y = (v: number) => H - PAD.bottom - (v / max) * (H - PAD.bottom - PAD.top);
   const every = Math.ceil(bars.length / 8);
@@ -42,7 +42,7 @@ export function Columns({ title, bars, partLabel }: { title: string; bars: Bar[]
 
 /** Horizontal bars, one per team, longest first. */
 export function HBars({ title, bars }: { title: string; bars: Bar[] }) {
-  const max = Math.max(1, ...bars.map((b) => b.value));
+  const max = Math.max(0, ...bars.map((b) => b.value)) || 1;
   const row = 22;
   const height = Math.max(row, bars.length * row) + 4;
   return (

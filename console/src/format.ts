@@ -25,7 +25,9 @@ export function short(hash: string | null | undefined, n = 12): string {
 }
 
 export function compact(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(0)}k` : String(n);
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(0)}k`;
+  return Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(3)));
 }
 
 /** A `datetime-local` value (browser local time) as the ISO instant the API takes. */

@@ -17,7 +17,6 @@ export function IntegrityView({ session, onOpenEvent, onError }: { session: Sess
       .finally(() => setBusy(false));
   };
   const cp = report?.latest_checkpoint;
-  const un = report?.unsealed;
   return (
     <section class="panel" aria-labelledby="integrity-heading">
       <h2 id="integrity-heading">Integrity</h2>
@@ -29,8 +28,9 @@ export function IntegrityView({ session, onOpenEvent, onError }: { session: Sess
       {report && (
         <div class="report" aria-live="polite">
           <p class={report.ok ? 'verdict ok' : 'verdict fail'} role={report.ok ? 'status' : 'alert'}>
-            {report.ok ? `Chain intact: ${report.checked} events verified` : `Verification failed: ${report.problem?.kind ?? 'problem'}`}
-            {report.last_seq !== null && ` up to seq ${report.last_seq}`}
+            {report.ok
+              ? `Chain intact: ${report.checked} events verified${report.last_seq !== null ? ` up to seq ${report.last_seq}` : ''}`
+              : `Verification failed: ${report.problem?.kind ?? 'problem'}${report.problem?.seq != null ? ` at seq ${report.problem.seq}` : ''}`}
           </p>
           {report.problem && (
             <div class="problem">
@@ -41,15 +41,22 @@ export function IntegrityView({ session, onOpenEvent, onError }: { session: Sess
             </div>
           )}
           <dl class="facts">
-            <dt>Checked</dt><dd>{report.checked} events, seq {show(report.first_seq)}–{show(report.last_seq)}</dd>
+            <dt>{report.ok ? 'Checked' : 'Intact before it'}</dt><dd>{report.checked} events, seq {show(report.first_seq)}–{show(report.last_seq)}</dd>
             <dt>Walk started from</dt><dd>{report.started_from}</dd>
             <dt>Signatures</dt><dd>{report.signed ? `checked (${report.checkpoints_checked} checkpoints)` : 'not checked: no signing key configured'}</dd>
             <dt>Newest checkpoint</dt><dd>{cp ? `seq ${cp.seq}, ${cp.kind}, ${time(cp.created_at)}, ${cp.signed ? `signed by key ${show(cp.key_id)}` : 'unsigned'}` : 'none'}</dd>
-            <dt>Unsealed events</dt><dd>{un ? (un.count === 0 ? 'none' : `${un.count}, oldest ${age(un.oldest_age_ms)} old (bound ${age(un.max_lag_ms)})`) : 'not reported for a range that stops before the end'}</dd>
+            <dt>Unsealed events</dt><dd>{unsealedText(report.unsealed)}</dd>
           </dl>
           {report.warnings.length > 0 && <ul class="warnings">{report.warnings.map((w) => <li>{w}</li>)}</ul>}
         </div>
       )}
     </section>
   );
+}
+
+function unsealedText(un: VerifyReport['unsealed']): string {
+  if (un === undefined) return 'not reported by this gateway';
+  if (un === null) return 'not reported: the range stops before the end of the log';
+  if (un.count === 0) return 'none: every recorded event is sealed into the chain';
+  return `${un.count} recorded, not sealed yet; oldest ${age(un.oldest_age_ms)} old (bound ${age(un.max_lag_ms)})`;
 }

@@ -109,6 +109,7 @@ describeInBrowser('compliance console in Chromium', () => {
     await shot('03-call');
     await page.keyboard.press('Escape');
     await view.waitFor({ state: 'detached' });
+    await expect(page.evaluate('document.activeElement?.textContent')).resolves.toBe('Open call');
   });
 
   it('exports the current filter as CSV (a download, fetched with the key header)', async () => {
@@ -147,7 +148,8 @@ describeInBrowser('compliance console in Chromium', () => {
     await daily.waitFor();
     await waitFor(async () => /\d{4}-\d{2}-\d{2} [1-9]/.test((await daily.getAttribute('aria-label')) ?? '') || undefined, 10_000, 'a day with calls');
     const teams = page.getByRole('img', { name: /^Calls per team/ });
-    expect(await teams.getAttribute('aria-label')).toContain('team-support 3');
+    const teamLabel = await waitFor(async () => (await teams.getAttribute('aria-label'))?.includes('team-support') && teams.getAttribute('aria-label'), 10_000, 'teams');
+    expect(teamLabel).toContain('team-support 3');
     await shot('04-usage');
   });
 
@@ -174,6 +176,7 @@ describeInBrowser('compliance console in Chromium', () => {
       expect(await verdict.innerText()).toContain('edited');
       const problem = await page.locator('.problem').innerText();
       expect(problem).toContain(`First bad event: seq ${edited.rows[0].seq}`);
+      expect(await verdict.innerText()).toContain(`at seq ${edited.rows[0].seq}`);
       expect(problem).toContain(edited.rows[0].id);
       await shot('06-integrity-failed');
     } finally {

@@ -33,6 +33,8 @@ export function EventsView({ session, onError }: { session: Session; onError: (e
     const top = page?.data[0]?.id;
     if (cursor || !page) return;
     const timer = setInterval(() => {
+      // Every poll is an audited read: a tab nobody looks at does not poll.
+      if (document.visibilityState === 'hidden') return;
       getJson<EventPage>(session, '/audit/events', { ...filter, limit: PAGE_SIZE }).then((p) => {
         const at = top ? p.data.findIndex((e) => e.id === top) : p.data.length;
         const newer = (at === -1 ? p.data : p.data.slice(0, at)).filter((e) => !e.request_id?.startsWith(OWN_REQUEST_PREFIX));

@@ -3,9 +3,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { AuditMaintenance } from '../../src/audit/audit-maintenance.js';
-import { AuditWriter } from '../../src/audit/audit-writer.js';
-import { chatBody, postV1, startAuditGateway, waitFor } from '../support/audit-gateway.js';
+import { AuditMaintenance } from '../../src/audit/write/audit-maintenance.js';
+import { auditSettled, chatBody, postV1, startAuditGateway, waitFor } from '../support/audit-gateway.js';
 import { browserUnavailable, launchChromium } from '../support/browser.js';
 import { buildConsole } from '../support/console-build.js';
 import { DATABASE_SETUP_TIMEOUT_MS } from '../support/database.js';
@@ -31,16 +30,12 @@ describeInBrowser('compliance console in Chromium', () => {
   const requestedUrls: string[] = [];
 
   const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
-  const settle = async () => {
-    await gw.app.get(AuditWriter).flushed();
-    await new Promise((r) => setTimeout(r, 50));
-    await gw.app.get(AuditWriter).flushed();
-  };
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     buildConsole();
-    gw = await startAuditGateway({ db: 'postgres' });
+    // The sequencer seals only when the test says so (auditSettled), so the page shows unsealed events too.
+    gw = await startAuditGateway({ db: 'postgres', env: { AUDIT_SEAL_INTERVAL_MS: '60000' } });
     const team = await gw.createKey(['chat', 'conversations'], 'team-support');
     auditorKey = (await gw.createKey(['audit:read'], 'compliance')).key;
     await postV1(gw, team.key, '/chat-messages', chatBody({ user: 'alice' }), 'ui-alice-1');
@@ -49,7 +44,7 @@ describeInBrowser('compliance console in Chromium', () => {
     gw.sim.addFault({ kind: 'status', status: 400, code: 'invalid_param', match: { path: '/chat-messages' } });
     await postV1(gw, team.key, '/chat-messages', chatBody({ user: 'alice' }), 'ui-alice-400');
     gw.sim.clearFaults();
-    await settle();
+    await auditSettled(gw);
 
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
@@ -139,7 +134,17 @@ describeInBrowser('compliance console in Chromium', () => {
     await fresh.waitFor({ timeout: 15_000 });
     expect(await fresh.innerText()).toMatch(/^\d+ new events?: show$/);
     await fresh.click();
-    await page.locator('.event-table tbody td', { hasText: 'erin' }).first().waitFor();
+    const erin = page.locator('.event-table tbody tr', { hasText: 'erin' });
+    await erin.first().waitFor();
+    // Recorded, not sealed yet: no seq, no hash, said so.
+    expect(await erin.locator('td:first-child').allTextContents()).toEqual(['unsealed', 'unsealed']);
+    await erin.first().getByRole('button', { name: /^Open call / }).press('Enter');
+    const chain = page.locator('section.call table.chain tbody tr');
+    await chain.first().waitFor();
+    expect(await chain.locator('td:nth-child(4)').allTextContents()).toEqual(['unsealed', 'unsealed']);
+    expect(await chain.locator('td:first-child').allTextContents()).toEqual(['—', '—']);
+    await shot('04-unsealed-call');
+    await page.getByRole('button', { name: 'Close' }).click();
   });
 
   it('shows usage per day and per team as charts', async () => {
@@ -150,18 +155,24 @@ describeInBrowser('compliance console in Chromium', () => {
     const teams = page.getByRole('img', { name: /^Calls per team/ });
     const teamLabel = await waitFor(async () => (await teams.getAttribute('aria-label'))?.includes('team-support') && teams.getAttribute('aria-label'), 10_000, 'teams');
     expect(teamLabel).toContain('team-support 3');
-    await shot('04-usage');
+    await shot('05-usage');
   });
 
   it('verifies the chain, then names the first bad event after a row is edited in the database', async () => {
-    const checkpoint = (await gw.app.get(AuditMaintenance).checkpoint())!;
-    expect(checkpoint.keyId).toEqual(expect.any(String));
     await page.getByRole('button', { name: 'Integrity' }).click();
     const verify = page.getByRole('button', { name: 'Verify chain' });
     await verify.click();
     await page.getByText(/^Chain intact: \d+ events verified/).waitFor();
+    // Erin's call and the page's own reads since the last seal: not covered by the chain yet, within the bound.
+    expect(await page.locator('.facts').innerText()).toMatch(/Unsealed events\s+\d+ recorded, not sealed yet; oldest [\d.]+ (ms|s) old \(bound 60\.0 s\)/);
+
+    await auditSettled(gw);
+    const checkpoint = (await gw.app.get(AuditMaintenance).checkpoint())!;
+    expect(checkpoint.keyId).toEqual(expect.any(String));
+    await verify.click();
+    await page.getByText(new RegExp(`^Chain intact: \\d+ events verified up to seq ${checkpoint.seq}$`)).waitFor();
     expect(await page.locator('.facts').innerText()).toMatch(new RegExp(`Newest checkpoint\\s+seq ${checkpoint.seq}, periodic, .*signed by key ${checkpoint.keyId}`));
-    await shot('05-integrity-ok');
+    await shot('06-integrity-ok');
 
     const sql = new pg.Client({ connectionString: gw.db.url });
     await sql.connect();
@@ -178,7 +189,7 @@ describeInBrowser('compliance console in Chromium', () => {
       expect(problem).toContain(`First bad event: seq ${edited.rows[0].seq}`);
       expect(await verdict.innerText()).toContain(`at seq ${edited.rows[0].seq}`);
       expect(problem).toContain(edited.rows[0].id);
-      await shot('06-integrity-failed');
+      await shot('07-integrity-failed');
     } finally {
       await sql.end();
     }
@@ -191,7 +202,7 @@ describeInBrowser('compliance console in Chromium', () => {
     await page.reload();
     await page.getByLabel('API key').waitFor();
     expect(await page.getByText('Signed in with').count()).toBe(0);
-    await shot('07-signed-out');
+    await shot('08-signed-out');
     expect(requestedUrls.length).toBeGreaterThan(5);
     for (const url of requestedUrls) expect(url).not.toContain(auditorKey);
     // No CSP violation, no script error, no missing file in the whole session: only the wrong key's 401.

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { localToIso } from './format';
 
-/** Every filter of `GET /audit/events` and `/audit/export` (src/audit/dto/audit-events-query.dto.ts). */
+/** Every filter of `GET /audit/events` and `/audit/export` (src/audit/read/dto/audit-events-query.dto.ts). */
 export interface Filter {
   from?: string;
   to?: string;
@@ -21,7 +21,7 @@ export interface Filter {
 export const OUTCOMES = ['success', 'client_error', 'rejected', 'upstream_error', 'timeout', 'cancelled', 'stream_error', 'unknown'];
 export const EVENT_TYPES = [
   'call.started', 'call.finished', 'key.created', 'key.updated', 'key.rotated', 'key.revoked', 'config.reloaded',
-  'admin.action', 'access.refused', 'auth.refused', 'audit.query', 'audit.export.started', 'audit.export.finished', 'audit.purged',
+  'admin.action', 'access.refused', 'auth.refused', 'audit.query', 'audit.export.started', 'audit.export.finished', 'audit.purged', 'gateway.started', 'gateway.stopped', 'gateway.recovered',
 ];
 
 type Field = { name: keyof Filter; label: string; placeholder?: string };

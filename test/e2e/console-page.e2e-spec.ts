@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
+import { getMetadataStorage } from 'class-validator';
+import { EVENT_TYPES as CONSOLE_EVENT_TYPES, FILTER_PARAMS, OUTCOMES as CONSOLE_OUTCOMES } from '../../console/src/filter-params.js';
+import { EVENT_TYPES, OUTCOMES } from '../../src/audit/audit-event.js';
+import { AuditFilterDto } from '../../src/audit/read/dto/audit-events-query.dto.js';
 import { buildConsole, CONSOLE_BUILD_DIR } from '../support/console-build.js';
 import { DATABASE_SETUP_TIMEOUT_MS } from '../support/database.js';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.js';
@@ -64,5 +68,12 @@ describe('GET /console', () => {
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ code: 'not_found', status: 404 });
     expect(res.text).not.toContain('"dependencies"');
+  });
+
+  it('offers every filter, event type and outcome the API has', () => {
+    const dtoParams = new Set(getMetadataStorage().getTargetValidationMetadatas(AuditFilterDto, '', true, false).map((m) => m.propertyName));
+    expect([...FILTER_PARAMS].sort()).toEqual([...dtoParams].sort());
+    expect(CONSOLE_EVENT_TYPES).toEqual([...EVENT_TYPES]);
+    expect(CONSOLE_OUTCOMES).toEqual([...OUTCOMES]);
   });
 });

@@ -13,11 +13,6 @@ export function CallView({ session, id, onClose }: { session: Session; id: strin
   const [answer, setAnswer] = useState<CallAnswer | null>(null);
   const [error, setError] = useState<string | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
-  // Keyboard users go back where they came from when the view closes.
-  useEffect(() => {
-    const opener = document.activeElement as HTMLElement | null;
-    return () => opener?.isConnected && opener.focus();
-  }, []);
   useEffect(() => {
     setAnswer(null);
     setError(null);

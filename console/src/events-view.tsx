@@ -18,7 +18,8 @@ export function EventsView({ session, onError }: { session: Session; onError: (e
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [page, setPage] = useState<EventPage | null>(null);
   const [fresh, setFresh] = useState(0);
-  const [open, setOpen] = useState<string | null>(null);
+  /** The call (or event) shown, and the row it was opened from (focus goes back there). */
+  const [open, setOpen] = useState<{ id: string; from: string } | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const cursor = cursors[cursors.length - 1];
 
@@ -49,6 +50,11 @@ export function EventsView({ session, onError }: { session: Session; onError: (e
     setCursors([undefined]);
     setOpen(null);
   };
+  const close = (fromEventId: string) => {
+    setOpen(null);
+    // After the view is gone: keyboard users go back to the row they opened it from.
+    setTimeout(() => document.querySelector<HTMLElement>(`[data-event="${CSS.escape(fromEventId)}"]`)?.focus(), 0);
+  };
   const exportAs = (format: 'csv' | 'ndjson') => {
     setNote(`Exporting ${format.toUpperCase()}…`);
     downloadExport(session, filter, format).then((name) => setNote(`Saved ${name}.`), (e: Error) => {
@@ -68,7 +74,7 @@ export function EventsView({ session, onError }: { session: Session; onError: (e
         <button type="button" onClick={() => exportAs('ndjson')}>Export NDJSON</button>
         <span class="note" role="status">{note}</span>
       </div>
-      {open && <CallView session={session} id={open} onClose={() => setOpen(null)} />}
+      {open && <CallView session={session} id={open.id} onClose={() => close(open.from)} />}
       <table class="event-table">
         <caption>Audit events, newest first{page ? ` (${page.data.length} on this page)` : ''}</caption>
         <thead>
@@ -77,7 +83,7 @@ export function EventsView({ session, onError }: { session: Session; onError: (e
             <th scope="col">Route</th><th scope="col">End user</th><th scope="col">Status</th><th scope="col">Outcome</th><th scope="col">Tokens</th><th scope="col"><span class="sr">Details</span></th>
           </tr>
         </thead>
-        <tbody>{page?.data.map((e) => <Row e={e} onOpen={() => setOpen(e.call_id ?? e.id)} />)}</tbody>
+        <tbody>{page?.data.map((e) => <Row e={e} onOpen={() => setOpen({ id: e.call_id ?? e.id, from: e.id })} />)}</tbody>
       </table>
       {page && page.data.length === 0 && <p class="empty">No events match this filter.</p>}
       <nav class="pager" aria-label="Pages">
@@ -102,7 +108,7 @@ function Row({ e, onOpen }: { e: AuditEvent; onOpen: () => void }) {
       <td>{show(e.status)}</td>
       <td>{show(e.outcome)}</td>
       <td>{show(e.total_tokens)}</td>
-      <td><button type="button" class="link" onClick={onOpen} aria-label={`Open ${e.call_id ? 'call' : 'event'} ${e.call_id ?? e.id}`}>{e.call_id ? 'Open call' : 'Open'}</button></td>
+      <td><button type="button" class="link" data-event={e.id} onClick={onOpen} aria-label={`Open ${e.call_id ? 'call' : 'event'} ${e.call_id ?? e.id}`}>{e.call_id ? 'Open call' : 'Open'}</button></td>
     </tr>
   );
 }

@@ -89,7 +89,9 @@ describeInBrowser('compliance console in Chromium', () => {
   });
 
   it('opens the call: ids Dify returned, usage, attempts and each event in the chain', async () => {
-    await page.getByRole('button', { name: /^Open call / }).first().click();
+    const opener = page.getByRole('button', { name: /^Open call / }).first();
+    const openerLabel = await opener.getAttribute('aria-label');
+    await opener.click();
     const view = page.locator('section.call');
     await view.getByText(bobConversation).waitFor();
     const text = await view.innerText();
@@ -104,7 +106,7 @@ describeInBrowser('compliance console in Chromium', () => {
     await shot('03-call');
     await page.keyboard.press('Escape');
     await view.waitFor({ state: 'detached' });
-    await expect(page.evaluate('document.activeElement?.textContent')).resolves.toBe('Open call');
+    await page.waitForFunction(`document.activeElement?.getAttribute('aria-label') === ${JSON.stringify(openerLabel)}`, undefined, { timeout: 5_000 });
   });
 
   it('exports the current filter as CSV (a download, fetched with the key header)', async () => {

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getJson, isSealed, eventTime, type AuditEvent, type CallSummary } from './api';
-import { show, short, time } from './format';
+import { age, show, short, time } from './format';
 import type { Session } from './session';
 
 interface CallAnswer {
@@ -56,7 +56,7 @@ export function CallView({ session, id, onClose }: { session: Session; id: strin
             {answer.events.map((e) => (
               <tr>
                 <td>{show(e.seq)}</td><td>{e.type}</td><td>{time(eventTime(e))}</td>
-                <td>{isSealed(e) ? 'sealed' : <span class="badge warn">unsealed</span>}</td>
+                <td>{isSealed(e) ? 'sealed' : <span class="badge warn">unsealed for {age(unsealedFor(e))}</span>}</td>
                 <td><code title={e.hash ?? ''}>{short(e.hash)}</code></td><td><code title={e.prev_hash ?? ''}>{short(e.prev_hash)}</code></td>
                 <td>{show(e.key_id)}</td>
               </tr>
@@ -75,4 +75,10 @@ function Group({ title, rows }: { title: string; rows: [string, unknown][] }) {
       <dl>{rows.map(([k, v]) => [<dt>{k}</dt>, <dd>{show(v)}</dd>])}</dl>
     </div>
   );
+}
+
+/** How long an event has waited to be sealed (from when it was recorded, by this browser's clock). */
+function unsealedFor(e: AuditEvent): number | null {
+  const at = e.received_at ? Date.parse(e.received_at) : NaN;
+  return Number.isNaN(at) ? null : Math.max(0, Date.now() - at);
 }

@@ -98,7 +98,7 @@ export function EventsView({ session, onError }: { session: Session; onError: (e
 function Row({ e, onOpen }: { e: AuditEvent; onOpen: () => void }) {
   return (
     <tr class={e.outcome && e.outcome !== 'success' ? 'bad' : undefined}>
-      <td>{isSealed(e) ? show(e.seq) : <span class="badge warn" title="recorded, not sealed into the chain yet">unsealed</span>}</td>
+      <td>{isSealed(e) ? show(e.seq) : <span class="badge warn" title={`recorded at ${time(e.received_at)}, not sealed into the chain yet`}>unsealed</span>}</td>
       <td class="nowrap">{time(eventTime(e))}</td>
       <td>{e.type}</td>
       <td>{show(e.caller_name)}</td>

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { findPackageRoot } from '../config/env.schema.js';
 
 /** Where `npm run build` puts the console's built files (Vite, from console/ at the top level). */
@@ -36,6 +37,8 @@ const ASSET_NAME = /^[A-Za-z0-9_-]{1,80}\.(js|css|svg|png|ico)$/;
 
 export interface ConsoleFile {
   body: Buffer;
+  /** The same bytes gzipped once at first use: the page is small, and it stays small on the wire. */
+  gzipped: Buffer;
   contentType: string;
 }
 
@@ -58,7 +61,8 @@ export class ConsoleAssets {
   private load(relative: string, contentType: string): ConsoleFile | null {
     if (!this.cache.has(relative)) {
       const file = join(this.dir, relative);
-      this.cache.set(relative, existsSync(file) ? { body: readFileSync(file), contentType } : null);
+      const body = existsSync(file) ? readFileSync(file) : null;
+      this.cache.set(relative, body ? { body, gzipped: gzipSync(body, { level: 9 }), contentType } : null);
     }
     return this.cache.get(relative) ?? null;
   }

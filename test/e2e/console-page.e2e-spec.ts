@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import http, { type IncomingHttpHeaders } from 'node:http';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import request from 'supertest';
 import { getMetadataStorage } from 'class-validator';
 import { EVENT_TYPES as CONSOLE_EVENT_TYPES, FILTER_PARAMS, OUTCOMES as CONSOLE_OUTCOMES } from '../../console/src/filter-params.js';
@@ -9,6 +11,17 @@ import { AuditFilterDto } from '../../src/audit/read/dto/audit-events-query.dto.
 import { buildConsole, CONSOLE_BUILD_DIR } from '../support/console-build.js';
 import { DATABASE_SETUP_TIMEOUT_MS } from '../support/database.js';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.js';
+
+/** GET with node:http, which leaves the body as sent (supertest and fetch would gunzip it). */
+function rawGet(url: string, acceptEncoding: string): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { headers: { 'accept-encoding': acceptEncoding } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+    }).on('error', reject);
+  });
+}
 
 /** The console page as the gateway serves it: headers and refusals (the browser suite drives the page itself). */
 describe('GET /console', () => {
@@ -56,6 +69,18 @@ describe('GET /console', () => {
     expect(script.headers['x-content-type-options']).toBe('nosniff');
     const style = await request(gw.origin).get(`/console/assets/${css}`);
     expect(style.headers['content-type']).toBe('text/css; charset=utf-8');
+  });
+
+  it('sends gzip to browsers that take it, and the plain bytes to those that do not', async () => {
+    const js = readdirSync(path.join(CONSOLE_BUILD_DIR, 'assets')).find((f) => f.endsWith('.js'))!;
+    const plain = readFileSync(path.join(CONSOLE_BUILD_DIR, 'assets', js));
+    const zipped = await rawGet(`${gw.origin}/console/assets/${js}`, 'gzip, deflate, br');
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(Number(zipped.headers['content-length'])).toBeLessThan(plain.length / 2);
+    expect(gunzipSync(zipped.body).equals(plain)).toBe(true);
+    const identity = await rawGet(`${gw.origin}/console/assets/${js}`, 'identity');
+    expect(identity.headers['content-encoding']).toBeUndefined();
+    expect(identity.body.equals(plain)).toBe(true);
   });
 
   it.each([

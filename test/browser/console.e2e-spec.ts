@@ -147,7 +147,7 @@ describeInBrowser('compliance console in Chromium', () => {
     expect(await chain.locator('td:first-child').allTextContents()).toEqual(['—', '—']);
     await shot('04-unsealed-call');
     await page.getByRole('button', { name: 'Close' }).click();
-  });
+  }, 60_000);
 
   it('shows usage per day and per team as charts', async () => {
     await page.getByRole('button', { name: 'Usage' }).click();

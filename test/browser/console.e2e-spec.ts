@@ -11,6 +11,8 @@ import { DATABASE_SETUP_TIMEOUT_MS } from '../support/database.js';
 import type { TestGateway } from '../support/test-gateway.js';
 
 const ARTIFACTS = path.resolve('test-artifacts', 'console');
+/** Two events each: 56 rows, a full page of 50 and one of 6. */
+const PAGED_CALLS = 28;
 const skipReason = browserUnavailable();
 if (skipReason) process.stdout.write(`console browser suite skipped: ${skipReason}\n`);
 const describeInBrowser = skipReason ? describe.skip : describe;
@@ -44,6 +46,9 @@ describeInBrowser('compliance console in Chromium', () => {
     gw.sim.addFault({ kind: 'status', status: 400, code: 'invalid_param', match: { path: '/chat-messages' } });
     await postV1(gw, team.key, '/chat-messages', chatBody({ user: 'alice' }), 'ui-alice-400');
     gw.sim.clearFaults();
+    // More than a page (50 rows) for one end user, from another team.
+    const bulk = await gw.createKey(['chat'], 'team-bulk');
+    for (let i = 0; i < PAGED_CALLS; i++) await postV1(gw, bulk.key, '/chat-messages', chatBody({ user: 'carol' }), `ui-carol-${i}`);
     await auditSettled(gw);
 
     browser = await launchChromium();
@@ -122,6 +127,28 @@ describeInBrowser('compliance console in Chromium', () => {
     const [ndjson] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export NDJSON' }).click()]);
     const events = readFileSync((await ndjson.path())!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { end_user: string });
     expect(events.map((e) => e.end_user)).toEqual(['bob', 'bob']);
+  });
+
+  it('pages older and newer with the cursor, newest first, nothing skipped or repeated', async () => {
+    const user = page.getByLabel('End user');
+    await user.fill('carol');
+    await user.press('Enter');
+    const seqs = () => page.locator('.event-table tbody tr td:first-child').allTextContents();
+    await waitFor(async () => (await page.locator('.event-table tbody tr td:nth-child(7)').allTextContents()).every((u) => u === 'carol') || undefined, 10_000, 'only carol');
+    const first = (await seqs()).map(Number);
+    expect(first).toHaveLength(50);
+    expect(await page.getByRole('button', { name: 'Newer' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Older' }).click();
+    await page.getByText('Page 2').waitFor();
+    await waitFor(async () => (await seqs()).length === 2 * PAGED_CALLS - 50 || undefined, 10_000, 'page 2');
+    const second = (await seqs()).map(Number);
+    expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true);
+    const all = [...first, ...second];
+    expect(all).toEqual([...all].sort((a, b) => b - a));
+    expect(new Set(all).size).toBe(2 * PAGED_CALLS);
+    await page.getByRole('button', { name: 'Newer' }).click();
+    await page.getByText('Page 1').waitFor();
+    await waitFor(async () => (await seqs())[0] === String(first[0]) || undefined, 10_000, 'page 1 again');
   });
 
   it('shows "new events" when others write, and not for its own audited reads', async () => {

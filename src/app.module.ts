@@ -5,6 +5,7 @@ import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CallModule } from './call/call.module.js';
 import { CommonModule } from './common/common.module.js';
+import { ConsoleModule } from './console/console.module.js';
 import { DrainMiddleware } from './health/drain.middleware.js';
 import { gatewayLoggerModule } from './common/logging.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
@@ -31,6 +32,7 @@ import { RedisModule } from './redis/redis.module.js';
     DifyModule,
     CallModule,
     HealthModule,
+    ConsoleModule,
   ],
   providers: [
     { provide: APP_FILTER, useClass: HttpExceptionFilter },

@@ -3,9 +3,10 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AdminModule } from './admin/admin.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { CallModule } from './call/call.module.js';
 import { CommonModule } from './common/common.module.js';
 import { ConsoleModule } from './console/console.module.js';
-import { DrainMiddleware } from './common/drain.middleware.js';
+import { DrainMiddleware } from './health/drain.middleware.js';
 import { gatewayLoggerModule } from './common/logging.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { RequestIdMiddleware } from './common/request-id.middleware.js';
@@ -29,6 +30,7 @@ import { RedisModule } from './redis/redis.module.js';
     AuditModule,
     AdminModule,
     DifyModule,
+    CallModule,
     HealthModule,
     ConsoleModule,
   ],

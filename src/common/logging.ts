@@ -1,7 +1,7 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Logger as PinoNestLogger, LoggerModule, PinoLogger, type Params } from 'nestjs-pino';
 import type { Options } from 'pino-http';
-import type { DynamicModule } from '@nestjs/common';
+import { type DynamicModule, RequestMethod } from '@nestjs/common';
 import { appConfig } from '../config/app.config.js';
 import type { AppConfig, LogLevel } from '../config/gateway-config.js';
 import { redact, redactText } from './redact.js';
@@ -109,7 +109,14 @@ export function createAppLogger(cfg: Pick<AppConfig, 'logLevel' | 'logJson'>): P
   return new PinoNestLogger(new PinoLogger(params), params);
 }
 
+/**
+ * /v1 calls skip pino-http's middleware (a child logger, listeners and an access line decision on
+ * every call): the call pipeline writes their one line itself and gives each call its request-id
+ * logging context (`PinoLogger.runInContext`, see src/call/call-context.ts).
+ */
+export const NOT_THROUGH_PINO_HTTP = [{ method: RequestMethod.ALL, path: 'v1{/*path}' }];
+
 /** nestjs-pino's module (request-scoped loggers, the pino-http middleware), configured from `appConfig`. */
 export function gatewayLoggerModule(): DynamicModule {
-  return LoggerModule.forRootAsync({ inject: [appConfig.KEY], useFactory: (cfg: AppConfig) => loggerParams(cfg) });
+  return LoggerModule.forRootAsync({ inject: [appConfig.KEY], useFactory: (cfg: AppConfig) => ({ ...loggerParams(cfg), exclude: NOT_THROUGH_PINO_HTTP }) });
 }

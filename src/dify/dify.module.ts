@@ -5,16 +5,13 @@ import type { ConfigType } from '@nestjs/config';
 import { AuditModule } from '../audit/audit.module.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { difyConfig } from '../config/dify.config.js';
-import { IsolationModule } from '../isolation/isolation.module.js';
 import { LimitsModule } from '../limits/limits.module.js';
 import { createDifyAgents } from './connect-timeout.agent.js';
 import { DifyClient } from './dify.client.js';
-import { DifyController } from './dify.controller.js';
 import { DifyKeyReloadAuditor } from './dify-key-reload.auditor.js';
 import { DifyHealthIndicator } from './dify.health.js';
 import { DifyResilience } from './dify.resilience.js';
 import { IdempotencyService } from './idempotency.service.js';
-import { DifyProxyService } from './dify.service.js';
 
 @Module({
   imports: [
@@ -26,11 +23,9 @@ import { DifyProxyService } from './dify.service.js';
     TerminusModule,
     AuthModule,
     AuditModule,
-    IsolationModule,
     LimitsModule,
   ],
-  controllers: [DifyController],
-  providers: [DifyClient, DifyProxyService, DifyHealthIndicator, DifyResilience, IdempotencyService, DifyKeyReloadAuditor],
-  exports: [DifyHealthIndicator],
+  providers: [DifyClient, DifyHealthIndicator, DifyResilience, IdempotencyService, DifyKeyReloadAuditor],
+  exports: [DifyClient, DifyHealthIndicator, IdempotencyService],
 })
 export class DifyModule {}

@@ -1,24 +1,22 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { Readable, pipeline } from 'node:stream';
 import type { Caller } from '../auth/caller.js';
-import { CallerAuthService } from '../auth/caller-auth.service.js';
+import { allDatasets } from '../auth/call-access.js';
 import { GatewayError } from '../common/gateway-error.js';
-import { DifyTargets } from '../config/dify-targets.js';
 import type { DifyAppConfig } from '../config/gateway-config.js';
 import type { DifyCallResponse } from '../dify/dify.client.js';
 import type { DifyRoute, OwnedKind, OwnedParam } from '../dify/dify.routes.js';
 import { checkMultipart, forwardedHeaders, readJsonBody } from '../dify/inbound-body.js';
 import { readLimited } from '../dify/read-limited.js';
-import type { RouteMatch } from '../dify/route-matcher.js';
 import { SseAnswerRewrite, stringifyDeep, stripNamespace } from './answer-rewrite.js';
 import { listAllowedDatasets, type SendUpstream } from './dataset-list.js';
 import { FORM_TOKEN_NEEDLE, formTokensIn } from './form-tokens.js';
 import { setTopLevelMember } from './json-member.js';
 import { MultipartFieldRewrite, multipartBoundary } from './multipart-field.js';
-import { queryParam, rewriteQueryParam } from './query-param.js';
-import { ResourceOwnerRepository } from './resource-owner.repository.js';
-import { UserNamespace } from './user-namespace.js';
+import { rewriteQueryParam } from './query-param.js';
+import { ResourceOwnerLedger } from './resource-owner.ledger.js';
+import type { UserNamespace } from './user-namespace.js';
 
 export type { SendUpstream } from './dataset-list.js';
 
@@ -48,7 +46,6 @@ export interface PreparedRequest {
   multipart?: MultipartFieldRewrite;
 }
 
-const ALL_DATASETS = '*';
 const IDS_WITHIN_EVENTS = 3;
 const JSON_ANSWER_LIMIT = 32 * 1024 * 1024;
 const NOT_FOUND: Record<OwnedKind, GatewayError> = {
@@ -60,9 +57,8 @@ const NOT_FOUND: Record<OwnedKind, GatewayError> = {
 };
 
 /**
- * Least privilege and isolation between the teams of one Dify app, around each /v1 call:
- * - `admit`: the route's scope, the app (or the knowledge API and the caller's dataset
- *   allow-list), and app-wide answers only for keys allowed to see every end user;
+ * Isolation between the teams of one Dify app, around each /v1 call the key may make (the scope
+ * decisions are src/auth/call-access.ts):
  * - `prepare`: the Dify `user` is put in the caller's namespace in JSON bodies, query strings and
  *   multipart fields (see UserNamespace);
  * - `exchange`: ids Dify does not scope by user (workflow tasks and runs, uploads) are checked
@@ -71,36 +67,8 @@ const NOT_FOUND: Record<OwnedKind, GatewayError> = {
  */
 @Injectable()
 export class IsolationService {
-  private readonly logger = new Logger(IsolationService.name);
 
-  constructor(
-    private readonly auth: CallerAuthService,
-    private readonly targets: DifyTargets,
-    private readonly owners: ResourceOwnerRepository,
-  ) {}
-
-  admit(caller: Caller, match: Extract<RouteMatch, { kind: 'matched' }>, rawQuery: string, appHeader?: string | string[]): AdmittedCall {
-    const { route, params, upstreamPath } = match;
-    this.auth.requireScope(caller, route.scope);
-    const allUsers = caller.scopes.includes('app:all-users');
-    const filter = route.user?.name ?? 'user';
-    if (!allUsers && (route.allUsers === 'always' || (route.allUsers === 'without-user' && !queryParam(rawQuery, filter)))) {
-      const unless = route.allUsers === 'without-user' ? ` (or filter by ${filter})` : '';
-      throw GatewayError.forbidden(`This endpoint shows data of every end user of the app: it needs the 'app:all-users' scope${unless}.`);
-    }
-    const ns = new UserNamespace(caller.namespace);
-    if (route.target === 'dataset') {
-      const target = this.targets.datasetTarget();
-      if (!target) throw GatewayError.forbidden('This gateway has no knowledge (dataset) key configured.');
-      const datasetId = params.dataset_id;
-      if (datasetId !== undefined && !datasetAllowed(caller, datasetId)) throw new GatewayError(404, 'not_found', 'Dataset not found.');
-      return { route, params, upstreamPath, caller, target, ns, allUsers };
-    }
-    const alias = this.auth.resolveApp(caller, appHeader);
-    const target = this.targets.app(alias);
-    if (!target) throw GatewayError.forbidden(`This key is bound to app '${alias}', which is not configured on this gateway.`);
-    return { route, params, upstreamPath, caller, target, ns, allUsers };
-  }
+  constructor(private readonly owners: ResourceOwnerLedger) {}
 
   async prepare(call: AdmittedCall, req: Request, rawQuery: string): Promise<PreparedRequest> {
     const { route, ns } = call;
@@ -158,7 +126,7 @@ export class IsolationService {
     if (route.ownedInBody && typeof inBody === 'string' && inBody !== '') {
       await this.checkOwner(call, { kind: route.ownedInBody.kind, foreign: 'not_found' }, inBody);
     }
-    if (route.listsDatasets && !call.caller.datasets.includes(ALL_DATASETS)) {
+    if (route.listsDatasets && !allDatasets(call.caller)) {
       return listAllowedDatasets(call.target, call.caller.datasets, prepared.rawQuery, send);
     }
     let upstream: DifyCallResponse;
@@ -231,8 +199,11 @@ export class IsolationService {
     return { ...upstream, headers: { ...upstream.headers, 'content-length': String(body.length) }, body: Readable.from([body]) };
   }
 
-  /** Records the ids of `wanted` found in `data` as the caller's; removes them from `wanted`. */
-  private async recordIds(call: AdmittedCall, data: Record<string, unknown>, wanted: Set<OwnedKind>): Promise<void> {
+  /**
+   * Records the ids of `wanted` found in `data` as the caller's (removing them from `wanted`),
+   * without waiting: they go in the next group insert, and until then only this process knows them.
+   */
+  private recordIds(call: AdmittedCall, data: Record<string, unknown>, wanted: Set<OwnedKind>): void {
     const found: { kind: OwnedKind; resourceId: string }[] = [];
     const take = (kind: OwnedKind, value: unknown) => {
       if (wanted.has(kind) && typeof value === 'string' && value.length > 0 && value.length <= 200) {
@@ -244,28 +215,22 @@ export class IsolationService {
     take('workflow_run', data.workflow_run_id);
     take('message', data.message_id);
     take('file', call.route.records?.includes('file') ? data.id : undefined);
-    await this.recordOwners(call, found);
+    void this.recordOwners(call, found);
   }
 
-  /** Records every form token in `data` (a pause event, or an answer) as the caller's. */
+  /**
+   * Records every form token in `data` (a pause event, or an answer) as the caller's, committed
+   * before the token is passed on: whoever holds it may submit it through any replica at once.
+   */
   private async recordForms(call: AdmittedCall, data: Record<string, unknown>): Promise<void> {
     const tokens = formTokensIn(data);
     await this.recordOwners(call, tokens.map((resourceId) => ({ kind: 'form' as const, resourceId })));
   }
 
-  private async recordOwners(call: AdmittedCall, found: { kind: OwnedKind; resourceId: string }[]): Promise<void> {
-    if (found.length === 0) return;
-    try {
-      await this.owners.record(found.map((f) => ({ ...f, appAlias: call.target.alias, namespace: call.ns.namespace })));
-    } catch (error) {
-      // The call itself goes on; only the owner check of a later use of these ids fails (closed).
-      this.logger.error(`could not record the owner of ${found.map((f) => f.kind).join(', ')}: ${(error as Error).name}`);
-    }
+  /** Never rejects: if the insert fails (the ledger logs it), only a later use of these ids fails (closed). */
+  private recordOwners(call: AdmittedCall, found: { kind: OwnedKind; resourceId: string }[]): Promise<void> {
+    return this.owners.record(found.map((f) => ({ ...f, appAlias: call.target.alias, namespace: call.ns.namespace })));
   }
-}
-
-export function datasetAllowed(caller: Caller, datasetId: string): boolean {
-  return caller.datasets.includes(ALL_DATASETS) || caller.datasets.includes(datasetId.toLowerCase());
 }
 
 /** An answer the gateway gives in Dify's place, without calling it (attempts: 0). */

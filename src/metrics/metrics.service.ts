@@ -13,8 +13,17 @@ const LABEL_VALUE = /^[A-Za-z0-9_.:-]{1,64}$/;
 export function labelValue(value: string | number | null | undefined, fallback = 'none'): string {
   if (value === null || value === undefined || value === '') return fallback;
   const text = String(value);
-  return redactText(text) === text && LABEL_VALUE.test(text) ? text : 'other';
+  const known = checkedLabels.get(text);
+  if (known !== undefined) return known;
+  const label = LABEL_VALUE.test(text) && redactText(text) === text ? text : 'other';
+  // Label values repeat on every call (route names, aliases, key ids): each is masked once.
+  if (checkedLabels.size >= CHECKED_LABELS_MAX) checkedLabels.clear();
+  checkedLabels.set(text, label);
+  return label;
 }
+
+const CHECKED_LABELS_MAX = 10_000;
+const checkedLabels = new Map<string, string>();
 
 export type BreakerStateName = 'closed' | 'open' | 'half_open';
 const BREAKER_STATE_VALUE: Record<BreakerStateName, number> = { closed: 0, open: 1, half_open: 2 };

@@ -16,8 +16,8 @@ import type { Request } from 'express';
 const JSON_ROUTES = DIFY_ROUTES.filter((r) => r.body === 'json');
 const route = fc.constantFrom(...JSON_ROUTES);
 const NS = new UserNamespace('team-fuzz');
-// prepare() uses only the call's route and namespace; the collaborators are for admit() and exchange().
-const isolation = new IsolationService(undefined as never, undefined as never, undefined as never);
+// prepare() uses only the call's route and namespace; the owner repository is for exchange().
+const isolation = new IsolationService(undefined as never);
 
 /** Bodies a caller might send: real JSON objects, other JSON, deep nests, broken text, raw bytes. */
 const body = fc.oneof(

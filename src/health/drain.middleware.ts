@@ -1,13 +1,13 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { requestIdOf } from './request-id.middleware.js';
-import { ShutdownService } from './shutdown.service.js';
+import { requestIdOf } from '../common/request-id.middleware.js';
+import { ShutdownService } from '../common/shutdown.service.js';
 
 /** Probes and metrics keep answering while the gateway drains (`/ready` says 503 itself). */
 const ALWAYS_SERVED = /^\/(?:live|ready|metrics)(?:[/?]|$)/;
 
-/** While draining, every new call is refused at once with 503 and the connection is closed. */
+/** While draining (health: the drain is the other half of `/ready` turning 503), every new call is refused at once with 503 and the connection is closed. */
 @Injectable()
 export class DrainMiddleware implements NestMiddleware {
   constructor(

@@ -20,6 +20,7 @@ import { mapDifyError } from './dify-error.mapper.js';
 import type { DifyRoute } from './dify.routes.js';
 import { IdempotencyService, provesNotDone, type IdempotencyClaim } from './idempotency.service.js';
 import { relayResponse } from './response-relay.js';
+import { checkQuery } from './query-checks.js';
 import { matchRoute } from './route-matcher.js';
 
 /**
@@ -72,6 +73,7 @@ export class DifyProxyService {
       entry.callerName = caller.name;
       if (caller.secretExpiresAt) res.setHeader('x-gateway-key-expires', caller.secretExpiresAt.toISOString());
       const call = this.isolation.admit(caller, match, rawQuery, req.headers[APP_HEADER]);
+      checkQuery(match.route.query, rawQuery); // what Dify would refuse is not sent (nor counted)
       entry.appAlias = call.target.alias;
       await this.limits.admit(caller, res);
 

@@ -7,6 +7,7 @@ import { GatewayError } from '../common/gateway-error.js';
 import { DifyTargets } from '../config/dify-targets.js';
 import type { DifyAppConfig } from '../config/gateway-config.js';
 import type { DifyCallResponse } from '../dify/dify.client.js';
+import { keepOwnItems } from '../dify/answer-items.js';
 import type { DifyRoute, OwnedKind } from '../dify/dify.routes.js';
 import { checkMultipart, forwardedHeaders, readJsonBody } from '../dify/inbound-body.js';
 import { readLimited } from '../dify/read-limited.js';
@@ -211,7 +212,8 @@ export class IsolationService {
       throw new GatewayError(404, 'end_user_not_found', 'End user not found.');
     }
     if (call.route.records) await this.recordIds(call, answer, new Set(call.route.records));
-    const changed = raw.includes(call.ns.prefix) && stripNamespace(answer, call.ns);
+    const filtered = !call.allUsers && keepOwnItems(call.route, answer, (session) => call.ns.owns(session));
+    const changed = (raw.includes(call.ns.prefix) && stripNamespace(answer, call.ns)) || filtered;
     const rewritten = changed ? stringifyDeep(answer) : undefined;
     const body = rewritten !== undefined ? Buffer.from(rewritten, 'utf8') : raw;
     return { ...upstream, headers: { ...upstream.headers, 'content-length': String(body.length) }, body: Readable.from([body]) };

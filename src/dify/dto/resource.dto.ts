@@ -1,4 +1,5 @@
-import { IsBoolean, IsDefined, IsIn, IsNotEmpty, IsNumber, IsObject, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
+import { IsIn, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
+import { IsLaxBoolean, IsLaxNumber, IsNotBlank, IsPresent, laxBoolean } from './lax.js';
 import { EndUserDto, OptionalEndUserDto, USER_MAX_LENGTH } from './generation.dto.js';
 
 export class FeedbackDto extends EndUserDto {
@@ -11,18 +12,19 @@ export class FeedbackDto extends EndUserDto {
 }
 
 export class RenameConversationDto extends OptionalEndUserDto {
-  @ValidateIf((dto: RenameConversationDto) => dto.auto_generate !== true)
-  @IsString() @IsNotEmpty({ message: 'name is required unless auto_generate is true' })
+  @ValidateIf((dto: RenameConversationDto) => laxBoolean(dto.auto_generate) !== true)
+  @IsNotBlank({ message: 'name is required when auto_generate is false' })
   name?: string;
 
-  @IsOptional() @IsBoolean()
-  auto_generate?: boolean;
+  @IsOptional() @IsLaxBoolean()
+  auto_generate?: boolean | string | number;
 }
 
 export class DeleteConversationDto extends OptionalEndUserDto {}
 
 export class UpdateVariableDto extends OptionalEndUserDto {
-  @IsDefined({ message: 'value is required' })
+  /** Any JSON value, `null` included; only its absence is refused. */
+  @IsPresent({ message: 'value is required' })
   value: unknown;
 }
 
@@ -40,8 +42,8 @@ export class TextToAudioDto {
   @IsOptional() @IsString()
   voice?: string;
 
-  @IsOptional() @IsBoolean()
-  streaming?: boolean;
+  /** Dify reads `streaming` as any JSON value (§13.7): not checked. */
+  streaming?: unknown;
 }
 
 export class HumanInputSubmitDto extends EndUserDto {
@@ -52,21 +54,25 @@ export class HumanInputSubmitDto extends EndUserDto {
   action: string;
 }
 
+/** Empty strings are valid annotations in Dify (§13.7); only a missing or non-string field is not. */
 export class AnnotationDto {
-  @IsString() @IsNotEmpty()
+  @IsString()
   question: string;
 
-  @IsString() @IsNotEmpty()
+  @IsString()
   answer: string;
 }
 
+/** Dify's newest controller answers an invalid payload here with 422 (§13.4). */
 export class AnnotationReplyDto {
+  static readonly refusal = { status: 422, code: 'unprocessable_entity' };
+
   @IsString() @IsNotEmpty()
   embedding_provider_name: string;
 
   @IsString() @IsNotEmpty()
   embedding_model_name: string;
 
-  @IsNumber()
-  score_threshold: number;
+  @IsLaxNumber()
+  score_threshold: number | string;
 }

@@ -4,10 +4,13 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.js';
 import { answerClientErrorsAsJson } from './common/client-error.js';
+import { RefusalAuditor } from './audit/refusal-auditor.js';
+import { CallerAuthService } from './auth/caller-auth.service.js';
 import { ShutdownService } from './common/shutdown.service.js';
 import { createAppLogger } from './common/logging.js';
 import { describeConfig } from './config/describe-config.js';
 import { gatewayConfig } from './config/gateway-config.js';
+import { earlyRefusal } from './dify/early-refusal.js';
 
 /**
  * Builds the gateway application exactly as production runs it. Tests call this too, so
@@ -26,6 +29,8 @@ export async function createGatewayApp(): Promise<INestApplication> {
   app.set('trust proxy', cfg.app.trustProxy);
   app.disable('x-powered-by');
   answerClientErrorsAsJson(app.getHttpServer());
+  // Before every other middleware: a flood without a valid key costs as little as possible.
+  app.use(earlyRefusal(app.get(CallerAuthService), app.get(RefusalAuditor)));
   Logger.log(describeConfig(cfg), 'Config');
   return app;
 }

@@ -1,8 +1,7 @@
 /** POST /audio-to-text (multipart) and POST /text-to-audio (raw audio bytes) (SERVICE_API.md §4.7). */
 import { jsonBody, multipartBody, userFromForm, userFromJson } from '../body.js';
 import type { AppContext } from '../context.js';
-import { DifyApiError, invalidParam } from '../errors.js';
-import { findMessage } from './records.js';
+import { DifyApiError, invalidParam, notFound } from '../errors.js';
 
 const ACCEPTED_AUDIO = ['audio/mp3', 'audio/m4a', 'audio/wav', 'audio/amr', 'audio/mpga'];
 const MAX_AUDIO_BYTES = 30 * 1024 * 1024;
@@ -45,10 +44,13 @@ export function textToAudio(ctx: AppContext): void {
   const body = jsonBody(ctx, 'TextToAudioPayload');
   const user = userFromJson(body, false);
   const { state } = ctx.sim;
-  const endUser = state.endUser(ctx.app, user);
+  state.endUser(ctx.app, user);
   let text = typeof body.text === 'string' ? body.text : '';
   if (typeof body.message_id === 'string' && body.message_id !== '') {
-    text = findMessage(state, ctx.app, endUser, body.message_id).answer;
+    // Like Dify (AudioService.transcript_tts): the message is looked up by id, whoever its user is.
+    const message = state.messages.get(body.message_id.toLowerCase());
+    if (!message || message.appId !== ctx.app.id) throw notFound('Message Not Exists.');
+    text = message.answer;
   }
   if (text.trim() === '') throw invalidParam('Text is required');
   ctx.bytes(200, silentWav(), { 'Content-Type': 'audio/wav' });

@@ -65,7 +65,10 @@ export class AdminKeysController {
 }
 
 function actorOf(req: AuthenticatedRequest): AdminActor {
-  return { requestId: requestIdOf(req), keyId: req.caller?.keyId ?? null, name: req.caller?.name ?? 'unknown' };
+  // The guard has authenticated the key: what it holds bounds what it may hand out.
+  const caller = req.caller;
+  if (!caller) throw new Error('admin route reached without an authenticated key');
+  return { requestId: requestIdOf(req), keyId: caller.keyId, name: caller.name, holds: caller };
 }
 
 /** Only the limits the body names: absent stays as is, null goes back to the default. */

@@ -9,10 +9,13 @@ export const EVENT_TYPES = [
   'call.started',
   'call.finished',
   'key.created',
+  'key.updated',
   'key.rotated',
   'key.revoked',
   'config.reloaded',
   'admin.action',
+  'access.refused',
+  'auth.refused',
   'audit.query',
   'audit.export.started',
   'audit.export.finished',
@@ -23,7 +26,7 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-export const ADMIN_EVENT_TYPES = ['key.created', 'key.rotated', 'key.revoked', 'config.reloaded', 'admin.action'] as const;
+export const ADMIN_EVENT_TYPES = ['key.created', 'key.updated', 'key.rotated', 'key.revoked', 'config.reloaded', 'admin.action'] as const;
 export type AdminEventType = (typeof ADMIN_EVENT_TYPES)[number];
 
 /**

@@ -14,6 +14,7 @@ import { AuditController } from './audit.controller.js';
 import { AuditHealthIndicator } from './audit.health.js';
 import { AuditRepository } from './audit.repository.js';
 import { AuditService } from './audit.service.js';
+import { RefusalAuditor } from './refusal-auditor.js';
 
 @Module({
   imports: [AuthModule, TerminusModule],
@@ -41,7 +42,8 @@ import { AuditService } from './audit.service.js';
     AuditQueryService,
     AuditMaintenance,
     AuditHealthIndicator,
+    RefusalAuditor,
   ],
-  exports: [AuditService, AuditHealthIndicator],
+  exports: [AuditService, AuditHealthIndicator, RefusalAuditor],
 })
 export class AuditModule {}

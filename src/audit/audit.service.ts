@@ -55,15 +55,33 @@ export interface AdminAuditEntry {
   outcome: 'success' | 'rejected' | 'client_error';
   errorCode?: string | null;
   appAlias?: string | null;
+  /** What the action grants or was refused (scopes, apps, datasets, namespace, reason). Never a secret. */
+  details?: Details;
 }
 
 /** The event type of an admin action: the ones the issue names, `admin.action` for the rest. */
 export function adminEventType(action: string): AdminEventType {
   if (action === 'keys.create') return 'key.created';
+  if (action === 'keys.update') return 'key.updated';
   if (action === 'keys.rotate') return 'key.rotated';
   if (action === 'keys.revoke') return 'key.revoked';
   if (action.startsWith('dify.') || action.startsWith('config.')) return 'config.reloaded';
   return 'admin.action';
+}
+
+/** A request to /admin or /audit that the gateway refused (4xx). */
+export interface RefusedAccessEntry {
+  requestId: string;
+  /** The key that tried, when it was authenticated. */
+  callerKeyId: string | null;
+  callerName: string | null;
+  method: string;
+  /** The path, without the query. */
+  route: string;
+  status: number;
+  errorCode: string;
+  reason: string;
+  source: string;
 }
 
 /** Who did something that is not a /v1 call: a key (admin API, auditor) or an operator at the CLI. */
@@ -168,7 +186,7 @@ export class AuditService {
       status: entry.status,
       outcome: entry.outcome,
       errorCode: entry.errorCode ?? null,
-      details: redact({ action: entry.action, target: entry.target }),
+      details: redact({ ...entry.details, action: entry.action, target: entry.target }) as Details,
     };
     return this.append(draft, 'The gateway cannot write its audit log; the action was not recorded.');
   }
@@ -196,6 +214,29 @@ export class AuditService {
       callerName: actor.name,
       details: redact(details),
     });
+  }
+
+  /** A refused /admin or /audit request: not awaited (it was refused either way), kept while the store is down. */
+  recordRefusedAccess(entry: RefusedAccessEntry): void {
+    this.writer.appendDurable({
+      id: randomUUID(),
+      type: 'access.refused',
+      instanceId: this.instanceId,
+      requestId: entry.requestId,
+      callerKeyId: entry.callerKeyId,
+      callerName: entry.callerName,
+      method: entry.method,
+      route: masked(entry.route),
+      status: entry.status,
+      outcome: 'rejected',
+      errorCode: entry.errorCode,
+      details: redact({ reason: entry.reason, source: entry.source }) as Details,
+    });
+  }
+
+  /** The periodic count of refused requests without a key (`auth.refused`), per source address and reason. */
+  recordRefusalSummary(details: Details): void {
+    this.writer.appendDurable({ id: randomUUID(), type: 'auth.refused', instanceId: this.instanceId, outcome: 'rejected', details });
   }
 
   /** The gateway's own lifecycle and maintenance events (not for callers). */

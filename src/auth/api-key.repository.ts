@@ -135,6 +135,24 @@ export class ApiKeyRepository {
     }
   }
 
+  /** The secret hashes (current and previous) of every unrevoked key: what may be a key issued before checksums. */
+  async secretHashes(): Promise<string[]> {
+    try {
+      const rows = await this.prisma.client.apiKey.findMany({ where: { revokedAt: null }, select: { hash: true, previousHash: true } });
+      return rows.flatMap((r) => (r.previousHash ? [r.hash, r.previousHash] : [r.hash]));
+    } catch (err) {
+      throw translatePrismaError(err, 'api key');
+    }
+  }
+
+  async namespaceInUse(namespace: string): Promise<boolean> {
+    try {
+      return (await this.prisma.client.apiKey.findFirst({ where: { namespace }, select: { id: true } })) !== null;
+    } catch (err) {
+      throw translatePrismaError(err, 'api key');
+    }
+  }
+
   /** Every key, revoked ones included, newest first. */
   async list(): Promise<ApiKeyRecord[]> {
     try {

@@ -90,6 +90,11 @@ export class ApiKeyService {
     return { ...record, key };
   }
 
+  /** Whether any key (revoked ones included: their data stays in Dify) has this namespace. */
+  namespaceInUse(namespace: string): Promise<boolean> {
+    return this.keys.namespaceInUse(namespace);
+  }
+
   list(): Promise<ApiKeyRecord[]> {
     return this.keys.list();
   }

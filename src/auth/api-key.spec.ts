@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { displayPrefix, generateApiKeySecret, hashApiKey, isWellFormedApiKey } from './api-key.js';
+import { displayPrefix, generateApiKeySecret, hashApiKey, hasValidChecksum, isWellFormedApiKey } from './api-key.js';
 
 describe('gateway keys', () => {
   it('are dgw_ + 40 base62 characters, unique, and well-formed', () => {
@@ -22,5 +22,24 @@ describe('gateway keys', () => {
     for (const bad of ['app-abcdefghijklmnopqrstuvwx', 'dgw_short', 'dgw_' + 'a'.repeat(31), 'dgw_' + 'a'.repeat(40) + '!', '']) {
       expect(isWellFormedApiKey(bad)).toBe(false);
     }
+  });
+});
+
+describe('gateway key checksums', () => {
+  it('every issued key carries a valid checksum; a changed character breaks it', () => {
+    for (let i = 0; i < 200; i++) {
+      const key = generateApiKeySecret();
+      expect(hasValidChecksum(key)).toBe(true);
+      const last = key.at(-1) === 'A' ? 'B' : 'A';
+      expect(hasValidChecksum(key.slice(0, -1) + last)).toBe(false);
+      const first = key[4] === 'A' ? 'B' : 'A';
+      expect(hasValidChecksum(key.slice(0, 4) + first + key.slice(5))).toBe(false);
+    }
+  });
+
+  it('made-up keys almost never pass', () => {
+    const made = Array.from({ length: 2000 }, () => 'dgw_' + generateApiKeySecret().slice(4, 38) + 'zzzzzz');
+    expect(made.filter(hasValidChecksum).length).toBeLessThan(2);
+    expect(hasValidChecksum('dgw_' + 'a'.repeat(32))).toBe(false);
   });
 });

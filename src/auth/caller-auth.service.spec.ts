@@ -36,6 +36,10 @@ function setup(matches: Map<string, ApiKeyMatch>) {
       reads++;
       return matches.get(hash) ?? null;
     },
+    async secretHashes() {
+      reads++;
+      return [...matches.keys()];
+    },
   } as unknown as ApiKeyRepository;
   const touched: string[] = [];
   const lastUsed = { touch: (id: string) => touched.push(id) } as unknown as LastUsedTracker;
@@ -78,6 +82,18 @@ describe('CallerAuthService', () => {
     await expect(auth.authenticate(`Bearer ${graceOver}`)).rejects.toMatchObject({ status: 401 });
     await expect(auth.authenticate('Basic abc')).rejects.toMatchObject({ status: 401 });
     await expect(auth.authenticate('Bearer app-difykey0123456789')).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('refuses a key whose checksum fails without reading the key store, except a key issued before checksums', async () => {
+    const legacy = 'dgw_' + 'L'.repeat(40); // no checksum: made before checksums existed
+    const { auth, reads } = setup(new Map([[hashApiKey(legacy), { matched: 'current', record: record() }]]));
+    expect((await auth.authenticate(`Bearer ${legacy}`)).keyId).toBe(record().id);
+    const readsAfterLegacy = reads();
+    for (let i = 0; i < 50; i++) {
+      const made = 'dgw_' + generateApiKeySecret().slice(4, 38) + 'zzzzzz';
+      await expect(auth.authenticate(`Bearer ${made}`)).rejects.toMatchObject({ status: 401, message: 'Access token is invalid', reason: 'bad_checksum' });
+    }
+    expect(reads()).toBe(readsAfterLegacy);
   });
 
   it('reads the key again after a change event', async () => {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { GatewayError } from '../common/gateway-error.js';
 import { keysConfig } from '../config/keys.config.js';
-import { hashApiKey, isWellFormedApiKey } from './api-key.js';
+import { hashApiKey, hasValidChecksum, isWellFormedApiKey } from './api-key.js';
 import { ApiKeyCache } from './api-key.cache.js';
 import { ApiKeyRepository, type ApiKeyMatch, type ApiKeyRecord } from './api-key.repository.js';
 import type { Caller } from './caller.js';
@@ -12,6 +12,21 @@ import { isScope, type Scope } from './scopes.js';
 
 /** The header a caller names the Dify app with, when its key is bound to several. */
 export const APP_HEADER = 'x-gateway-app';
+
+/** Why a header is refused, and what the caller is told (the same on the early and the usual path). */
+export const REFUSAL_MESSAGES = {
+  no_key: "Authorization header must be provided and start with 'Bearer'",
+  bad_scheme: "Authorization scheme must be 'Bearer'",
+  malformed_key: 'Access token is invalid: a gateway key starts with dgw_ (Dify keys are held by the gateway, not by callers).',
+  bad_checksum: 'Access token is invalid',
+  unknown_key: 'Access token is invalid',
+} as const;
+
+export type RefusalReason = keyof typeof REFUSAL_MESSAGES;
+
+function refused(reason: RefusalReason): GatewayError {
+  return GatewayError.unauthorized(REFUSAL_MESSAGES[reason]).because(reason);
+}
 
 /** What authentication adds to the caller: when the secret used stops working, if it does. */
 export interface AuthenticatedCaller extends Caller {
@@ -29,6 +44,9 @@ export interface AuthenticatedCaller extends Caller {
 export class CallerAuthService {
   private readonly cache: ApiKeyCache;
   private readonly inFlight = new Map<string, Promise<ApiKeyMatch | null>>();
+  /** Hashes of keys that existed at the first unchecksummed attempt: keys issued before checksums. */
+  private legacy?: Promise<Set<string>>;
+  private legacyLoaded?: Set<string>;
 
   constructor(
     private readonly keys: ApiKeyRepository,
@@ -42,25 +60,40 @@ export class CallerAuthService {
 
   async authenticate(authorization: string | undefined): Promise<AuthenticatedCaller> {
     const match = /^(\S+)\s+(\S+)\s*$/.exec(authorization ?? '');
-    if (!match) throw GatewayError.unauthorized("Authorization header must be provided and start with 'Bearer'");
-    if (match[1].toLowerCase() !== 'bearer') throw GatewayError.unauthorized("Authorization scheme must be 'Bearer'");
+    if (!match) throw refused('no_key');
+    if (match[1].toLowerCase() !== 'bearer') throw refused('bad_scheme');
     const secret = match[2];
-    if (!isWellFormedApiKey(secret)) {
-      throw GatewayError.unauthorized('Access token is invalid: a gateway key starts with dgw_ (Dify keys are held by the gateway, not by callers).');
-    }
-    const found = await this.lookup(hashApiKey(secret));
-    if (!found) throw GatewayError.unauthorized('Access token is invalid');
+    if (!isWellFormedApiKey(secret)) throw refused('malformed_key');
+    const hash = hashApiKey(secret);
+    // A key that fails its checksum cannot have been issued (unless before checksums): no database read.
+    if (!hasValidChecksum(secret) && !(await this.isLegacy(hash))) throw refused('bad_checksum');
+    const found = await this.lookup(hash);
+    if (!found) throw refused('unknown_key');
     const { record } = found;
     const now = Date.now();
-    if (record.expiresAt && record.expiresAt.getTime() <= now) throw GatewayError.unauthorized('Access token has expired');
+    if (record.expiresAt && record.expiresAt.getTime() <= now) throw GatewayError.unauthorized('Access token has expired').because('expired_key');
     let secretExpiresAt = record.expiresAt ?? undefined;
     if (found.matched === 'previous') {
       const graceEnd = record.previousSecretExpiresAt;
-      if (!graceEnd || graceEnd.getTime() <= now) throw GatewayError.unauthorized('Access token is invalid');
+      if (!graceEnd || graceEnd.getTime() <= now) throw GatewayError.unauthorized('Access token is invalid').because('grace_over');
       if (!secretExpiresAt || graceEnd < secretExpiresAt) secretExpiresAt = graceEnd;
     }
     this.lastUsed.touch(record.id);
     return { ...this.toCaller(record), ...(secretExpiresAt ? { secretExpiresAt } : {}) };
+  }
+
+  /**
+   * Why `authenticate` would refuse this header, when that is certain without any I/O (no key, a
+   * malformed one, a failed checksum, a key the cache knows is unknown); undefined otherwise.
+   */
+  certainRefusal(authorization: string | undefined): RefusalReason | undefined {
+    const match = /^(\S+)\s+(\S+)\s*$/.exec(authorization ?? '');
+    if (!match) return 'no_key';
+    if (match[1].toLowerCase() !== 'bearer') return 'bad_scheme';
+    if (!isWellFormedApiKey(match[2])) return 'malformed_key';
+    const hash = hashApiKey(match[2]);
+    if (!hasValidChecksum(match[2])) return this.legacyLoaded && !this.legacyLoaded.has(hash) ? 'bad_checksum' : undefined;
+    return this.cache.get(hash) === null ? 'unknown_key' : undefined;
   }
 
   requireScope(caller: Caller, scope: Scope): void {
@@ -92,6 +125,20 @@ export class CallerAuthService {
     this.cache.invalidate(keyId);
     // A read that started before the change may return the old row: later requests must not join it.
     this.inFlight.clear();
+  }
+
+  /**
+   * Keys issued before checksums have none; they are known by their hashes, read once (every key
+   * issued since carries a checksum). A failed read is tried again by the next such request.
+   */
+  private async isLegacy(hash: string): Promise<boolean> {
+    this.legacy ??= this.keys.secretHashes().then((hashes) => (this.legacyLoaded = new Set(hashes)));
+    try {
+      return (await this.legacy).has(hash);
+    } catch (error) {
+      this.legacy = undefined;
+      throw error;
+    }
   }
 
   private lookup(hash: string): Promise<ApiKeyMatch | null> {

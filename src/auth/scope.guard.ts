@@ -25,8 +25,8 @@ export class ScopeGuard implements CanActivate {
     if (!scope) return true;
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const caller = await this.auth.authenticate(req.headers.authorization);
+    req.caller = caller; // set before the scope check: a refusal is recorded with the key that tried
     this.auth.requireScope(caller, scope);
-    req.caller = caller;
     return true;
   }
 }

@@ -1,10 +1,11 @@
 import { Global, Module } from '@nestjs/common';
+import { RefusalListeners } from './refusal-listeners.js';
 import { ShutdownService } from './shutdown.service.js';
 
-/** Process-wide services: the drain on shutdown. */
+/** Process-wide services: the drain on shutdown, the listeners of refused requests. */
 @Global()
 @Module({
-  providers: [ShutdownService],
-  exports: [ShutdownService],
+  providers: [ShutdownService, RefusalListeners],
+  exports: [ShutdownService, RefusalListeners],
 })
 export class CommonModule {}

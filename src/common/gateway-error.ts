@@ -14,6 +14,14 @@ export class GatewayError extends Error {
     this.name = 'GatewayError';
   }
 
+  /** A short machine-readable cause, for audit counts (`unknown_key`, `no_key`...); default: the code. */
+  reason?: string;
+
+  because(reason: string): this {
+    this.reason = reason;
+    return this;
+  }
+
   static badRequest(message: string, code = 'invalid_param'): GatewayError {
     return new GatewayError(400, code, message);
   }
@@ -29,4 +37,15 @@ export class GatewayError extends Error {
   static notFound(message = 'The requested URL was not found on the server.'): GatewayError {
     return new GatewayError(404, 'not_found', message);
   }
+}
+
+/** Errors already written to the audit log by the use case that refused (so a refusal is recorded once). */
+const audited = new WeakSet<object>();
+
+export function markAudited(error: object): void {
+  audited.add(error);
+}
+
+export function isAudited(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && audited.has(error);
 }

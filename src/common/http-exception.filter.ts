@@ -1,8 +1,9 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger, Optional } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { DatabaseUnavailableError } from '../database/database.errors.js';
 import { GatewayError } from './gateway-error.js';
 import { redactText } from './redact.js';
+import { RefusalListeners } from './refusal-listeners.js';
 import { requestIdOf } from './request-id.middleware.js';
 
 /**
@@ -13,6 +14,8 @@ import { requestIdOf } from './request-id.middleware.js';
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
+
+  constructor(@Optional() private readonly refusals?: RefusalListeners) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const req = host.switchToHttp().getRequest<Request>();
@@ -28,6 +31,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
       // A stream already began: nothing more can be said in HTTP terms.
       if (!res.writableEnded) res.end();
       return;
+    }
+    if (error.status >= 400 && error.status < 500 && error.status !== 499) {
+      try {
+        this.refusals?.notify(req, error);
+      } catch (listenerError) {
+        this.logger.error(`a refusal listener failed in request ${requestId}: ${(listenerError as Error).name}`);
+      }
     }
     if (error.status === 499) {
       res.destroy();

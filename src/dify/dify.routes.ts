@@ -54,8 +54,12 @@ export interface UserField {
   addWhenAbsent?: boolean;
 }
 
-/** Dify ids that Dify does not scope by `user`; the gateway records and checks their owner. */
-export type OwnedKind = 'task' | 'workflow_run' | 'file';
+/**
+ * Dify ids that Dify does not scope by `user`; the gateway records and checks their owner.
+ * `form`: a human-input form token (anyone holding it can read and submit the form, resuming the
+ * run); `message`: a message id, which `POST /text-to-audio` reads without checking its user.
+ */
+export type OwnedKind = 'task' | 'workflow_run' | 'file' | 'form' | 'message';
 
 export interface OwnedParam {
   /** The path parameter holding the id. */
@@ -84,6 +88,8 @@ export interface DifyRoute {
   user?: UserField;
   /** An id in the path whose owner the gateway checks. */
   owned?: OwnedParam;
+  /** A top-level string member of the JSON body holding an id whose owner the gateway checks (when present). */
+  ownedInBody?: { member: string; kind: OwnedKind };
   /** Ids in the answer the gateway records as the caller's. */
   records?: OwnedKind[];
   /**
@@ -105,7 +111,7 @@ export interface DifyRoute {
   userItems?: { list: string; session: readonly string[] };
 }
 
-type RowExtra = Pick<DifyRoute, 'dto' | 'stream' | 'target' | 'user' | 'owned' | 'records' | 'allUsers' | 'endUserAnswer' | 'listsDatasets' | 'query' | 'userItems'>;
+type RowExtra = Pick<DifyRoute, 'dto' | 'stream' | 'target' | 'user' | 'owned' | 'ownedInBody' | 'records' | 'allUsers' | 'endUserAnswer' | 'listsDatasets' | 'query' | 'userItems'>;
 
 /**
  * Path parameters Dify declares `<uuid:…>` (§13.3): a value that is not a uuid never matches the
@@ -138,12 +144,12 @@ const CONVERSATION_SORTS = ['created_at', '-created_at', 'updated_at', '-updated
 /** Every Dify Service API endpoint the gateway exposes (contract §4 for app keys, §5 for knowledge). */
 export const DIFY_ROUTES: readonly DifyRoute[] = [
   // §4.1 generation
-  row('chat.create', 'POST', '/chat-messages', 'chat', 'unsafe', 'json', { dto: ChatMessageDto, stream: true, user: JSON_USER, records: ['workflow_run'] }),
+  row('chat.create', 'POST', '/chat-messages', 'chat', 'unsafe', 'json', { dto: ChatMessageDto, stream: true, user: JSON_USER, records: ['workflow_run', 'message', 'form'] }),
   row('chat.stop', 'POST', '/chat-messages/:task_id/stop', 'chat', 'idempotent', 'json', { dto: StopTaskDto, user: JSON_USER }),
-  row('completion.create', 'POST', '/completion-messages', 'chat', 'unsafe', 'json', { dto: CompletionMessageDto, stream: true, user: JSON_USER }),
+  row('completion.create', 'POST', '/completion-messages', 'chat', 'unsafe', 'json', { dto: CompletionMessageDto, stream: true, user: JSON_USER, records: ['message'] }),
   row('completion.stop', 'POST', '/completion-messages/:task_id/stop', 'chat', 'idempotent', 'json', { dto: StopTaskDto, user: JSON_USER }),
-  row('workflow.run', 'POST', '/workflows/run', 'workflow', 'unsafe', 'json', { dto: WorkflowRunDto, stream: true, user: JSON_USER, records: ['task', 'workflow_run'] }),
-  row('workflow.run_version', 'POST', '/workflows/:workflow_id/run', 'workflow', 'unsafe', 'json', { dto: WorkflowRunDto, stream: true, user: JSON_USER, records: ['task', 'workflow_run'] }),
+  row('workflow.run', 'POST', '/workflows/run', 'workflow', 'unsafe', 'json', { dto: WorkflowRunDto, stream: true, user: JSON_USER, records: ['task', 'workflow_run', 'form'] }),
+  row('workflow.run_version', 'POST', '/workflows/:workflow_id/run', 'workflow', 'unsafe', 'json', { dto: WorkflowRunDto, stream: true, user: JSON_USER, records: ['task', 'workflow_run', 'form'] }),
   // Dify does not check `user` on a workflow stop: the gateway checks the task's owner.
   row('workflow.stop', 'POST', '/workflows/tasks/:task_id/stop', 'workflow', 'idempotent', 'json', { dto: StopTaskDto, user: JSON_USER, owned: { param: 'task_id', kind: 'task', foreign: 'ignore' } }),
   // §4.2 workflow runs
@@ -155,10 +161,10 @@ export const DIFY_ROUTES: readonly DifyRoute[] = [
     // An older Dify ignores the session filter (§13.8): the answer is filtered again here.
     userItems: { list: 'data', session: ['created_by_end_user', 'session_id'] },
   }),
-  row('workflow.events', 'GET', '/workflow/:workflow_run_id/events', 'workflow', 'idempotent', 'none', { stream: true, user: QUERY_USER, query: REQUIRED_USER }),
-  // §4.3 human input
-  row('form.get', 'GET', '/form/human_input/:form_token', 'workflow', 'idempotent'),
-  row('form.submit', 'POST', '/form/human_input/:form_token', 'workflow', 'unsafe', 'json', { dto: HumanInputSubmitDto, user: JSON_USER }),
+  row('workflow.events', 'GET', '/workflow/:workflow_run_id/events', 'workflow', 'idempotent', 'none', { stream: true, user: QUERY_USER, records: ['form'], query: REQUIRED_USER }),
+  // §4.3 human input: a form token is all Dify asks for; the gateway checks whose run it paused.
+  row('form.get', 'GET', '/form/human_input/:form_token', 'workflow', 'idempotent', 'none', { owned: { param: 'form_token', kind: 'form', foreign: 'not_found' } }),
+  row('form.submit', 'POST', '/form/human_input/:form_token', 'workflow', 'unsafe', 'json', { dto: HumanInputSubmitDto, user: JSON_USER, owned: { param: 'form_token', kind: 'form', foreign: 'not_found' } }),
   // §4.4 files (a preview ignores `user` in Dify: the gateway checks the upload's owner)
   row('files.upload', 'POST', '/files/upload', 'files', 'unsafe', 'multipart', { user: FORM_USER, records: ['file'] }),
   row('files.preview', 'GET', '/files/:file_id/preview', 'files', 'idempotent', 'none', { owned: { param: 'file_id', kind: 'file', foreign: 'not_found' } }),
@@ -178,7 +184,8 @@ export const DIFY_ROUTES: readonly DifyRoute[] = [
   row('conversations.update_variable', 'PUT', '/conversations/:conversation_id/variables/:variable_id', 'conversations', 'unsafe', 'json', { dto: UpdateVariableDto, user: JSON_USER }),
   // §4.7 audio
   row('audio.to_text', 'POST', '/audio-to-text', 'audio', 'unsafe', 'multipart', { user: FORM_USER }),
-  row('audio.from_text', 'POST', '/text-to-audio', 'audio', 'unsafe', 'json', { dto: TextToAudioDto, user: JSON_USER }),
+  // Dify reads `message_id` here without checking its user: the gateway checks the message's owner.
+  row('audio.from_text', 'POST', '/text-to-audio', 'audio', 'unsafe', 'json', { dto: TextToAudioDto, user: JSON_USER, ownedInBody: { member: 'message_id', kind: 'message' } }),
   // §4.8 app metadata (`GET /` needs a gateway key here, unlike Dify: see the README)
   row('app.welcome', 'GET', '/', 'app:read', 'idempotent'),
   row('app.info', 'GET', '/info', 'app:read', 'idempotent'),

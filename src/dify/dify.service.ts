@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { AuditUnavailableError } from '../audit/audit-unavailable.error.js';
 import { AuditService, type CallAuditEntry } from '../audit/audit.service.js';
+import { RefusalAuditor } from '../audit/refusal-auditor.js';
 import type { Outcome } from '../audit/audit-event.js';
 import { APP_HEADER, CallerAuthService, type AuthenticatedCaller } from '../auth/caller-auth.service.js';
 import { GatewayError } from '../common/gateway-error.js';
@@ -16,6 +17,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { callInputs } from './call-inputs.js';
 import { DifyClient, type DifyApp } from './dify.client.js';
 import { DifyError } from './dify.errors.js';
+import { refusalCounted } from './early-refusal.js';
 import { mapDifyError } from './dify-error.mapper.js';
 import type { DifyRoute } from './dify.routes.js';
 import { IdempotencyService, provesNotDone, type IdempotencyClaim } from './idempotency.service.js';
@@ -42,6 +44,7 @@ export class DifyProxyService {
     private readonly metrics: MetricsService,
     private readonly isolation: IsolationService,
     private readonly limits: CallerLimits,
+    private readonly refusals: RefusalAuditor,
   ) {}
 
   async handle(req: Request, res: Response, shutdownSignal?: AbortSignal): Promise<void> {
@@ -58,6 +61,7 @@ export class DifyProxyService {
     let caller: AuthenticatedCaller | undefined;
     let slot: StreamSlot | undefined;
     let tokens: number | undefined;
+    let ownEvent = true;
     try {
       const [path, rawQuery = ''] = splitUrl(req.originalUrl);
       const match = matchRoute(req.method, path);
@@ -109,16 +113,19 @@ export class DifyProxyService {
       workNotDone = provesNotDone(error);
       if (error instanceof GatewayError && error.status === 409) this.metrics.reject(routeName, entry.appAlias, 'idempotency_conflict');
       const answer = this.toGatewayError(error, entry);
+      // A refusal without a key gets its own event only within its source's budget; beyond it,
+      // the answer is held back a while, so a flood cannot crowd out the keys that work.
+      if (!caller && !refusalCounted(req)) ownEvent = await this.refusals.refuseUnauthenticated(req, answer.reason ?? answer.code);
       entry.status = answer.status;
       entry.errorCode = answer.code;
-      entry.outcome = outcomeOf(answer, entry.upstreamStatus);
+      entry.outcome = outcomeOf(answer, error instanceof DifyError || entry.upstreamStatus !== null);
       throw answer;
     } finally {
       slot?.release();
       if (caller) await this.limits.recordTokens(caller, tokens);
       entry.latencyMs = Date.now() - started;
       await claim?.finish({ status: entry.status, workNotDone });
-      this.audit.callFinished(entry); // not awaited: kept and retried if the store is down
+      if (ownEvent) this.audit.callFinished(entry); // not awaited: kept and retried if the store is down
       this.metrics.observeCall({ route: routeName, app: entry.appAlias, caller: entry.callerKeyId, status: entry.status, seconds: entry.latencyMs / 1000 });
       if (entry.status === 429) this.metrics.limited(routeName, entry.appAlias, entry.upstreamStatus === 429 ? 'dify' : 'gateway', entry.errorCode ?? 'too_many_requests');
       this.logger.log({
@@ -217,10 +224,14 @@ function streamOutcome(failure: string | undefined): Outcome | undefined {
   return failure === 'dify_timeout' ? 'timeout' : 'stream_error';
 }
 
-function outcomeOf(answer: GatewayError, upstreamStatus: number | null): Outcome {
-  if (answer.code === 'audit_unavailable') return 'rejected';
+/**
+ * A call the gateway itself refused (its checks, its limits, Idempotency-Key or audit store
+ * unavailable) never reached Dify: `rejected`, whatever its status.
+ */
+function outcomeOf(answer: GatewayError, reachedDify: boolean): Outcome {
   if (answer.status === 499) return 'cancelled';
+  if (!reachedDify) return 'rejected';
   if (answer.status === 504) return 'timeout';
   if (answer.status >= 500) return 'upstream_error';
-  return upstreamStatus === null ? 'rejected' : 'client_error';
+  return 'client_error';
 }

@@ -8,7 +8,6 @@ import { idempotencyConfig } from '../config/idempotency.config.js';
 import { DifyError } from './dify.errors.js';
 
 const HEADER_VALUE = /^[\x20-\x7e]{1,255}$/;
-const REDIS_PREFIX = 'dgw:idem:';
 
 type Entry = { state: 'in_flight'; requestId: string; expiresAt: number } | { state: 'done'; requestId: string; status: number; expiresAt: number };
 
@@ -73,6 +72,11 @@ export class IdempotencyService {
     };
   }
 
+  /** Under `REDIS_KEY_PREFIX`, like every key the gateway keeps in Redis. */
+  private redisKey(id: string): string {
+    return this.redis.key('idem', id);
+  }
+
   private claimInMemory(id: string, requestId: string): Entry | undefined {
     const now = Date.now();
     const existing = this.memory.get(id);
@@ -85,7 +89,7 @@ export class IdempotencyService {
   private async claimInRedis(id: string, requestId: string): Promise<Entry | undefined> {
     const client = this.redis.client!;
     try {
-      const key = REDIS_PREFIX + id;
+      const key = this.redisKey(id);
       const claimed = await client.set(key, `in_flight|${requestId}`, 'PX', this.inFlightTtlMs, 'NX');
       if (claimed === 'OK') return undefined;
       const value = await client.get(key);
@@ -102,7 +106,7 @@ export class IdempotencyService {
       await this.redis.client.eval(
         "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) end return 0",
         1,
-        REDIS_PREFIX + id,
+        this.redisKey(id),
         `in_flight|${requestId}`,
         `done|${requestId}|${status}`,
         String(this.cfg.ttlMs),
@@ -117,7 +121,7 @@ export class IdempotencyService {
 
   private async release(id: string, requestId: string): Promise<void> {
     if (this.redis.client) {
-      await this.redis.client.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, REDIS_PREFIX + id, `in_flight|${requestId}`);
+      await this.redis.client.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, this.redisKey(id), `in_flight|${requestId}`);
       return;
     }
     if (this.memory.get(id)?.requestId === requestId) this.memory.delete(id);

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { SseAnswerRewrite, stripNamespace } from './answer-rewrite.js';
+import { formTokensIn } from './form-tokens.js';
 import { UserNamespace } from './user-namespace.js';
 
 const ns = new UserNamespace('team-a');
@@ -74,5 +75,27 @@ describe('SseAnswerRewrite', () => {
     const frame = Buffer.from('data: {"event":"message","answer":"日本"}\n\n');
     const out = await text(Readable.from([frame.subarray(0, 40), frame.subarray(40)]).pipe(new SseAnswerRewrite(ns)));
     expect(out).toBe(frame.toString('utf8'));
+  });
+});
+
+describe('SseAnswerRewrite watching form tokens', () => {
+  it('hands every event that mentions a form token to the watcher, late ones included, before passing it on', async () => {
+    const seen: string[] = [];
+    const filler = Array.from({ length: 50 }, (_, i) => `data: {"event":"text_chunk","data":{"text":"${i}"}}\n\n`).join('');
+    const late = 'data: {"event":"human_input_required","data":{"form_token":"Tok123","node_id":"n"}}\n\n';
+    const rewrite = new SseAnswerRewrite(new UserNamespace('team-a'), undefined, {
+      needle: '"form_token"',
+      onEvent: async (event) => {
+        seen.push(...formTokensIn(event));
+      },
+    });
+    let out = '';
+    rewrite.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('Tok123')) expect(seen).toEqual(['Tok123']);
+      out += chunk.toString();
+    });
+    await new Promise<void>((resolve, reject) => Readable.from([filler, late]).pipe(rewrite).on('finish', resolve).on('error', reject));
+    expect(seen).toEqual(['Tok123']);
+    expect(out).toBe(filler + late);
   });
 });

@@ -49,6 +49,8 @@ export class SseAnswerRewrite extends Transform {
     private readonly ns: UserNamespace,
     /** Called with each parsed event until it returns false (it wants no more). */
     private onEvent?: (event: Record<string, unknown>) => Promise<boolean> | boolean,
+    /** Called (and awaited) with every event whose line contains `needle`, for the whole stream. */
+    private readonly watch?: { needle: string; onEvent: (event: Record<string, unknown>) => Promise<void> },
   ) {
     super();
     this.needle = JSON.stringify(ns.prefix).slice(0, -1); // `"team-a:`
@@ -83,7 +85,8 @@ export class SseAnswerRewrite extends Transform {
   private async line(line: string): Promise<string> {
     if (!line.startsWith('data:')) return line;
     const mentions = line.includes(this.needle);
-    if (!mentions && !this.onEvent) return line;
+    const watched = this.watch !== undefined && line.includes(this.watch.needle);
+    if (!mentions && !this.onEvent && !watched) return line;
     let event: unknown;
     try {
       event = JSON.parse(line.slice(5));
@@ -92,6 +95,7 @@ export class SseAnswerRewrite extends Transform {
     }
     if (event === null || typeof event !== 'object') return line;
     if (this.onEvent && !(await this.onEvent(event as Record<string, unknown>))) this.onEvent = undefined;
+    if (watched) await this.watch!.onEvent(event as Record<string, unknown>);
     if (!mentions || !stripNamespace(event, this.ns)) return line;
     const rewritten = stringifyDeep(event);
     return rewritten === undefined ? line : `data: ${rewritten}${line.endsWith('\r') ? '\r' : ''}`;

@@ -8,12 +8,13 @@ import { DifyTargets } from '../config/dify-targets.js';
 import type { DifyAppConfig } from '../config/gateway-config.js';
 import type { DifyCallResponse } from '../dify/dify.client.js';
 import { keepOwnItems } from '../dify/answer-items.js';
-import type { DifyRoute, OwnedKind } from '../dify/dify.routes.js';
+import type { DifyRoute, OwnedKind, OwnedParam } from '../dify/dify.routes.js';
 import { checkMultipart, forwardedHeaders, readJsonBody } from '../dify/inbound-body.js';
 import { readLimited } from '../dify/read-limited.js';
 import type { RouteMatch } from '../dify/route-matcher.js';
 import { SseAnswerRewrite, stringifyDeep, stripNamespace } from './answer-rewrite.js';
 import { listAllowedDatasets, type SendUpstream } from './dataset-list.js';
+import { FORM_TOKEN_NEEDLE, formTokensIn } from './form-tokens.js';
 import { setTopLevelMember } from './json-member.js';
 import { MultipartFieldRewrite, multipartBoundary } from './multipart-field.js';
 import { queryParam, rewriteQueryParam } from './query-param.js';
@@ -55,6 +56,8 @@ const NOT_FOUND: Record<OwnedKind, GatewayError> = {
   task: GatewayError.notFound(),
   workflow_run: new GatewayError(404, 'not_found', 'Workflow run not found.'),
   file: new GatewayError(404, 'file_not_found', 'The requested file was not found.'),
+  form: new GatewayError(404, 'not_found', 'Form not found.'),
+  message: new GatewayError(404, 'not_found', 'Message Not Exists.'),
 };
 
 /**
@@ -149,8 +152,12 @@ export class IsolationService {
   async exchange(call: AdmittedCall, prepared: PreparedRequest, send: SendUpstream): Promise<DifyCallResponse> {
     const { route } = call;
     if (route.owned) {
-      const refused = await this.checkOwner(call);
+      const refused = await this.checkOwner(call, call.route.owned!, call.params[call.route.owned!.param]);
       if (refused === 'ignore') return localJson(200, { result: 'success' });
+    }
+    const inBody = route.ownedInBody && prepared.json?.[route.ownedInBody.member];
+    if (route.ownedInBody && typeof inBody === 'string' && inBody !== '') {
+      await this.checkOwner(call, { kind: route.ownedInBody.kind, foreign: 'not_found' }, inBody);
     }
     if (route.listsDatasets && !call.caller.datasets.includes(ALL_DATASETS)) {
       return listAllowedDatasets(call.target, call.caller.datasets, prepared.rawQuery, send);
@@ -173,9 +180,9 @@ export class IsolationService {
   }
 
   /** `ignore` when the call must not reach Dify but be answered like Dify does; throws a 404 otherwise. */
-  private async checkOwner(call: AdmittedCall): Promise<'ok' | 'ignore'> {
-    const owned = call.route.owned!;
-    const owner = await this.owners.ownerOf({ appAlias: call.target.alias, kind: owned.kind, resourceId: call.params[owned.param] });
+  private async checkOwner(call: AdmittedCall, owned: Pick<OwnedParam, 'kind' | 'foreign'>, resourceId: string): Promise<'ok' | 'ignore'> {
+    // Unknown (never handed to anyone through this gateway) is refused like someone else's.
+    const owner = await this.owners.ownerOf({ appAlias: call.target.alias, kind: owned.kind, resourceId });
     if (owner === call.ns.namespace) return 'ok';
     if (owned.foreign === 'ignore') return 'ignore';
     if (owner !== null && call.allUsers) return 'ok';
@@ -189,11 +196,15 @@ export class IsolationService {
     if (/^text\/event-stream/i.test(type)) {
       // Dify puts the ids in the first events (`workflow_started`); a stream without them (a plain
       // chat app has no workflow run) is not parsed beyond those.
-      const wanted = new Set(call.route.records ?? []);
+      const wanted = new Set((call.route.records ?? []).filter((kind) => kind !== 'form'));
       let events = 0;
+      // Form tokens come late (a `human_input_required` event when the run pauses): lines that
+      // mention one are parsed wherever they are, and the token recorded before it is passed on.
+      const forms = call.route.records?.includes('form') ? { needle: FORM_TOKEN_NEEDLE, onEvent: (event: Record<string, unknown>) => this.recordForms(call, event) } : undefined;
       const rewrite = new SseAnswerRewrite(
         call.ns,
         wanted.size > 0 ? async (event) => (await this.recordIds(call, event, wanted), wanted.size > 0 && ++events < IDS_WITHIN_EVENTS) : undefined,
+        forms,
       );
       pipeline(upstream.body, rewrite, () => undefined); // an upstream error reaches the relay through `rewrite`
       return { ...upstream, body: rewrite };
@@ -211,7 +222,10 @@ export class IsolationService {
     if (call.route.endUserAnswer && typeof answer.session_id === 'string' && !call.ns.owns(answer.session_id) && !call.allUsers) {
       throw new GatewayError(404, 'end_user_not_found', 'End user not found.');
     }
-    if (call.route.records) await this.recordIds(call, answer, new Set(call.route.records));
+    if (call.route.records) {
+      await this.recordIds(call, answer, new Set(call.route.records));
+      if (call.route.records.includes('form')) await this.recordForms(call, answer);
+    }
     const filtered = !call.allUsers && keepOwnItems(call.route, answer, (session) => call.ns.owns(session));
     const changed = (raw.includes(call.ns.prefix) && stripNamespace(answer, call.ns)) || filtered;
     const rewritten = changed ? stringifyDeep(answer) : undefined;
@@ -230,12 +244,23 @@ export class IsolationService {
     };
     take('task', data.task_id);
     take('workflow_run', data.workflow_run_id);
+    take('message', data.message_id);
     take('file', call.route.records?.includes('file') ? data.id : undefined);
+    await this.recordOwners(call, found);
+  }
+
+  /** Records every form token in `data` (a pause event, or an answer) as the caller's. */
+  private async recordForms(call: AdmittedCall, data: Record<string, unknown>): Promise<void> {
+    const tokens = formTokensIn(data);
+    await this.recordOwners(call, tokens.map((resourceId) => ({ kind: 'form' as const, resourceId })));
+  }
+
+  private async recordOwners(call: AdmittedCall, found: { kind: OwnedKind; resourceId: string }[]): Promise<void> {
     if (found.length === 0) return;
     try {
       await this.owners.record(found.map((f) => ({ ...f, appAlias: call.target.alias, namespace: call.ns.namespace })));
     } catch (error) {
-      // The call itself goes on; only the owner check of a later stop or read of these ids fails.
+      // The call itself goes on; only the owner check of a later use of these ids fails (closed).
       this.logger.error(`could not record the owner of ${found.map((f) => f.kind).join(', ')}: ${(error as Error).name}`);
     }
   }

@@ -6,12 +6,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('admin API /admin/keys', () => {
   let gw: TestGateway;
-  let admin: { id: string; key: string };
+  let admin: { id: string; key: string; namespace: string };
   let auditor: { id: string; key: string };
 
   beforeAll(async () => {
     gw = await startTestGateway({ env: { KEY_LAST_USED_FLUSH_MS: '1000', KEY_CACHE_TTL_MS: '60000' } });
-    admin = await gw.createKey(['admin'], 'platform-admin');
+    // A key hands out only what it holds (key-grant.ts): this one holds what the tests grant.
+    admin = await gw.createKeyWith({ name: 'platform-admin', scopes: ['admin', 'chat', 'conversations', 'app:read', 'datasets'], datasets: ['*'] });
     auditor = await gw.createKey(['audit:read'], 'auditor');
   }, 120_000);
 
@@ -136,7 +137,8 @@ describe('admin API /admin/keys', () => {
   });
 
   it('rotates: the new secret works at once, the old one for the grace period only', async () => {
-    const created = await create({ name: 'team-rot', scopes: ['chat'], apps: ['default'] });
+    // Rotating hands out a secret: only for keys in the acting key's own namespace.
+    const created = await create({ name: 'team-rot', scopes: ['chat'], apps: ['default'], namespace: admin.namespace });
     expect((await chat(created.key)).status).toBe(200); // cached from now on
 
     const rotated = await api().post(`/admin/keys/${created.id}/rotate`).set(asAdmin).send({ graceSeconds: 2 });
@@ -188,7 +190,7 @@ describe('admin API /admin/keys', () => {
   });
 
   it('writes every admin action, refused ones included, to the audit log', async () => {
-    const created = await create({ name: 'team-audited', scopes: ['chat'], apps: ['default'] });
+    const created = await create({ name: 'team-audited', scopes: ['chat'], apps: ['default'], namespace: admin.namespace });
     await api().post(`/admin/keys/${created.id}/rotate`).set(asAdmin).send({});
     await api().post(`/admin/keys/${created.id}/revoke`).set(asAdmin);
     await api().post('/admin/keys').set(asAdmin).send({ name: 'bad', scopes: ['nope'] });

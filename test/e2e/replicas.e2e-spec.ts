@@ -52,7 +52,7 @@ describe('two gateway replicas sharing PostgreSQL and Redis', () => {
     // The first admin key, as an operator would make it with the CLI before the first start.
     const opened = await openDatabase(db);
     try {
-      adminKey = (await new ApiKeyService(new ApiKeyRepository(opened)).create({ name: 'platform', scopes: ['admin'], apps: [] }, ['default'])).key;
+      adminKey = (await new ApiKeyService(new ApiKeyRepository(opened)).create({ name: 'platform', scopes: ['admin', 'chat', 'app:read'], apps: ['default'], namespace: 'platform' }, ['default'])).key;
     } finally {
       await opened.close();
     }
@@ -140,7 +140,8 @@ describe('two gateway replicas sharing PostgreSQL and Redis', () => {
   });
 
   it('applies a rotation and a scope change made on one replica on the other at once', async () => {
-    const team = await create(b, { name: 'rotating' });
+    // Rotating hands out a secret: only for keys in the acting key's own namespace.
+    const team = await create(b, { name: 'rotating', namespace: 'platform' });
     for (const gw of [a, b]) expect((await chat(gw, team.key)).status).toBe(200);
     const rotated = (await admin(b, 'POST', `/${team.id}/rotate`, { graceSeconds: 60 })) as { key: string; previousSecretExpiresAt: string };
     expect((await chat(a, rotated.key)).status).toBe(200);

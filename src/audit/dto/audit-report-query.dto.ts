@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { AuditScopeDto, AuditTimeRangeDto } from './audit-events-query.dto.js';
 
 export const STATS_DIMENSIONS = ['day', 'caller', 'app'] as const;
@@ -10,10 +10,13 @@ export class AuditStatsQueryDto extends AuditScopeDto {
   group_by?: string;
 }
 
+/** Larger numbers lose precision as JSON numbers (and `seq` is a Postgres bigint): a 400, not a 500. */
+export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+
 export class AuditVerifyQueryDto extends AuditTimeRangeDto {
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_SEQ)
   from_seq?: number;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1)
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_SEQ)
   to_seq?: number;
 }

@@ -13,11 +13,11 @@ import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import pg from 'pg';
-import { linkEvents, toEventBody } from '../src/audit/audit-chain.js';
+import { linkEvents, toEventBody } from '../src/audit/write/audit-chain.js';
 import type { EventDraft, Outcome, StoredEvent } from '../src/audit/audit-event.js';
 import { createAuditLog } from '../src/audit/audit-log.js';
-import { AuditQueryService } from '../src/audit/audit-query.service.js';
-import type { AuditEventsQueryDto, ExportFormat } from '../src/audit/dto/audit-events-query.dto.js';
+import { AuditQueryService } from '../src/audit/read/audit-query.service.js';
+import type { AuditEventsQueryDto, ExportFormat } from '../src/audit/read/dto/audit-events-query.dto.js';
 import { Secret } from '../src/config/secret.js';
 import { openDatabase } from '../src/database/open-database.js';
 import { createTestDatabase } from '../test/support/database.js';
@@ -184,7 +184,7 @@ function sink(): ServerResponse & { bytes: number } {
 async function main(): Promise<void> {
   const testDb = await createTestDatabase('postgres');
   const db = await openDatabase(testDb);
-  const log = createAuditLog(db, { storeText: false, signingKeys: KEYS, retentionDays: 0, checkpointIntervalMs: 60_000, batch: { maxSize: 256, maxWaitMs: 0 }, writeTimeoutMs: 30_000 });
+  const log = createAuditLog(db, { storeText: false, signingKeys: KEYS, retentionDays: 0, checkpointIntervalMs: 60_000, batch: { maxSize: 256, maxWaitMs: 0 }, writeTimeoutMs: 30_000, seal: { intervalMs: 100, batchSize: 5_000, maxLagMs: 60_000 } });
   try {
     console.log(`audit queries on PostgreSQL, ${EVENTS} events over ${DAYS} days; ${RUNS} runs per query`);
     const samples = await seed(testDb.url!, log.signer);

@@ -4,7 +4,7 @@ import { GatewayError } from '../common/gateway-error.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { OpenDatabase } from '../database/open-database.js';
 import { createAuditLog } from './audit-log.js';
-import type { VerifyRange, VerifyReport } from './audit-verify.service.js';
+import type { VerifyRange, VerifyReport } from './read/audit-verify.service.js';
 
 export const AUDIT_USAGE = `  audit verify [--from <ISO time|seq>] [--to <ISO time|seq>] [--json]
   audit checkpoint [--json]`;
@@ -68,7 +68,9 @@ export function describeReport(r: VerifyReport): string {
   const span = r.firstSeq === null ? `no events${asked}` : `seq ${r.firstSeq}-${r.lastSeq}${asked}`;
   const lines = r.ok
     ? [`OK: ${r.checked} events verified (${span}), ${r.checkpointsChecked} checkpoints, signatures ${r.signed ? 'checked' : 'NOT checked (no signing key)'}, chain walked from the ${r.startedFrom}.`]
-    : [`TAMPERED: ${r.problem!.kind} at seq ${r.problem!.seq}${r.problem!.eventId ? ` (event ${r.problem!.eventId})` : ''}: ${r.problem!.message}`, `(${r.checked} events verified before it)`];
+    : r.problem!.kind === 'unsealed'
+      ? [`NOT SEALED: ${r.problem!.message}`, `(${r.checked} sealed events verified)`]
+      : [`TAMPERED: ${r.problem!.kind} at seq ${r.problem!.seq}${r.problem!.eventId ? ` (event ${r.problem!.eventId})` : ''}: ${r.problem!.message}`, `(${r.checked} events verified before it)`];
   return [...lines, ...r.warnings.map((w) => `warning: ${w}`)].join('\n');
 }
 

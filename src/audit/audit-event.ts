@@ -79,15 +79,41 @@ export interface EventDraft extends EventFields {
 /** The columns every stored event has, optional fields as explicit nulls. */
 export type EventBody = { id: string; type: EventType } & { [K in keyof EventFields]-?: Exclude<EventFields[K], undefined> };
 
-/** A stored event: its body plus its place in the chain. */
+/**
+ * A recorded event, not sealed yet: its body in the inbox with the database time it was received.
+ * It has no place in the chain until the sequencer seals it.
+ */
+export interface RecordedEvent extends EventBody {
+  receivedAt: Date;
+}
+
+/** A sealed event: its body plus its place in the chain. */
 export interface StoredEvent extends EventBody {
   seq: number;
+  /** When it was sealed (database clock), non-decreasing along `seq`. */
   recordedAt: Date;
+  /** When it was recorded (the write-ahead); null on events sealed before the inbox existed. */
+  receivedAt: Date | null;
   prevHash: string;
   hash: string;
   keyId: string | null;
   signature: string | null;
 }
+
+/** A recorded event shaped like a sealed one, for reads that list both: no place in the chain yet. */
+export interface UnsealedEvent extends RecordedEvent {
+  seq: null;
+  recordedAt: null;
+  prevHash: null;
+  hash: null;
+  keyId: null;
+  signature: null;
+  /** Its place in the inbox (the order it was recorded in; the order it will be sealed in). */
+  pendingNo: number;
+}
+
+/** What reads return: sealed events and, where asked for, unsealed ones. */
+export type AuditRow = StoredEvent | UnsealedEvent;
 
 /** The field names of `EventFields`, in a fixed order (canonical form, columns, CSV). */
 export const FIELD_NAMES = [

@@ -1,12 +1,13 @@
 import type { AuditConfig } from '../config/gateway-config.js';
 import type { OpenDatabase } from '../database/open-database.js';
-import { linkEvents } from './audit-chain.js';
-import { AuditMaintenance } from './audit-maintenance.js';
-import { AuditReadRepository } from './audit-read.repository.js';
-import { AuditSigner } from './audit-signer.js';
-import { AuditVerifyService } from './audit-verify.service.js';
-import { AuditWriter } from './audit-writer.js';
-import { AuditRepository } from './audit.repository.js';
+import { linkEvents } from './write/audit-chain.js';
+import { AuditMaintenance } from './write/audit-maintenance.js';
+import { AuditReadRepository } from './read/audit-read.repository.js';
+import { AuditSequencer } from './write/audit-sequencer.js';
+import { AuditSigner } from './write/audit-signer.js';
+import { AuditVerifyService } from './read/audit-verify.service.js';
+import { AuditWriter } from './write/audit-writer.js';
+import { AuditRepository } from './write/audit.repository.js';
 import { AuditService } from './audit.service.js';
 
 /** The audit log's parts wired by hand, outside Nest: for the CLI, scripts and tests. */
@@ -15,24 +16,45 @@ export interface AuditLog {
   read: AuditReadRepository;
   signer: AuditSigner;
   writer: AuditWriter;
+  sequencer: AuditSequencer;
   service: AuditService;
   verifier: AuditVerifyService;
   maintenance: AuditMaintenance;
-  /** Writes what is queued, then stops accepting events. */
+  /** Writes what is queued, seals what is recorded, then stops accepting events. */
   close(): Promise<void>;
 }
 
+export function createWriter(repository: AuditRepository, cfg: Pick<AuditConfig, 'batch' | 'writeTimeoutMs'>): AuditWriter {
+  return new AuditWriter(repository, { maxBatch: cfg.batch.maxSize, maxWaitMs: cfg.batch.maxWaitMs, timeoutMs: cfg.writeTimeoutMs });
+}
+
+export function createSequencer(repository: AuditRepository, signer: AuditSigner, cfg: Pick<AuditConfig, 'seal'>): AuditSequencer {
+  return new AuditSequencer(repository, (head, events, now) => linkEvents(head, events, now, signer), cfg.seal);
+}
+
+/** The sequencer loop is not started here (`sequencer.start()`, or `sealNow()` when needed). */
 export function createAuditLog(db: Pick<OpenDatabase, 'client' | 'kind' | 'holdSessionLock'>, cfg: AuditConfig): AuditLog {
   const repository = new AuditRepository(db);
   const read = new AuditReadRepository(db);
   const signer = new AuditSigner(cfg.signingKeys);
-  const writer = new AuditWriter(repository, (head, bodies, now) => linkEvents(head, bodies, now, signer), {
-    maxBatch: cfg.batch.maxSize,
-    maxWaitMs: cfg.batch.maxWaitMs,
-    timeoutMs: cfg.writeTimeoutMs,
-  });
+  const writer = createWriter(repository, cfg);
+  const sequencer = createSequencer(repository, signer, cfg);
   const service = new AuditService(writer, cfg);
-  const verifier = new AuditVerifyService(read, signer);
-  const maintenance = new AuditMaintenance(service, writer, repository, signer, db, cfg);
-  return { repository, read, signer, writer, service, verifier, maintenance, close: () => writer.close(5000) };
+  const verifier = new AuditVerifyService(read, signer, cfg);
+  const maintenance = new AuditMaintenance(service, writer, sequencer, repository, signer, db, cfg);
+  return {
+    repository,
+    read,
+    signer,
+    writer,
+    sequencer,
+    service,
+    verifier,
+    maintenance,
+    async close() {
+      await writer.close(5000);
+      await sequencer.sealNow(5000).catch(() => undefined);
+      await sequencer.close();
+    },
+  };
 }

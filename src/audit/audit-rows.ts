@@ -1,5 +1,5 @@
-import type { AuditCheckpoint as CheckpointRow, AuditEvent as EventRow, Prisma } from '../generated/prisma/client.js';
-import type { Checkpoint, Details, EventType, Outcome, StoredEvent } from './audit-event.js';
+import type { AuditCheckpoint as CheckpointRow, AuditEvent as EventRow, AuditPending as PendingRow, Prisma } from '../generated/prisma/client.js';
+import type { Checkpoint, Details, EventType, Outcome, StoredEvent, UnsealedEvent } from './audit-event.js';
 
 /** Prisma rows -> domain objects (and checkpoints back), for the two audit repositories only. */
 
@@ -9,6 +9,7 @@ export function toStoredEvent(r: EventRow): StoredEvent {
     id: r.id,
     type: r.type as EventType,
     recordedAt: r.recordedAt,
+    receivedAt: r.receivedAt,
     instanceId: r.instanceId,
     callId: r.callId,
     requestId: r.requestId,
@@ -39,6 +40,12 @@ export function toStoredEvent(r: EventRow): StoredEvent {
     keyId: r.keyId,
     signature: r.signature,
   };
+}
+
+/** An inbox row: recorded, not sealed (no seq, no chain columns yet). */
+export function toUnsealedEvent(r: PendingRow): UnsealedEvent {
+  const { seq: _s, recordedAt: _r, prevHash: _p, hash: _h, keyId: _k, signature: _g, ...body } = toStoredEvent({ ...r, seq: 0n, recordedAt: r.receivedAt, prevHash: '', hash: '', keyId: null, signature: null });
+  return { ...body, receivedAt: r.receivedAt, seq: null, recordedAt: null, prevHash: null, hash: null, keyId: null, signature: null, pendingNo: Number(r.pendingNo) };
 }
 
 export function toCheckpointRow(c: Checkpoint): Prisma.AuditCheckpointCreateInput {

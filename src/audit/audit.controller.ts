@@ -2,10 +2,10 @@ import { Controller, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/comm
 import type { Response } from 'express';
 import { RequiresScope, ScopeGuard, type AuthenticatedRequest } from '../auth/scope.guard.js';
 import { requestIdOf } from '../common/request-id.middleware.js';
-import { AuditQueryService } from './audit-query.service.js';
+import { AuditQueryService } from './read/audit-query.service.js';
 import type { AuditActor } from './audit.service.js';
-import { AuditEventIdDto, AuditEventsQueryDto, AuditExportQueryDto } from './dto/audit-events-query.dto.js';
-import { AuditStatsQueryDto, AuditVerifyQueryDto } from './dto/audit-report-query.dto.js';
+import { AuditEventIdDto, AuditEventsQueryDto, AuditExportQueryDto } from './read/dto/audit-events-query.dto.js';
+import { AuditStatsQueryDto, AuditVerifyQueryDto } from './read/dto/audit-report-query.dto.js';
 
 /** Compliance reads of the audit log; needs a key with the `audit:read` scope. Every read is itself recorded. */
 @Controller('audit')

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { PrismaService } from '../database/prisma.service.js';
-import { AuditWriter } from './audit-writer.js';
+import { AuditWriter } from './write/audit-writer.js';
 
 /**
  * No audit, no service: /ready fails when the database does not answer quickly, or when the

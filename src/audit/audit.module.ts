@@ -3,16 +3,17 @@ import type { ConfigType } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { AuthModule } from '../auth/auth.module.js';
 import { auditConfig } from '../config/audit.config.js';
-import { linkEvents } from './audit-chain.js';
-import { AuditMaintenance } from './audit-maintenance.js';
-import { AuditQueryService } from './audit-query.service.js';
-import { AuditReadRepository } from './audit-read.repository.js';
-import { AuditSigner } from './audit-signer.js';
-import { AuditVerifyService } from './audit-verify.service.js';
-import { AuditWriter } from './audit-writer.js';
+import { createSequencer, createWriter } from './audit-log.js';
+import { AuditSequencer } from './write/audit-sequencer.js';
+import { AuditMaintenance } from './write/audit-maintenance.js';
+import { AuditQueryService } from './read/audit-query.service.js';
+import { AuditReadRepository } from './read/audit-read.repository.js';
+import { AuditSigner } from './write/audit-signer.js';
+import { AuditVerifyService } from './read/audit-verify.service.js';
+import { AuditWriter } from './write/audit-writer.js';
 import { AuditController } from './audit.controller.js';
 import { AuditHealthIndicator } from './audit.health.js';
-import { AuditRepository } from './audit.repository.js';
+import { AuditRepository } from './write/audit.repository.js';
 import { AuditService } from './audit.service.js';
 import { RefusalAuditor } from './refusal-auditor.js';
 
@@ -29,13 +30,13 @@ import { RefusalAuditor } from './refusal-auditor.js';
     },
     {
       provide: AuditWriter,
+      inject: [AuditRepository, auditConfig.KEY],
+      useFactory: (repository: AuditRepository, cfg: ConfigType<typeof auditConfig>) => createWriter(repository, cfg),
+    },
+    {
+      provide: AuditSequencer,
       inject: [AuditRepository, AuditSigner, auditConfig.KEY],
-      useFactory: (repository: AuditRepository, signer: AuditSigner, cfg: ConfigType<typeof auditConfig>) =>
-        new AuditWriter(repository, (head, bodies, now) => linkEvents(head, bodies, now, signer), {
-          maxBatch: cfg.batch.maxSize,
-          maxWaitMs: cfg.batch.maxWaitMs,
-          timeoutMs: cfg.writeTimeoutMs,
-        }),
+      useFactory: (repository: AuditRepository, signer: AuditSigner, cfg: ConfigType<typeof auditConfig>) => createSequencer(repository, signer, cfg),
     },
     AuditService,
     AuditVerifyService,

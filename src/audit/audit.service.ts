@@ -3,9 +3,9 @@ import type { ConfigType } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
 import { redact, redactText } from '../common/redact.js';
 import { auditConfig } from '../config/audit.config.js';
-import type { AdminEventType, Details, EventDraft, EventType, Outcome, StoredEvent } from './audit-event.js';
+import type { AdminEventType, Details, EventDraft, EventType, Outcome, RecordedEvent } from './audit-event.js';
 import { AuditUnavailableError } from './audit-unavailable.error.js';
-import { AuditWriter } from './audit-writer.js';
+import { AuditWriter } from './write/audit-writer.js';
 
 /** One /v1 call as the proxy sees it. Text is raw here; it is masked (or dropped) before it is stored. */
 export interface CallAuditEntry {
@@ -94,7 +94,8 @@ export interface AuditActor {
 /**
  * Writes the audit log: calls (write-ahead), admin actions, the auditors' own reads. Everything
  * goes through the group-committing `AuditWriter`; what must be recorded before something
- * happens is awaited and fails closed with `AuditUnavailableError` (503).
+ * happens is awaited and fails closed with `AuditUnavailableError` (503). Awaited means durably
+ * recorded (in the inbox); the sequencer seals it into the chain shortly after.
  */
 @Injectable()
 export class AuditService {
@@ -175,7 +176,7 @@ export class AuditService {
    * Awaited: throws `AuditUnavailableError` when it cannot be recorded, so the caller can undo
    * or refuse.
    */
-  async recordAdminAction(entry: AdminAuditEntry): Promise<StoredEvent> {
+  async recordAdminAction(entry: AdminAuditEntry): Promise<RecordedEvent> {
     const draft: Omit<EventDraft, 'id'> = {
       type: adminEventType(entry.action),
       instanceId: this.instanceId,
@@ -195,7 +196,7 @@ export class AuditService {
    * Records an auditor's read (`audit.query`, `audit.export.*`) before its result is disclosed.
    * Throws `AuditUnavailableError`: no unrecorded reads.
    */
-  recordAccess(type: Extract<EventType, `audit.${string}`>, actor: AuditActor, details: Details): Promise<StoredEvent> {
+  recordAccess(type: Extract<EventType, `audit.${string}`>, actor: AuditActor, details: Details): Promise<RecordedEvent> {
     return this.append(
       // An auditor's filters are the auditor's input: masked like everything else the gateway writes.
       { type, instanceId: this.instanceId, requestId: actor.requestId ?? null, callerKeyId: actor.keyId, callerName: actor.name, details: redact(details) },
@@ -240,11 +241,11 @@ export class AuditService {
   }
 
   /** The gateway's own lifecycle and maintenance events (not for callers). */
-  recordSystem(draft: Omit<EventDraft, 'id'>): Promise<StoredEvent> {
+  recordSystem(draft: Omit<EventDraft, 'id'>): Promise<RecordedEvent> {
     return this.writer.append({ id: randomUUID(), instanceId: this.instanceId, ...draft });
   }
 
-  private async append(draft: Omit<EventDraft, 'id'>, message: string): Promise<StoredEvent> {
+  private async append(draft: Omit<EventDraft, 'id'>, message: string): Promise<RecordedEvent> {
     try {
       return await this.writer.append({ id: randomUUID(), ...draft });
     } catch (error) {

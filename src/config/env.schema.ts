@@ -100,6 +100,9 @@ export const ENV_VARIABLES = [
   'AUDIT_BATCH_MAX_WAIT_MS',
   'AUDIT_WRITE_TIMEOUT_MS',
   'AUDIT_STORE_TEXT',
+  'AUDIT_SEAL_INTERVAL_MS',
+  'AUDIT_SEAL_BATCH_MAX',
+  'AUDIT_SEAL_MAX_LAG_MS',
   'IDEMPOTENCY_TTL_MS',
   'IDEMPOTENCY_MAX_KEYS',
   'REDIS_URL',
@@ -538,6 +541,16 @@ export class EnvironmentVariables {
 
   @Bool()
   AUDIT_STORE_TEXT: boolean = false;
+
+  @Int(10, 60_000)
+  AUDIT_SEAL_INTERVAL_MS: number = 100;
+
+  @Int(1, 50_000)
+  AUDIT_SEAL_BATCH_MAX: number = 1_000;
+
+  /** An event recorded and not sealed for longer fails verification. */
+  @Int(1_000, 86_400_000)
+  AUDIT_SEAL_MAX_LAG_MS: number = 60_000;
 
   @Int(1_000, 604_800_000)
   IDEMPOTENCY_TTL_MS: number = 3_600_000;

@@ -89,6 +89,7 @@ describe('loadGatewayConfig', () => {
       checkpointIntervalMs: 60000,
       batch: { maxSize: 256, maxWaitMs: 0 },
       writeTimeoutMs: 5000,
+      seal: { intervalMs: 100, batchSize: 1000, maxLagMs: 60000 },
     });
   });
 

@@ -94,6 +94,11 @@ export interface AuditConfig {
   batch: { maxSize: number; maxWaitMs: number };
   /** A batch not committed within this is failed (the callers get 503 audit_unavailable). */
   writeTimeoutMs: number;
+  /**
+   * The sequencer: how often each replica tries to seal, most events per sealing transaction, and
+   * how long an event may stay recorded but unsealed before verification fails.
+   */
+  seal: { intervalMs: number; batchSize: number; maxLagMs: number };
 }
 
 export interface IdempotencyConfig {
@@ -243,6 +248,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
       checkpointIntervalMs: v.AUDIT_CHECKPOINT_INTERVAL_MS,
       batch: { maxSize: v.AUDIT_BATCH_MAX_SIZE, maxWaitMs: v.AUDIT_BATCH_MAX_WAIT_MS },
       writeTimeoutMs: v.AUDIT_WRITE_TIMEOUT_MS,
+      seal: { intervalMs: v.AUDIT_SEAL_INTERVAL_MS, batchSize: v.AUDIT_SEAL_BATCH_MAX, maxLagMs: v.AUDIT_SEAL_MAX_LAG_MS },
     },
     idempotency: { ttlMs: v.IDEMPOTENCY_TTL_MS, maxKeys: v.IDEMPOTENCY_MAX_KEYS },
     keys: {

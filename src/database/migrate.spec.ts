@@ -111,7 +111,7 @@ describe.each(DATABASE_KINDS)('applyMigrations (%s)', (kind) => {
   it("creates the tables and indexes with Prisma's names", async () => {
     const indexes = await rows(
       `SELECT tablename, indexname, indexdef FROM pg_indexes
-        WHERE tablename IN ('api_keys', 'audit_events', 'audit_checkpoints') ORDER BY indexname`,
+        WHERE tablename IN ('api_keys', 'audit_events', 'audit_checkpoints', 'audit_pending') ORDER BY indexname`,
     );
     expect(indexes.map((i) => i.indexname)).toEqual([
       'api_keys_hash_key',
@@ -131,18 +131,27 @@ describe.each(DATABASE_KINDS)('applyMigrations (%s)', (kind) => {
       'audit_events_recorded_at_seq_idx',
       'audit_events_request_id_idx',
       'audit_events_type_instance_id_idx',
+      'audit_pending_call_id_idx',
+      'audit_pending_id_key',
+      'audit_pending_pkey',
+      'audit_pending_type_instance_id_idx',
     ]);
     expect(await rows(`SELECT to_regclass('audit_records') AS t`)).toEqual([{ t: null }]);
     expect(indexes.find((i) => i.indexname === 'api_keys_hash_key')?.indexdef).toContain('CREATE UNIQUE INDEX');
     const constraints = await rows(
-      `SELECT conname, contype FROM pg_constraint WHERE conrelid IN ('api_keys'::regclass, 'audit_events'::regclass, 'audit_checkpoints'::regclass) AND contype <> 'n'
+      `SELECT conname, contype FROM pg_constraint WHERE conrelid IN ('api_keys'::regclass, 'audit_events'::regclass, 'audit_checkpoints'::regclass, 'audit_pending'::regclass) AND contype <> 'n'
         ORDER BY conname`,
     );
     expect(constraints).toEqual([
       { conname: 'api_keys_pkey', contype: 'p' },
       { conname: 'audit_checkpoints_pkey', contype: 'p' },
       { conname: 'audit_events_pkey', contype: 'p' },
+      { conname: 'audit_pending_pkey', contype: 'p' },
     ]);
+    // The inbox stamps rows with the database clock, to the millisecond (the hash covers it as stored).
+    const [column] = await rows(`SELECT column_default FROM information_schema.columns WHERE table_name = 'audit_pending' AND column_name = 'received_at'`);
+    expect(column.column_default).toMatch(/date_trunc\('milliseconds'.*clock_timestamp\(\)/);
+    expect(await rows(`SELECT is_nullable FROM information_schema.columns WHERE table_name = 'audit_events' AND column_name = 'received_at'`)).toEqual([{ is_nullable: 'YES' }]);
   });
 
   it('rejects an applied migration whose file changed, naming it', async () => {

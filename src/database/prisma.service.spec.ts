@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, DATABASE_SETUP_TIMEOUT_MS, DATABASE_KINDS, MIGRATIONS_DIR, type TestDatabase } from '../../test/support/database.js';
 import { ApiKeyRepository } from '../auth/api-key.repository.js';
-import { AuditReadRepository } from '../audit/audit-read.repository.js';
+import { AuditReadRepository } from '../audit/read/audit-read.repository.js';
 import { databaseConfig } from '../config/database.config.js';
 import { Secret } from '../config/secret.js';
 import { DatabaseModule } from './database.module.js';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import axios from 'axios';
 import { runAttempts } from './attempt-loop.js';
 import { createDifyAgents, POOL_FULL_CODE } from './connect-timeout.agent.js';
@@ -53,6 +53,18 @@ const rateLimited = (retryAfter: string): Handler => (_req, res) => {
 };
 
 describe('sendAttempt', () => {
+  it('ends at once when a streamed body failed before the request could send it (a refused upload)', async () => {
+    handler = (req, res) => req.resume().on('end', () => res.end('{}'));
+    const body = new PassThrough();
+    body.on('error', () => undefined); // the rewrite's own listener, as in IsolationService.prepare
+    body.destroy(new Error('multipart body refused'));
+    await new Promise((resolve) => setTimeout(resolve, 20)); // its 'error' and 'close' are long gone
+    const started = Date.now();
+    const outcome = await sendAttempt(http, request({ method: 'POST', url: `${origin}/v1/files/upload`, body, retryClass: 'unsafe' }));
+    expect(outcome.ok).toBe(false);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   it('describes a Dify error answer from its status, code and Retry-After', async () => {
     handler = rateLimited('3');
     const outcome = await sendAttempt(http, request());

@@ -52,9 +52,12 @@ export async function sendAttempt(axios: AxiosInstance, request: UpstreamRequest
       decompress: false,
       maxRedirects: 0,
       proxy: false,
-      // -1, not Infinity: any limit (even Infinity) makes axios re-wrap the body in an async generator.
-      maxBodyLength: -1,
+      // -1, not Infinity: any limit (even Infinity) makes axios re-wrap the answer in an async generator.
       maxContentLength: -1,
+      // A streamed body (an upload being rewritten) may fail before axios listens to it; with a
+      // limit, axios pipes it through stream.pipeline, which also reports a source that already
+      // failed, so the request is destroyed instead of waiting for a body that never ends.
+      maxBodyLength: streamedBody ? Infinity : -1,
     });
     if (response.status >= 200 && response.status < 300) return { ok: true, value: response, label: String(response.status) };
     return await describeAnswer(response, request.retryClass, streamedBody);

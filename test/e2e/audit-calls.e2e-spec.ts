@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { AuditReadRepository } from '../../src/audit/audit-read.repository.js';
+import { AuditReadRepository } from '../../src/audit/read/audit-read.repository.js';
 import { parseSseFrames } from '../../simulator/sse-reader.js';
 import { auditGet, chatBody, postV1, startAuditGateway, waitFor, type AuditEvent } from '../support/audit-gateway.js';
 import { DATABASE_SETUP_TIMEOUT_MS } from '../support/database.js';
@@ -11,13 +11,13 @@ function sseData(text: string): Record<string, any>[] {
   return parseSseFrames(`${text}\n\n`).events.flatMap((e) => (e.data ? [e.data] : []));
 }
 
-/** Every event of the request, oldest first, once its call has an outcome (or `count` events exist). */
+/** Every event of the request, oldest first, once its call has an outcome (or `count` events exist) and the sequencer sealed them. */
 async function callEvents(gw: TestGateway, auditor: string, requestId: string, count = 2): Promise<AuditEvent[]> {
   return waitFor(async () => {
     const res = await auditGet(gw, auditor, `/audit/events?request_id=${encodeURIComponent(requestId)}&limit=200`);
     expect(res.status).toBe(200);
     const events = (res.body.data as AuditEvent[]).sort((a, b) => a.seq - b.seq);
-    return events.length >= count && events.some((e) => e.type === 'call.finished') ? events : undefined;
+    return events.length >= count && events.some((e) => e.type === 'call.finished') && events.every((e) => e.sealed) ? events : undefined;
   }, 10_000, `events of ${requestId}`);
 }
 
@@ -43,9 +43,12 @@ describe('audit of /v1 calls (embedded database)', () => {
     const pending = postV1(gw, team, '/chat-messages', chatBody({ user: 'wa-user' }), 'wa-1').then((r) => r);
     // While Dify holds the request, the log already has the call, still open.
     const started = await waitFor(() => gw.sim.requests.find((r) => r.headers['x-request-id'] === 'wa-1'), 5000, 'the request at Dify');
-    const during = await gw.app.get(AuditReadRepository).search({ requestId: 'wa-1' }, { limit: 10 });
+    // Recorded (durable in the inbox) before Dify saw it; sealed into the chain then or a little later.
+    const read = gw.app.get(AuditReadRepository);
+    const unsealed = await read.searchPending({ requestId: 'wa-1' }, { limit: 10 });
+    const during = [...(await read.search({ requestId: 'wa-1' }, { limit: 10 })), ...unsealed].filter((e, i, all) => all.findIndex((x) => x.id === e.id) === i);
     expect(during.map((e) => e.type)).toEqual(['call.started']);
-    expect(during[0].recordedAt.getTime()).toBeLessThanOrEqual(started.receivedAt);
+    expect(during[0].receivedAt!.getTime()).toBeLessThanOrEqual(started.receivedAt);
     expect((await pending).status).toBe(200);
 
     const [start, finish] = await callEvents(gw, auditor, 'wa-1');

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { AuditWriter } from '../../src/audit/audit-writer.js';
-import { EVENT_COLUMNS } from '../../src/audit/audit-presenter.js';
-import { auditGet, chatBody, postV1, startAuditGateway, waitFor, type AuditEvent } from '../support/audit-gateway.js';
+import { AuditWriter } from '../../src/audit/write/audit-writer.js';
+import { EVENT_COLUMNS } from '../../src/audit/read/audit-presenter.js';
+import { auditGet, auditSettled, chatBody, postV1, startAuditGateway, waitFor, type AuditEvent } from '../support/audit-gateway.js';
 import { DATABASE_KINDS, DATABASE_SETUP_TIMEOUT_MS } from '../support/database.js';
 import type { TestGateway } from '../support/test-gateway.js';
 
@@ -34,7 +34,7 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
   let teamA: { id: string; key: string };
   let teamB: { id: string; key: string };
   let auditor: { id: string; key: string };
-  /** Every event after seeding, oldest first (from an unfiltered NDJSON export). */
+  /** Every sealed event after seeding, oldest first (from an unfiltered NDJSON export). */
   let all: AuditEvent[];
   let maxSeq: number;
   let windowFrom: string;
@@ -42,7 +42,7 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
 
   const get = (path: string) => auditGet(gw, auditor.key, path);
 
-  /** Every page of a list query, newest first, limited to the seeded snapshot. */
+  /** Every page of a list query, newest first, limited to the seeded snapshot (sealed, seq up to maxSeq). */
   async function listAll(query: string, pageSize = 7): Promise<AuditEvent[]> {
     const out: AuditEvent[] = [];
     let cursor: string | null = null;
@@ -53,7 +53,7 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
       cursor = res.body.next_cursor;
       if (!cursor) break;
     }
-    return out.filter((e) => e.seq <= maxSeq);
+    return out.filter((e) => e.sealed && e.seq <= maxSeq);
   }
 
   const newestFirst = (events: AuditEvent[]) => [...events].sort((a, b) => b.seq - a.seq);
@@ -77,13 +77,16 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
     windowTo = new Date().toISOString();
     await postV1(gw, teamA.key, '/workflows/run', { inputs: {}, user: 'alice' }, 'a-403');
     await postV1(gw, teamA.key, '/chat-messages', chatBody({ user: 'dave', response_mode: 'streaming' }), 'a-stream');
-    await gw.app.get(AuditWriter).flushed();
+    await auditSettled(gw);
     await new Promise((r) => setTimeout(r, 50));
-    await gw.app.get(AuditWriter).flushed();
+    await auditSettled(gw);
 
     const res = await get('/audit/export?format=ndjson');
     expect(res.status).toBe(200);
-    all = ndjson(res.text);
+    // The export's own audit.export.started is recorded but not sealed yet: it is listed last, unsealed.
+    const exported = ndjson(res.text);
+    expect(exported.at(-1)).toMatchObject({ type: 'audit.export.started', sealed: false, seq: null, recorded_at: null, hash: null });
+    all = exported.filter((e) => e.sealed);
     maxSeq = all.at(-1)!.seq;
   }, DATABASE_SETUP_TIMEOUT_MS);
 
@@ -102,7 +105,15 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
   it('lists newest first, in pages whose cursor does not skip or repeat anything', async () => {
     const first = await get('/audit/events?limit=5');
     expect(first.body).toMatchObject({ limit: 5, has_more: true, next_cursor: expect.any(String) });
-    expect(first.body.data.map((e: AuditEvent) => e.seq)).toEqual([...first.body.data.map((e: AuditEvent) => e.seq)].sort((a, b) => b - a));
+    // The auditor's own reads, recorded and not sealed yet, come first (newest recorded first), then the chain, highest seq first.
+    const data = first.body.data as AuditEvent[];
+    const unsealed = data.filter((e) => !e.sealed);
+    expect(data.slice(0, unsealed.length)).toEqual(unsealed);
+    expect(unsealed.every((e) => e.seq === null && e.recorded_at === null && e.hash === null)).toBe(true);
+    expect(unsealed.map((e) => e.received_at)).toEqual(unsealed.map((e) => e.received_at).sort().reverse());
+    const sealedSeqs = data.slice(unsealed.length).map((e) => e.seq);
+    expect(sealedSeqs.length).toBeGreaterThan(0);
+    expect(sealedSeqs).toEqual([...sealedSeqs].sort((a, b) => b - a));
     expect(Object.keys(first.body.data[0])).toEqual([...EVENT_COLUMNS]);
     expect(await listAll('', 4)).toEqual(newestFirst(all));
     expect((await get('/audit/events')).body.limit).toBe(50);
@@ -112,7 +123,8 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
     const seen: AuditEvent[] = [];
     let cursor: string | null = null;
     let writes = 0;
-    const top = (await get('/audit/events?limit=1')).body.data[0].seq as number;
+    await auditSettled(gw);
+    const top = (await get('/audit/events?limit=1')).body.data.find((e: AuditEvent) => e.sealed).seq as number;
     do {
       const res = await get(`/audit/events?limit=6${cursor ? `&cursor=${cursor}` : ''}`);
       seen.push(...(res.body.data as AuditEvent[]));
@@ -120,7 +132,8 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
       // Concurrent writers: calls and the auditor's own query events land while we page.
       await Promise.all([postV1(gw, teamA.key, '/chat-messages', chatBody({ user: 'noise' }), `noise-${writes++}`), get('/audit/events?limit=1')]);
     } while (cursor);
-    const ids = seen.map((e) => e.seq);
+    // An event may show unsealed on one page and sealed on a later one; sealed, each shows once.
+    const ids = seen.filter((e) => e.sealed).map((e) => e.seq);
     expect(new Set(ids).size).toBe(ids.length);
     const below = ids.filter((s) => s <= top);
     expect(below).toEqual(Array.from({ length: top - all[0].seq + 1 }, (_, i) => top - i));
@@ -179,16 +192,16 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
     const json = await get(`/audit/export?format=ndjson&${query}`);
     expect(json.headers['content-type']).toMatch(/^application\/x-ndjson/);
     expect(json.headers['content-disposition']).toMatch(/^attachment; filename="audit-.*\.ndjson"$/);
-    const rows = ndjson(json.text).filter((e) => e.seq <= maxSeq);
+    const rows = ndjson(json.text).filter((e) => e.sealed && e.seq <= maxSeq);
     expect(rows).toEqual(all.filter((e) => e.caller_key_id === teamA.id));
     const csv = await get(`/audit/export?format=csv&${query}`);
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     const [header, ...records] = parseCsv(csv.text);
     expect(header).toEqual([...EVENT_COLUMNS]);
-    const bySeq = records.filter((r) => Number(r[0]) <= maxSeq);
-    expect(bySeq.map((r) => r[1])).toEqual(rows.map((e) => e.id));
+    const bySeq = records.filter((r) => r[1] === 'true' && Number(r[0]) <= maxSeq);
+    expect(bySeq.map((r) => r[2])).toEqual(rows.map((e) => e.id));
     const one = rows.find((e) => e.type === 'call.finished' && e.total_price)!;
-    const record = Object.fromEntries(header.map((h, i) => [h, bySeq.find((r) => r[1] === one.id)![i]]));
+    const record = Object.fromEntries(header.map((h, i) => [h, bySeq.find((r) => r[2] === one.id)![i]]));
     expect(record).toMatchObject({ seq: String(one.seq), total_price: one.total_price, details: JSON.stringify(one.details), hash: one.hash, end_user: one.end_user });
     // A cell a spreadsheet would run as a formula is defused.
     expect(records.some((r) => r[header.indexOf('end_user')] === `'=HYPERLINK("x")`)).toBe(true);
@@ -200,9 +213,15 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
     const writer = gw.app.get(AuditWriter);
     const marker = `bulk-${kind}`;
     await Promise.all(Array.from({ length: 2300 }, (_, i) => writer.append({ id: randomUUID(), type: 'config.reloaded', requestId: marker, details: { i } })));
+    // Recorded, sealed or not: every one is in the export exactly once, whatever the sequencer does meanwhile.
+    const early = ndjson((await get(`/audit/export?format=ndjson&request_id=${marker}`)).text);
+    expect(new Set(early.map((r) => r.id)).size).toBe(2300);
+    expect(early).toHaveLength(2300);
+    await auditSettled(gw);
     const res = await get(`/audit/export?format=ndjson&request_id=${marker}`);
     const rows = ndjson(res.text);
     expect(rows).toHaveLength(2300);
+    expect(rows.every((r) => r.sealed === true)).toBe(true);
     expect(rows.map((r) => (r.details as { i: number }).i).sort((a, b) => a - b)).toEqual(Array.from({ length: 2300 }, (_, i) => i));
     expect(rows.every((r, i) => i === 0 || r.seq > rows[i - 1].seq)).toBe(true);
   });
@@ -244,7 +263,8 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
 
   it('records every read of the log: who, which endpoint, which filters, how many rows', async () => {
     await new Promise((r) => setTimeout(r, 50));
-    const mark = (await get('/audit/events?limit=1')).body.data[0].seq as number;
+    await auditSettled(gw);
+    const mark = (await get('/audit/events?limit=1')).body.data.find((e: AuditEvent) => e.sealed).seq as number;
     await get('/audit/events?user=bob&limit=3');
     await get(`/audit/events/${all[3].id}`);
     await get('/audit/stats?group_by=day');
@@ -254,7 +274,8 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
     const exportId = exported.headers['x-audit-export-id'];
     const reads = await waitFor(async () => {
       const res = await get(`/audit/export?format=ndjson&caller=${auditor.id}`);
-      const events = ndjson(res.text).filter((e) => e.seq > mark);
+      // Sealed in the order recorded: once the export's end is sealed, every read before it is too.
+      const events = ndjson(res.text).filter((e) => e.sealed && e.seq > mark);
       return events.some((e) => e.type === 'audit.export.finished' && e.details?.export_id === exportId) ? events : undefined;
     });
     const byEndpoint = (endpoint: string) => reads.find((e) => e.type === 'audit.query' && e.details?.endpoint === endpoint && (endpoint !== 'events' || (e.details.filters as { user?: string }).user === 'bob'))!;

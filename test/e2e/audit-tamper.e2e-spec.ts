@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { chainHash, linkEvents, toEventBody } from '../../src/audit/audit-chain.js';
+import { chainHash, linkEvents, toEventBody } from '../../src/audit/write/audit-chain.js';
 import type { StoredEvent } from '../../src/audit/audit-event.js';
-import { AuditSigner } from '../../src/audit/audit-signer.js';
-import type { TamperKind } from '../../src/audit/audit-verifier.js';
+import { AuditSigner } from '../../src/audit/write/audit-signer.js';
+import type { TamperKind } from '../../src/audit/read/audit-verifier.js';
 import { PrismaService } from '../../src/database/prisma.service.js';
 import { openTestAuditLog, type TestAuditLog } from '../support/audit-log.js';
-import { auditGet, chatBody, postV1, startAuditGateway } from '../support/audit-gateway.js';
+import { auditGet, auditSettled, chatBody, postV1, startAuditGateway } from '../support/audit-gateway.js';
 import { DATABASE_KINDS, DATABASE_SETUP_TIMEOUT_MS } from '../support/database.js';
 import type { TestGateway } from '../support/test-gateway.js';
 
@@ -55,6 +55,8 @@ const TAMPERING: [string, TamperKind, number | 'tail', Tamper][] = [
     await log.sql(`UPDATE audit_events SET end_user = 'mallory', hash = '${chainHash(row.prevHash, row, row.recordedAt)}' WHERE seq = 10`);
   }],
   ['UPDATE of the time', 'edited', 7, (log) => log.sql(`UPDATE audit_events SET recorded_at = recorded_at - interval '1 hour' WHERE seq = 7`)],
+  ['UPDATE of the time it was recorded (write-ahead)', 'edited', 6, (log) => log.sql(`UPDATE audit_events SET received_at = received_at - interval '1 hour' WHERE seq = 6`)],
+  ['UPDATE clearing the time it was recorded', 'edited', 11, (log) => log.sql('UPDATE audit_events SET received_at = NULL WHERE seq = 11')],
   ['DELETE of a row', 'deleted', 12, (log) => log.sql('DELETE FROM audit_events WHERE seq = 12')],
   ['DELETE of the oldest rows', 'deleted', 1, (log) => log.sql('DELETE FROM audit_events WHERE seq <= 3')],
   ['DELETE of the newest rows', 'deleted', EVENTS - 2, (log) => log.sql(`DELETE FROM audit_events WHERE seq > ${EVENTS - 3}`)],
@@ -82,6 +84,7 @@ const TAMPERING: [string, TamperKind, number | 'tail', Tamper][] = [
 
 /** Puts the seeded rows and checkpoints back, so each case tampers with the same intact log. */
 async function restore(log: TestAuditLog): Promise<void> {
+  await log.sql('DELETE FROM audit_pending');
   await log.sql('DELETE FROM audit_events');
   await log.sql('DELETE FROM audit_checkpoints');
   await log.sql('INSERT INTO audit_events SELECT * FROM seeded_events');
@@ -133,6 +136,68 @@ describe.each(DATABASE_KINDS)('tampering with the audit log in the database (%s)
   }
 });
 
+/**
+ * Before sealing, a recorded event sits in the inbox with no hash over it: what is and is not
+ * detectable in that window (README, "Audit trail").
+ */
+describe.each(DATABASE_KINDS)('the window before sealing (%s)', (kind) => {
+  let log: TestAuditLog;
+
+  beforeAll(async () => {
+    ({ log } = await seeded(kind, true));
+  }, DATABASE_SETUP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await log?.dispose();
+  });
+
+  const record = (requestId: string) => log.writer.append({ id: randomUUID(), type: 'call.started', instanceId: log.service.instanceId, requestId, endUser: 'alice' });
+
+  it('reports recorded events not sealed yet with their age, and is not fooled by them', async () => {
+    const pending = await record('waiting');
+    const report = await log.verifier.verify();
+    expect(report).toMatchObject({ ok: true, checked: EVENTS, unsealed: { count: 1, oldestId: pending.id, maxLagMs: 60_000 } });
+    expect(report.unsealed!.oldestAgeMs).toBeGreaterThanOrEqual(0);
+    expect(report.warnings.join(' ')).toMatch(/1 events recorded but not sealed yet/);
+    await log.sequencer.sealNow();
+    expect(await log.verifier.verify()).toMatchObject({ ok: true, checked: EVENTS + 1, unsealed: { count: 0, oldestId: null } });
+  });
+
+  it('fails when an event stays unsealed longer than AUDIT_SEAL_MAX_LAG_MS', async () => {
+    const stuck = await record('stuck');
+    // As if no sequencer had run for two minutes (or someone backdated the row).
+    await log.sql(`UPDATE audit_pending SET received_at = received_at - interval '2 minutes' WHERE id = '${stuck.id}'`);
+    const report = await log.verifier.verify();
+    expect(report.ok).toBe(false);
+    expect(report.problem).toMatchObject({ kind: 'unsealed', eventId: stuck.id, message: expect.stringMatching(/still not sealed after \d+ ms \(bound 60000 ms\)/) });
+    expect(report.unsealed!.oldestAgeMs).toBeGreaterThan(120_000 - 1);
+    // The next sequencer seals it, and the chain covers it (recorded time as it was in the inbox).
+    await log.sequencer.sealNow();
+    expect((await log.verifier.verify()).ok).toBe(true);
+    expect((await log.read.findById(stuck.id))?.seq).toEqual(expect.any(Number));
+  });
+
+  it('cannot see a pending row edited, inserted or deleted before it was sealed: the chain covers what the sequencer found', async () => {
+    const before = (await log.read.bounds())!.last;
+    const edited = await record('edit-me');
+    const deleted = await record('delete-me');
+    await log.sql(`UPDATE audit_pending SET end_user = 'mallory' WHERE id = '${edited.id}'`);
+    await log.sql(`DELETE FROM audit_pending WHERE id = '${deleted.id}'`);
+    const forged = randomUUID();
+    await log.sql(`INSERT INTO audit_pending (id, type, request_id, end_user) VALUES ('${forged}', 'call.finished', 'forged', 'mallory')`);
+    await log.sequencer.sealNow();
+    // Verification passes: these happened before any hash existed.
+    expect(await log.verifier.verify()).toMatchObject({ ok: true, problem: null });
+    expect((await log.read.findById(edited.id))).toMatchObject({ endUser: 'mallory', seq: expect.any(Number) });
+    expect(await log.read.findById(deleted.id)).toBeNull();
+    expect((await log.read.findById(forged))?.signature).toEqual(expect.any(String));
+    // What does show it: the writer's own count of what it recorded (here, its metrics; in production the SIEM's copy of the log lines).
+    const sealedMine = await log.read.scan({ fromSeq: before + 1 }, { limit: 100 });
+    expect(sealedMine.filter((e) => e.instanceId === log.service.instanceId)).toHaveLength(1);
+    expect(sealedMine.some((e) => e.instanceId === null && e.requestId === 'forged')).toBe(true);
+  });
+});
+
 describe.each(DATABASE_KINDS)('GET /audit/verify on a running gateway (%s)', (kind) => {
   let gw: TestGateway;
   let auditor: string;
@@ -142,6 +207,7 @@ describe.each(DATABASE_KINDS)('GET /audit/verify on a running gateway (%s)', (ki
     const team = (await gw.createKey(['chat'], 'team-a')).key;
     auditor = (await gw.createKey(['audit:read'], 'compliance')).key;
     for (let i = 0; i < 3; i++) await postV1(gw, team, '/chat-messages', chatBody(), `v-${i}`);
+    await auditSettled(gw);
   }, DATABASE_SETUP_TIMEOUT_MS);
 
   afterAll(async () => {

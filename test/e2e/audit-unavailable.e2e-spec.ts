@@ -29,7 +29,8 @@ describe.each(DATABASE_KINDS)('audit store unavailable (%s)', (kind) => {
   it('refuses calls with 503 audit_unavailable when the log refuses writes, fails /ready, and recovers by itself', async () => {
     expect((await postV1(gw, team, '/chat-messages', chatBody(), 'before-outage')).status).toBe(200);
     await sql(`CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$`);
-    await sql(`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()`);
+    // Both audit tables: the inbox (the write-ahead) and the chain (sealing).
+    for (const table of ['audit_pending', 'audit_events']) await sql(`CREATE TRIGGER refuse_audit BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION refuse_audit()`);
     const sent = chats(gw);
 
     const refused = await postV1(gw, team, '/chat-messages', chatBody(), 'during-outage-1');
@@ -48,7 +49,7 @@ describe.each(DATABASE_KINDS)('audit store unavailable (%s)', (kind) => {
     // Auditors cannot read an audit log that cannot record their reading.
     expect((await auditGet(gw, auditor, '/audit/events')).body).toMatchObject({ code: 'audit_unavailable', status: 503 });
 
-    await sql('DROP TRIGGER refuse_audit ON audit_events');
+    for (const table of ['audit_pending', 'audit_events']) await sql(`DROP TRIGGER refuse_audit ON ${table}`);
     await sql('DROP FUNCTION refuse_audit');
     await waitFor(async () => (await request(gw.origin).get('/ready')).status === 200, 10_000, '/ready to recover');
     expect((await postV1(gw, team, '/chat-messages', chatBody(), 'after-outage')).status).toBe(200);

@@ -170,7 +170,7 @@ describe('chaos: retries never double-spend', () => {
   it('counts attempts in the audit row, also those that never reached Dify', async () => {
     const answer = await call(gw.baseUrl, '/chat-messages', { key: keys.dead, body: chat() });
     expect(answer.status).toBe(502);
-    const read = gw.app.get((await import('../../src/audit/audit-read.repository.js')).AuditReadRepository);
+    const read = gw.app.get((await import('../../src/audit/read/audit-read.repository.js')).AuditReadRepository);
     const finished = async () => (await read.search({}, { limit: 50 })).find((e) => e.type === 'call.finished' && e.requestId === answer.headers['x-request-id']);
     // call.finished is written after the answer (not awaited): give it a moment.
     for (let i = 0; i < 50 && !(await finished()); i++) await sleep(20);

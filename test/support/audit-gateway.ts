@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import type { AuditWriter } from '../../src/audit/audit-writer.js';
+import { AuditSequencer } from '../../src/audit/write/audit-sequencer.js';
+import { AuditWriter } from '../../src/audit/write/audit-writer.js';
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from './test-gateway.js';
 import { TEST_SIGNING_KEY } from './audit-log.js';
 
@@ -56,14 +57,17 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false> | T
   }
 }
 
-/** Waits until the writer has nothing queued (the outcome of a call is written after its answer). */
-export async function auditSettled(gw: TestGateway, writer: AuditWriter): Promise<void> {
+/**
+ * Waits until the writer has nothing queued (the outcome of a call is written after its answer)
+ * and everything recorded is sealed into the chain.
+ */
+export async function auditSettled(gw: TestGateway): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 20));
-  await writer.flushed();
-  void gw;
+  await gw.app.get(AuditWriter).flushed();
+  await gw.app.get(AuditSequencer).sealNow();
 }
 
-export type AuditEvent = Record<string, unknown> & { seq: number; id: string; type: string; call_id: string | null; details: Record<string, unknown> | null };
+export type AuditEvent = Record<string, unknown> & { seq: number; sealed: boolean; id: string; type: string; call_id: string | null; details: Record<string, unknown> | null };
 
 /** GET an /audit path with a key; returns the supertest response. */
 export function auditGet(gw: TestGateway, key: string, pathAndQuery: string) {

@@ -17,6 +17,7 @@ export function testAuditConfig(overrides: Partial<AuditConfig> = {}): AuditConf
     checkpointIntervalMs: 60_000,
     batch: { maxSize: 256, maxWaitMs: 0 },
     writeTimeoutMs: 5_000,
+    seal: { intervalMs: 100, batchSize: 5_000, maxLagMs: 60_000 },
     ...overrides,
   };
 }
@@ -24,7 +25,7 @@ export function testAuditConfig(overrides: Partial<AuditConfig> = {}): AuditConf
 export interface TestAuditLog extends AuditLog {
   testDb: TestDatabase;
   db: OpenDatabase;
-  /** Appends drafts (ids filled in) through the writer, in one go. */
+  /** Records drafts (ids filled in) through the writer, in one go, then seals them; returns them sealed. */
   append(drafts: Partial<EventDraft>[]): Promise<StoredEvent[]>;
   /** Raw SQL on the same database, for tampering. */
   sql(query: string): Promise<number>;
@@ -41,7 +42,15 @@ export async function openTestAuditLog(kind: TestDatabaseKind, overrides: Partia
     ...log,
     testDb,
     db,
-    append: (drafts) => Promise.all(drafts.map((d) => log.writer.append({ id: randomUUID(), type: 'call.started', ...d }))),
+    async append(drafts) {
+      const recorded = await Promise.all(drafts.map((d) => log.writer.append({ id: randomUUID(), type: 'call.started', ...d })));
+      await log.sequencer.sealNow();
+      const sealed = await Promise.all(recorded.map((e) => log.read.findById(e.id)));
+      return sealed.map((e, i) => {
+        if (!e || e.seq === null) throw new Error(`event ${recorded[i].id} was not sealed`);
+        return e;
+      });
+    },
     sql: (query) => db.client.$executeRawUnsafe(query),
     async dispose() {
       await log.close();

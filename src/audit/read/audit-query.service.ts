@@ -1,12 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import { GatewayError } from '../common/gateway-error.js';
-import type { Details } from './audit-event.js';
+import { GatewayError } from '../../common/gateway-error.js';
+import type { Details } from '../audit-event.js';
 import { csvHeader, csvLine, EXPORT_CONTENT_TYPES, ndjsonLine, writeChunk } from './audit-export.js';
+import { exportRows, listPage, type ListingFilter } from './audit-listing.js';
 import { presentEvent, summarizeCall, type CallSummary, type PresentedEvent } from './audit-presenter.js';
 import { AuditReadRepository, type EventFilter, type StatsDimension } from './audit-read.repository.js';
 import { AuditVerifyService, type VerifyReport } from './audit-verify.service.js';
-import { AuditService, type AuditActor } from './audit.service.js';
+import { AuditService, type AuditActor } from '../audit.service.js';
 import type { AuditEventsQueryDto, AuditExportQueryDto, AuditFilterDto } from './dto/audit-events-query.dto.js';
 import { STATS_DIMENSIONS, type AuditStatsQueryDto, type AuditVerifyQueryDto } from './dto/audit-report-query.dto.js';
 
@@ -36,17 +37,12 @@ export class AuditQueryService {
     private readonly verifier: AuditVerifyService,
   ) {}
 
-  /** Newest first, keyset-paged on the chain position: stable while new events are written. */
+  /** Newest first: unsealed events first, then the chain by seq; keyset-paged, stable while new events are written (see `listPage`). */
   async list(query: AuditEventsQueryDto, actor: AuditActor): Promise<AuditPage> {
     const limit = Math.min(query.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-    const beforeSeq = query.cursor ? decodeCursor(query.cursor) : undefined;
-    const filter = await this.filterOf(query);
-    const rows = filter ? await this.read.search(filter, { limit: limit + 1, beforeSeq }) : [];
-    const page = rows.slice(0, limit);
-    const hasMore = rows.length > limit;
-    await this.audit.recordAccess('audit.query', actor, { endpoint: 'events', filters: filtersOf(query), rows: page.length, has_more: hasMore });
-    const last = page.at(-1);
-    return { data: page.map(presentEvent), limit, has_more: hasMore, next_cursor: hasMore && last ? encodeCursor(last.seq) : null };
+    const page = await listPage(this.read, await this.filterOf(query), limit, query.cursor);
+    await this.audit.recordAccess('audit.query', actor, { endpoint: 'events', filters: filtersOf(query), rows: page.rows.length, has_more: page.hasMore });
+    return { data: page.rows.map(presentEvent), limit, has_more: page.hasMore, next_cursor: page.nextCursor };
   }
 
   /** An event by its id, or a call by its call id: the call's summary and all its events. */
@@ -102,7 +98,7 @@ export class AuditQueryService {
     const started = await this.audit.recordAccess('audit.export.started', actor, { format: query.format, filters: filtersOf(query) });
     res.statusCode = 200;
     res.setHeader('content-type', EXPORT_CONTENT_TYPES[query.format]);
-    res.setHeader('content-disposition', `attachment; filename="audit-${started.recordedAt.toISOString().replace(/[:.]/g, '-')}.${query.format}"`);
+    res.setHeader('content-disposition', `attachment; filename="audit-${started.receivedAt.toISOString().replace(/[:.]/g, '-')}.${query.format}"`);
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-audit-export-id', started.id);
     let rows = 0;
@@ -110,15 +106,13 @@ export class AuditQueryService {
     let error: string | null = null;
     try {
       if (query.format === 'csv' && !(await writeChunk(res, csvHeader()))) complete = false;
-      let afterSeq: number | undefined;
-      while (filter && complete) {
-        const batch = await this.read.scan(filter, { limit: EXPORT_BATCH, afterSeq });
-        if (batch.length === 0) break;
+      for await (const batch of exportRows(this.read, filter, EXPORT_BATCH)) {
         const text = batch.map(query.format === 'csv' ? csvLine : ndjsonLine).join('');
-        if (!(await writeChunk(res, text))) complete = false;
-        else rows += batch.length;
-        afterSeq = batch[batch.length - 1].seq;
-        if (batch.length < EXPORT_BATCH) break;
+        if (!(await writeChunk(res, text))) {
+          complete = false;
+          break;
+        }
+        rows += batch.length;
       }
     } catch (err) {
       complete = false;
@@ -131,12 +125,18 @@ export class AuditQueryService {
     this.audit.recordAccessLater('audit.export.finished', actor, { export_id: started.id, format: query.format, rows, complete, error });
   }
 
-  /** Filters as repository terms, the time window mapped to a `seq` range; null when nothing can match. */
-  private async filterOf(q: AuditFilterDto): Promise<EventFilter | null> {
+  /**
+   * Filters as repository terms: for sealed events the time window mapped to a `seq` range (null
+   * when it holds none), for unsealed ones the same window on the time they were recorded.
+   */
+  private async filterOf(q: AuditFilterDto): Promise<ListingFilter> {
     const range = q.from || q.to ? await this.read.seqRange(dateOf(q.from), dateOf(q.to)) : {};
-    if (!range) return null;
+    const fields = this.fieldsOf(q);
+    return { sealed: range ? { ...range, ...fields } : null, pending: { ...fields, receivedFrom: dateOf(q.from), receivedTo: dateOf(q.to) } };
+  }
+
+  private fieldsOf(q: AuditFilterDto): EventFilter {
     return {
-      ...range,
       type: q.type,
       callId: q.call_id,
       callerKeyId: q.caller,
@@ -163,6 +163,15 @@ function presentReport(r: VerifyReport) {
     started_from: r.startedFrom,
     range: { from_seq: r.range.fromSeq, to_seq: r.range.toSeq },
     problem: r.problem ? { kind: r.problem.kind, seq: r.problem.seq, event_id: r.problem.eventId, message: r.problem.message } : null,
+    unsealed: r.unsealed
+      ? {
+          count: r.unsealed.count,
+          oldest_id: r.unsealed.oldestId,
+          oldest_received_at: r.unsealed.oldestReceivedAt?.toISOString() ?? null,
+          oldest_age_ms: r.unsealed.oldestAgeMs,
+          max_lag_ms: r.unsealed.maxLagMs,
+        }
+      : null,
     warnings: r.warnings,
   };
 }
@@ -178,13 +187,4 @@ function filtersOf(query: object): Details {
   return out;
 }
 
-function encodeCursor(seq: number): string {
-  return Buffer.from(`seq:${seq}`).toString('base64url');
-}
 
-function decodeCursor(cursor: string): number {
-  const match = /^seq:(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  const seq = match ? Number(match[1]) : NaN;
-  if (!Number.isSafeInteger(seq) || seq < 1) throw GatewayError.badRequest('cursor is not a cursor returned by this endpoint.');
-  return seq;
-}

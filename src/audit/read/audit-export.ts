@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { StoredEvent } from './audit-event.js';
+import type { AuditRow } from '../audit-event.js';
 import { EVENT_COLUMNS, presentEvent } from './audit-presenter.js';
 import type { ExportFormat } from './dto/audit-events-query.dto.js';
 
@@ -14,13 +14,13 @@ export function csvHeader(): string {
 }
 
 /** One event as an RFC 4180 CSV record (CRLF). */
-export function csvLine(event: StoredEvent): string {
+export function csvLine(event: AuditRow): string {
   const row = presentEvent(event);
   return `${EVENT_COLUMNS.map((column) => csvCell(row[column])).join(',')}\r\n`;
 }
 
 /** One event as a JSON line: exactly the API's shape. */
-export function ndjsonLine(event: StoredEvent): string {
+export function ndjsonLine(event: AuditRow): string {
   return `${JSON.stringify(presentEvent(event))}\n`;
 }
 

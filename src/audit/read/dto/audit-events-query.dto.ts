@@ -1,8 +1,8 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
-import { EVENT_TYPES, OUTCOMES, type EventType, type Outcome } from '../audit-event.js';
+import { EVENT_TYPES, OUTCOMES, type EventType, type Outcome } from '../../audit-event.js';
 
-export { OUTCOMES, type Outcome } from '../audit-event.js';
+export { OUTCOMES, type Outcome } from '../../audit-event.js';
 
 export const EXPORT_FORMATS = ['csv', 'ndjson'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { openTestAuditLog, testAuditConfig, type TestAuditLog } from '../../test/support/audit-log.js';
-import { createTestDatabase, DATABASE_SETUP_TIMEOUT_MS, DATABASE_KINDS } from '../../test/support/database.js';
-import { openDatabase } from '../database/open-database.js';
+import pg from 'pg';
+import { openTestAuditLog, testAuditConfig, type TestAuditLog } from '../../../test/support/audit-log.js';
+import { createTestDatabase, DATABASE_SETUP_TIMEOUT_MS, DATABASE_KINDS } from '../../../test/support/database.js';
+import { openDatabase } from '../../database/open-database.js';
 import { GENESIS_HASH, linkEvents, toEventBody } from './audit-chain.js';
-import { createAuditLog } from './audit-log.js';
-import { AuditRepository, instanceLockKey } from './audit.repository.js';
+import { createAuditLog } from '../audit-log.js';
+import { AuditRepository, instanceLockKey, SEAL_LOCK_KEY } from './audit.repository.js';
 
 describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
   let log: TestAuditLog;
@@ -18,16 +19,40 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
     await log?.dispose();
   });
 
-  it('appends a batch in one go: consecutive seq, linked hashes, one database time, signed', async () => {
-    const link = (h: Parameters<typeof linkEvents>[0], b: Parameters<typeof linkEvents>[1], n: Date) => linkEvents(h, b, n, log.signer);
+  const link = (h: Parameters<typeof linkEvents>[0], b: Parameters<typeof linkEvents>[1], n: Date) => linkEvents(h, b, n, log.signer);
+
+  it('records a batch in one insert, unsealed; sealing gives consecutive seq, linked hashes, one time, signatures', async () => {
+    const before = await log.read.bounds();
     const bodies = [1, 2, 3].map((n) => toEventBody({ id: randomUUID(), type: 'call.started', requestId: `batch-${n}`, details: { n } }));
-    const stored = await log.repository.append(bodies, link);
+    const recorded = await log.repository.record(bodies);
+    expect(recorded.map((e) => e.id)).toEqual(bodies.map((b) => b.id));
+    expect(recorded.every((e) => e.receivedAt instanceof Date)).toBe(true);
+    // Recorded is durable but not in the chain: no seq yet, listed among the unsealed.
+    expect(await log.read.bounds()).toEqual(before);
+    expect((await log.read.findById(bodies[0].id))?.seq).toBeNull();
+
+    const result = await log.repository.seal(100, link);
+    const stored = result!.sealed;
     expect(stored.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(stored.map((e) => e.id)).toEqual(bodies.map((b) => b.id));
     expect(stored[0].prevHash).toBe(GENESIS_HASH);
     expect(new Set(stored.map((e) => e.recordedAt.getTime())).size).toBe(1);
+    expect(stored.map((e) => e.receivedAt)).toEqual(recorded.map((e) => e.receivedAt));
+    expect(stored.every((e) => e.recordedAt >= e.receivedAt!)).toBe(true);
     expect(stored.every((e) => e.signature && e.keyId === log.signer.keyId)).toBe(true);
-    // What was stored reads back identical, details (JSONB) included.
+    // What was sealed reads back identical, details (JSONB) included; the inbox is empty.
     expect(await log.read.findById(stored[1].id)).toEqual(stored[1]);
+    expect((await log.read.pendingStatus()).count).toBe(0);
+  });
+
+  it('seals in batches of at most `limit`, in the order recorded', async () => {
+    const bodies = Array.from({ length: 5 }, (_, n) => toEventBody({ id: randomUUID(), type: 'call.started', requestId: `order-${n}` }));
+    for (const body of bodies) await log.repository.record([body]);
+    const first = (await log.repository.seal(3, link))!.sealed;
+    const second = (await log.repository.seal(3, link))!.sealed;
+    expect([...first, ...second].map((e) => e.requestId)).toEqual(bodies.map((b) => b.requestId));
+    expect(first).toHaveLength(3);
+    expect(second[0].prevHash).toBe(first[2].hash);
   });
 
   it('stores any text exactly as hashed: quotes, backslashes, array syntax, the word NULL, unicode, newlines', async () => {
@@ -37,23 +62,25 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
     expect((await log.verifier.verify()).ok).toBe(true);
   });
 
-  it('stores a retried batch once: ids already in the chain are skipped', async () => {
-    const link = (h: Parameters<typeof linkEvents>[0], b: Parameters<typeof linkEvents>[1], n: Date) => linkEvents(h, b, n, log.signer);
+  it('stores a retried batch once: ids already recorded, or already sealed, are skipped', async () => {
     const body = toEventBody({ id: randomUUID(), type: 'call.finished', requestId: 'retry' });
-    const first = await log.repository.append([body], link);
-    const again = await log.repository.append([body, body], link, { dedupe: true });
-    expect(first).toHaveLength(1);
-    expect(again).toEqual([]);
+    await log.repository.record([body]);
+    await log.repository.record([body, body]); // still in the inbox: the insert skips it
+    await log.repository.seal(100, link);
+    await log.repository.record([body]); // sealed meanwhile: the sequencer drops it
+    expect(await log.repository.seal(100, link)).toEqual({ sealed: [], duplicates: 1 });
     expect((await log.read.search({ requestId: 'retry' }, { limit: 10 })).length).toBe(1);
+    expect((await log.read.pendingStatus()).count).toBe(0);
   });
 
-  it('keeps one valid chain when many writers append at once', async () => {
+  it('keeps one valid chain when many writers record at once', async () => {
     // Postgres: two more connection pools on the same database, as separate replicas would be.
     const others = kind === 'postgres' ? await Promise.all([1, 2].map(() => openDatabase(log.testDb))) : [];
     const writers = [log.writer, ...others.map((db) => createAuditLog(db, testAuditConfig()).writer)];
     const before = (await log.read.bounds())?.last ?? 0;
     try {
       await Promise.all(writers.flatMap((w, i) => Array.from({ length: 60 }, (_, n) => w.append({ id: randomUUID(), type: 'call.started', requestId: `replica-${i}-${n}` }))));
+      await log.sequencer.sealNow();
       const report = await log.verifier.verify();
       expect(report).toMatchObject({ ok: true, problem: null });
       const bounds = await log.read.bounds();
@@ -68,12 +95,13 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
     const before = await log.read.bounds();
     await log.repository.writeProbe();
     expect(await log.read.bounds()).toEqual(before);
+    expect((await log.read.pendingStatus()).count).toBe(0);
     await log.sql(`CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'read only'; END $$`);
-    await log.sql(`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()`);
+    await log.sql(`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_pending FOR EACH ROW EXECUTE FUNCTION refuse_audit()`);
     try {
       await expect(log.repository.writeProbe()).rejects.toBeDefined();
     } finally {
-      await log.sql('DROP TRIGGER refuse_audit ON audit_events');
+      await log.sql('DROP TRIGGER refuse_audit ON audit_pending');
       await log.sql('DROP FUNCTION refuse_audit');
     }
     await log.repository.writeProbe();
@@ -88,6 +116,12 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
     ]);
     await log.append([{ type: 'call.finished', instanceId: dead, callId: closed.callId, outcome: 'success' }]);
     expect(started.seq).toBeGreaterThan(0);
+    // Recorded but never sealed (the process died before any sequencer ran): open all the same.
+    const [unsealed, closedUnsealed] = await log.repository.record([
+      toEventBody({ id: randomUUID(), type: 'call.started', instanceId: dead, callId: randomUUID(), requestId: 'open-unsealed' }),
+      toEventBody({ id: randomUUID(), type: 'call.started', instanceId: dead, callId: randomUUID(), requestId: 'closed-unsealed' }),
+    ]);
+    await log.repository.record([toEventBody({ id: randomUUID(), type: 'call.finished', instanceId: dead, callId: closedUnsealed.callId, outcome: 'success' })]);
 
     const live = randomUUID();
     const release = await log.db.holdSessionLock(instanceLockKey(live));
@@ -97,16 +131,40 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
         expect(await m.isInstanceAlive(dead)).toBe(false);
         // PGlite is one process: no other instance can be alive there.
         expect(await m.isInstanceAlive(live)).toBe(kind === 'postgres');
-        expect((await m.openCalls(dead)).map((e) => e.id)).toEqual([open.id]);
+        expect((await m.openCalls(dead)).map((e) => [e.id, e.seq])).toEqual([[open.id, open.seq], [unsealed.id, null]]);
       }, { skipIfBusy: false });
     } finally {
       await release();
+      await log.sequencer.sealNow();
     }
   });
 
   it('offers no update; deletes only through retention', () => {
-    expect(Object.getOwnPropertyNames(AuditRepository.prototype).sort()).toEqual(['append', 'constructor', 'maintain', 'writeProbe']);
+    expect(Object.getOwnPropertyNames(AuditRepository.prototype).sort()).toEqual(['constructor', 'maintain', 'record', 'seal', 'writeProbe']);
   });
+});
+
+describe('AuditRepository seal lease (postgres)', () => {
+  it('one sequencer at a time: while another session holds the lease, a round seals nothing and says so', async () => {
+    const testDb = await createTestDatabase('postgres');
+    const log = await openTestAuditLog('postgres', {}, testDb);
+    const holder = new pg.Client({ connectionString: testDb.url });
+    await holder.connect();
+    try {
+      const link = (h: Parameters<typeof linkEvents>[0], b: Parameters<typeof linkEvents>[1], n: Date) => linkEvents(h, b, n, log.signer);
+      await log.repository.record([toEventBody({ id: randomUUID(), type: 'call.started', requestId: 'leased' })]);
+      await holder.query('SELECT pg_advisory_lock($1::bigint)', [SEAL_LOCK_KEY]);
+      expect(await log.repository.seal(100, link)).toBeNull();
+      expect((await log.read.pendingStatus()).count).toBe(1);
+      // The holder's session ends (a killed sequencer): the lease is free, the row is sealed.
+      await holder.end();
+      expect((await log.repository.seal(100, link))!.sealed.map((e) => e.requestId)).toEqual(['leased']);
+    } finally {
+      await holder.end().catch(() => undefined);
+      await log.dispose();
+      await testDb.drop();
+    }
+  }, DATABASE_SETUP_TIMEOUT_MS);
 });
 
 describe('AuditRepository maintenance lock (postgres)', () => {

@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
-import { GENESIS_HASH } from './audit-chain.js';
-import type { Checkpoint, StoredEvent } from './audit-event.js';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { auditConfig } from '../../config/audit.config.js';
+import { GENESIS_HASH } from '../write/audit-chain.js';
+import type { Checkpoint, StoredEvent } from '../audit-event.js';
 import { AuditReadRepository } from './audit-read.repository.js';
-import { AuditSigner } from './audit-signer.js';
+import { AuditSigner } from '../write/audit-signer.js';
 import { verifyChain, type ChainStart, type VerifyResult } from './audit-verifier.js';
 
 export interface VerifyRange {
@@ -18,19 +20,35 @@ export interface VerifyReport extends VerifyResult {
   range: { fromSeq: number | null; toSeq: number | null };
   /** Where the walk started: the chain's start, a retention anchor or a checkpoint before the range. */
   startedFrom: 'genesis' | 'anchor' | 'checkpoint';
+  /**
+   * Events recorded and not sealed yet (only when the range runs to the end of the log): how
+   * many, and the oldest one's age. Older than `maxLagMs` fails verification (`unsealed`).
+   */
+  unsealed: UnsealedReport | null;
+}
+
+export interface UnsealedReport {
+  count: number;
+  oldestId: string | null;
+  oldestReceivedAt: Date | null;
+  oldestAgeMs: number | null;
+  maxLagMs: number;
 }
 
 const SCAN_BATCH = 2_000;
 
 /**
  * Verifies the chain, all of it or a range: a range is walked from the newest signed checkpoint
- * before it, so that its first row is proven too. Used by `GET /audit/verify` and the CLI.
+ * before it, so that its first row is proven too. Up to the end of the log, it also reports the
+ * events not sealed yet: what is recorded but unsealed is not covered by any hash, so an event
+ * left so longer than the bound is a failure. Used by `GET /audit/verify` and the CLI.
  */
 @Injectable()
 export class AuditVerifyService {
   constructor(
     private readonly read: AuditReadRepository,
     private readonly signer: AuditSigner,
+    @Inject(auditConfig.KEY) private readonly cfg: Pick<ConfigType<typeof auditConfig>, 'seal'>,
   ) {}
 
   async verify(range: VerifyRange = {}): Promise<VerifyReport> {
@@ -55,7 +73,32 @@ export class AuditVerifyService {
       latestCheckpoint: toEnd ? latest : undefined,
       signer: this.signer,
     });
-    return { ...result, range: { fromSeq: fromSeq ?? null, toSeq: toSeq ?? null }, startedFrom };
+    const unsealed = toEnd ? await this.unsealed() : null;
+    const report: VerifyReport = { ...result, range: { fromSeq: fromSeq ?? null, toSeq: toSeq ?? null }, startedFrom, unsealed };
+    if (report.ok && unsealed && unsealed.oldestAgeMs !== null && unsealed.oldestAgeMs > unsealed.maxLagMs) {
+      report.ok = false;
+      report.problem = {
+        kind: 'unsealed',
+        seq: (result.lastSeq ?? bounds?.last ?? 0) + 1,
+        eventId: unsealed.oldestId,
+        message: `event ${unsealed.oldestId} was recorded at ${unsealed.oldestReceivedAt?.toISOString()} and is still not sealed after ${unsealed.oldestAgeMs} ms (bound ${unsealed.maxLagMs} ms): no sequencer is sealing, or the inbox was tampered with`,
+      };
+    } else if (unsealed && unsealed.count > 0) {
+      report.warnings.push(`${unsealed.count} events recorded but not sealed yet (oldest ${unsealed.oldestAgeMs} ms): not covered by the chain until sealed`);
+    }
+    return report;
+  }
+
+  private async unsealed(): Promise<UnsealedReport> {
+    const status = await this.read.pendingStatus();
+    const oldest = status.oldest;
+    return {
+      count: status.count,
+      oldestId: oldest?.id ?? null,
+      oldestReceivedAt: oldest?.receivedAt ?? null,
+      oldestAgeMs: oldest ? Math.max(0, status.now.getTime() - oldest.receivedAt.getTime()) : null,
+      maxLagMs: this.cfg.seal.maxLagMs,
+    };
   }
 
   /** The start of the chain (genesis, or the retention anchor), or the newest trusted checkpoint before `fromSeq`. */
@@ -84,6 +127,6 @@ export class AuditVerifyService {
   }
 
   private emptyRange(fromSeq: number | null, toSeq: number | null): VerifyReport {
-    return { ok: true, checked: 0, firstSeq: null, lastSeq: null, checkpointsChecked: 0, signed: this.signer.enabled, problem: null, warnings: ['no events in this time range'], range: { fromSeq, toSeq }, startedFrom: 'genesis' };
+    return { ok: true, checked: 0, firstSeq: null, lastSeq: null, checkpointsChecked: 0, signed: this.signer.enabled, problem: null, warnings: ['no events in this time range'], range: { fromSeq, toSeq }, startedFrom: 'genesis', unsealed: null };
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { FIELD_NAMES, type ChainHead, type DetailValue, type Details, type EventBody, type EventDraft, type StoredEvent } from './audit-event.js';
+import { FIELD_NAMES, type ChainHead, type DetailValue, type Details, type EventBody, type EventDraft, type StoredEvent } from '../audit-event.js';
 import type { AuditSigner } from './audit-signer.js';
 
 /**
@@ -11,7 +11,8 @@ import type { AuditSigner } from './audit-signer.js';
  * as an edit.
  */
 export const GENESIS_HASH = '0'.repeat(64);
-export const CANONICAL_VERSION = 1;
+/** Version 2 adds `receivedAt` (the write-ahead time); events sealed without one keep version 1. */
+export const CANONICAL_VERSION = 2;
 
 /** Longest stored text: ids, names and codes; prompt and answer text. Longer values are cut. */
 const MAX_SHORT_TEXT = 512;
@@ -43,17 +44,52 @@ export function canonicalJson(value: unknown, depth = 0): string {
 }
 
 /** The hashed top-level keys, sorted once (the same order `canonicalJson` would give). */
-const CANONICAL_KEYS = ['v', 'id', 'type', 'recordedAt', ...FIELD_NAMES].sort();
+const CANONICAL_KEYS_V1 = ['v', 'id', 'type', 'recordedAt', ...FIELD_NAMES].sort();
+const CANONICAL_KEYS_V2 = [...CANONICAL_KEYS_V1, 'receivedAt'].sort();
 
-/** What the hash covers: the body and the time, never `seq` or the chain columns. Same bytes as `canonicalJson` of those fields. */
-export function canonicalEvent(event: EventBody, recordedAt: Date): string {
-  const value = (key: string): unknown =>
-    key === 'v' ? CANONICAL_VERSION : key === 'recordedAt' ? recordedAt.toISOString() : (event as unknown as Record<string, unknown>)[key];
-  return `{${CANONICAL_KEYS.map((key) => `${JSON.stringify(key)}:${canonicalJson(value(key))}`).join(',')}}`;
+/** A body, with the time it was recorded when it has one. */
+export type HashedBody = EventBody & { receivedAt?: Date | null };
+
+/**
+ * What the hash covers: the body and the times, never `seq` or the chain columns. Same bytes as
+ * `canonicalJson` of those fields. With `receivedAt` (every event recorded through the inbox)
+ * it is version 2; without, version 1 (events sealed before the inbox existed).
+ */
+export function canonicalEvent(event: HashedBody, recordedAt: Date): string {
+  return canonicalAt(event, recordedAt.toISOString());
 }
 
-export function chainHash(prevHash: string, event: EventBody, recordedAt: Date): string {
-  return createHash('sha256').update(`${prevHash}\n${canonicalEvent(event, recordedAt)}`, 'utf8').digest('hex');
+export function chainHash(prevHash: string, event: HashedBody, recordedAt: Date): string {
+  return hashAt(prevHash, event, recordedAt.toISOString());
+}
+
+/** `"key":` with the `{` or `,` before it, per key: computed once (sealing hashes thousands of events a second). */
+const PREFIXES_V1 = CANONICAL_KEYS_V1.map((key, i) => `${i === 0 ? '{' : ','}${JSON.stringify(key)}:`);
+const PREFIXES_V2 = CANONICAL_KEYS_V2.map((key, i) => `${i === 0 ? '{' : ','}${JSON.stringify(key)}:`);
+
+function canonicalAt(event: HashedBody, recordedIso: string): string {
+  const receivedAt = event.receivedAt ?? null;
+  const keys = receivedAt ? CANONICAL_KEYS_V2 : CANONICAL_KEYS_V1;
+  const prefixes = receivedAt ? PREFIXES_V2 : PREFIXES_V1;
+  let out = '';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    let json: string;
+    if (key === 'v') json = receivedAt ? String(CANONICAL_VERSION) : '1';
+    else if (key === 'recordedAt') json = JSON.stringify(recordedIso);
+    else if (key === 'receivedAt') json = JSON.stringify(receivedAt!.toISOString());
+    else {
+      const value = (event as unknown as Record<string, unknown>)[key];
+      // Fast paths with the same bytes as canonicalJson.
+      json = value === null || value === undefined ? 'null' : typeof value === 'string' ? JSON.stringify(value) : canonicalJson(value);
+    }
+    out += prefixes[i] + json;
+  }
+  return `${out}}`;
+}
+
+function hashAt(prevHash: string, event: HashedBody, recordedIso: string): string {
+  return createHash('sha256').update(`${prevHash}\n${canonicalAt(event, recordedIso)}`, 'utf8').digest('hex');
 }
 
 /**
@@ -104,15 +140,16 @@ function cleanDetails(details: Details): Details {
  * whole batch (the database clock, never behind the head's time so that time and `seq` grow
  * together), and the signature of each hash when a key is configured.
  */
-export function linkEvents(head: ChainHead, bodies: EventBody[], now: Date, signer: AuditSigner): StoredEvent[] {
+export function linkEvents(head: ChainHead, bodies: HashedBody[], now: Date, signer: AuditSigner): StoredEvent[] {
   const recordedAt = head.recordedAt && head.recordedAt > now ? head.recordedAt : now;
+  const recordedIso = recordedAt.toISOString();
   let prevHash = head.hash;
   let seq = head.seq;
   return bodies.map((body) => {
     seq += 1;
-    const hash = chainHash(prevHash, body, recordedAt);
+    const hash = hashAt(prevHash, body, recordedIso);
     const signed = signer.signEvent(hash);
-    const stored: StoredEvent = { ...body, seq, recordedAt, prevHash, hash, keyId: signed?.keyId ?? null, signature: signed?.signature ?? null };
+    const stored: StoredEvent = { ...body, receivedAt: body.receivedAt ?? null, seq, recordedAt, prevHash, hash, keyId: signed?.keyId ?? null, signature: signed?.signature ?? null };
     prevHash = hash;
     return stored;
   });

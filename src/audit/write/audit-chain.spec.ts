@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { Secret } from '../config/secret.js';
+import { Secret } from '../../config/secret.js';
 import { canonicalJson, chainHash, GENESIS_HASH, linkEvents, toEventBody } from './audit-chain.js';
 import { AuditSigner } from './audit-signer.js';
 
@@ -17,6 +17,12 @@ describe('canonicalJson', () => {
     const at = new Date('2026-12-01T00:00:00.000Z');
     const { id, type, ...fields } = body;
     expect(canonicalEvent(body, at)).toBe(canonicalJson({ v: 1, id, type, recordedAt: at.toISOString(), ...fields }));
+    // Recorded through the inbox: version 2, the write-ahead time hashed too.
+    const receivedAt = new Date('2026-11-30T23:59:59.123Z');
+    const tricky = { ...toEventBody({ id: 'j', type: 'call.started', endUser: 'q"\\\n\u2028', status: 0, attempts: -1, details: { z: [true, null, 'x'] } }), receivedAt };
+    const { id: id2, type: type2, receivedAt: _r, ...fields2 } = tricky;
+    expect(canonicalEvent(tricky, at)).toBe(canonicalJson({ v: 2, id: id2, type: type2, recordedAt: at.toISOString(), receivedAt: receivedAt.toISOString(), ...fields2 }));
+    expect(chainHash(GENESIS_HASH, tricky, at)).not.toBe(chainHash(GENESIS_HASH, { ...tricky, receivedAt: new Date(receivedAt.getTime() + 1) }, at));
   });
 
   it('is the same for the same data whatever the key order', () => {

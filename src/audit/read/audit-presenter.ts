@@ -1,11 +1,13 @@
-import type { StoredEvent } from './audit-event.js';
+import type { AuditRow } from '../audit-event.js';
 
 /** The columns of an event in the API, NDJSON and CSV, in this order. */
 export const EVENT_COLUMNS = [
   'seq',
+  'sealed',
   'id',
   'type',
   'recorded_at',
+  'received_at',
   'instance_id',
   'call_id',
   'request_id',
@@ -39,13 +41,19 @@ export const EVENT_COLUMNS = [
 
 export type PresentedEvent = Record<(typeof EVENT_COLUMNS)[number], unknown>;
 
-/** An event as the API shows it (snake_case, like Dify's own API), chain columns included. */
-export function presentEvent(e: StoredEvent): PresentedEvent {
+/**
+ * An event as the API shows it (snake_case, like Dify's own API), chain columns included. An
+ * event recorded but not sealed yet has `sealed: false` and null `seq`, `recorded_at` and chain
+ * columns; `received_at` is when it was recorded (null on events sealed before it existed).
+ */
+export function presentEvent(e: AuditRow): PresentedEvent {
   return {
     seq: e.seq,
+    sealed: e.seq !== null,
     id: e.id,
     type: e.type,
-    recorded_at: e.recordedAt.toISOString(),
+    recorded_at: e.recordedAt?.toISOString() ?? null,
+    received_at: e.receivedAt?.toISOString() ?? null,
     instance_id: e.instanceId,
     call_id: e.callId,
     request_id: e.requestId,
@@ -114,7 +122,7 @@ export interface CallSummary {
  * One call from its events: the identity and prompt from `call.started`, the outcome from the
  * last `call.finished` (a real outcome wins over a recovery's "unknown").
  */
-export function summarizeCall(events: StoredEvent[]): CallSummary | null {
+export function summarizeCall(events: AuditRow[]): CallSummary | null {
   const started = events.find((e) => e.type === 'call.started');
   const finishes = events.filter((e) => e.type === 'call.finished');
   const finished = finishes.filter((e) => e.outcome !== 'unknown').at(-1) ?? finishes.at(-1);
@@ -132,7 +140,8 @@ export function summarizeCall(events: StoredEvent[]): CallSummary | null {
     route: base.route,
     end_user: base.endUser,
     started_at: startedAt,
-    finished_at: finished ? finished.recordedAt.toISOString() : null,
+    // Sealing time when sealed; until then, the time it was recorded.
+    finished_at: (finished?.recordedAt ?? finished?.receivedAt)?.toISOString() ?? null,
     forwarded: Boolean(started),
     status: finished?.status ?? null,
     upstream_status: finished?.upstreamStatus ?? null,

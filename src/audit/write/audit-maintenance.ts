@@ -1,15 +1,16 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
-import { auditConfig } from '../config/audit.config.js';
-import { PrismaService } from '../database/prisma.service.js';
-import type { ReleaseSessionLock } from '../database/session-lock.js';
-import { linkEvents, toEventBody } from './audit-chain.js';
-import type { Checkpoint, EventBody, StoredEvent } from './audit-event.js';
+import { auditConfig } from '../../config/audit.config.js';
+import { PrismaService } from '../../database/prisma.service.js';
+import type { ReleaseSessionLock } from '../../database/session-lock.js';
+import { toEventBody } from './audit-chain.js';
+import type { Checkpoint, EventBody } from '../audit-event.js';
+import { AuditSequencer } from './audit-sequencer.js';
 import { AuditSigner } from './audit-signer.js';
 import { AuditWriter } from './audit-writer.js';
-import { AuditRepository, instanceLockKey, type ChainLinker } from './audit.repository.js';
-import { AuditService } from './audit.service.js';
+import { AuditRepository, instanceLockKey } from './audit.repository.js';
+import { AuditService } from '../audit.service.js';
 
 /** Events removed per retention transaction (each leaves its own signed anchor). */
 const PURGE_CHUNK = 10_000;
@@ -23,6 +24,7 @@ export const GATEWAY_STOPPED = 'outcome unknown: gateway stopped';
 
 /**
  * The audit log's upkeep, in the background of every replica:
+ * - the sequencer loop (started at boot, drained and stopped at shutdown);
  * - at start: `gateway.started`, then recovery: calls left open by gateways that died (their
  *   advisory lock is gone) are closed with outcome `unknown` ("outcome unknown: gateway
  *   stopped") and a `gateway.recovered` event; again at every interval, for replicas that die
@@ -36,7 +38,6 @@ export const GATEWAY_STOPPED = 'outcome unknown: gateway stopped';
 @Injectable()
 export class AuditMaintenance implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AuditMaintenance.name);
-  private readonly link: ChainLinker;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private releaseLock?: ReleaseSessionLock;
@@ -46,13 +47,12 @@ export class AuditMaintenance implements OnApplicationBootstrap, OnModuleDestroy
   constructor(
     private readonly audit: AuditService,
     private readonly writer: AuditWriter,
+    private readonly sequencer: AuditSequencer,
     private readonly repository: AuditRepository,
     private readonly signer: AuditSigner,
     @Inject(PrismaService) private readonly prisma: Pick<PrismaService, 'holdSessionLock' | 'kind'>,
     @Inject(auditConfig.KEY) private readonly cfg: Pick<ConfigType<typeof auditConfig>, 'retentionDays' | 'checkpointIntervalMs'>,
-  ) {
-    this.link = (head, bodies, now) => linkEvents(head, bodies, now, signer);
-  }
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.signer.enabled) {
@@ -61,6 +61,7 @@ export class AuditMaintenance implements OnApplicationBootstrap, OnModuleDestroy
     this.releaseLock = await this.prisma.holdSessionLock(instanceLockKey(this.audit.instanceId), (err) =>
       this.logger.warn(`lost the instance lock's database session (${err.message}); re-acquiring`),
     );
+    this.sequencer.start();
     await this.announce().catch((err: unknown) => this.logger.error(`could not record gateway.started: ${(err as Error).message}`));
     await this.recoverOpenCalls().catch((err: unknown) => this.logger.error(`audit recovery failed: ${(err as Error).message}`));
     this.timer = setInterval(() => void this.tick(), this.cfg.checkpointIntervalMs);
@@ -77,11 +78,14 @@ export class AuditMaintenance implements OnApplicationBootstrap, OnModuleDestroy
     if (clean && this.announced) {
       // Without it, the next start would see this instance as crashed: nothing left open to close.
       await this.audit.recordSystem({ type: 'gateway.stopped', details: { reason: 'shutdown' } }).catch(() => undefined);
-      await this.checkpoint().catch(() => undefined);
     } else if (this.announced) {
       this.logger.warn(`${this.audit.callsInFlight} calls still open at shutdown: the next start closes them as "${GATEWAY_STOPPED}"`);
     }
     await this.writer.close(SHUTDOWN_WAIT_MS);
+    // What this process recorded is sealed now when it can be; otherwise any replica, or the next start, seals it.
+    await this.sequencer.sealNow(SHUTDOWN_WAIT_MS).catch(() => undefined);
+    await this.sequencer.close();
+    if (clean && this.announced) await this.checkpoint().catch(() => undefined);
     await this.releaseLock?.();
   }
 
@@ -101,8 +105,9 @@ export class AuditMaintenance implements OnApplicationBootstrap, OnModuleDestroy
     return this.running;
   }
 
-  /** Writes a signed checkpoint of the head, unless the newest checkpoint already covers it. */
+  /** Seals what is recorded, then writes a signed checkpoint of the head, unless the newest checkpoint already covers it. */
   async checkpoint(): Promise<Checkpoint | null> {
+    await this.sequencer.sealNow(SHUTDOWN_WAIT_MS).catch(() => undefined);
     const written = await this.repository.maintain(
       async (m) => {
         const head = await m.head();
@@ -141,7 +146,7 @@ export class AuditMaintenance implements OnApplicationBootstrap, OnModuleDestroy
               details: { recovered_by: this.audit.instanceId, calls_closed: open.length, call_ids: open.slice(0, 500).map((e) => e.callId ?? '') },
             }),
           );
-          await m.append(bodies, this.link);
+          await m.record(bodies);
           total += open.length;
           this.logger.warn(`gateway instance ${instanceId} stopped without closing its audit log: closed ${open.length} calls as "${GATEWAY_STOPPED}"`);
         }
@@ -199,7 +204,7 @@ export class AuditMaintenance implements OnApplicationBootstrap, OnModuleDestroy
     this.announced = true;
   }
 
-  private unknownOutcome(started: StoredEvent): EventBody {
+  private unknownOutcome(started: EventBody & { seq: number | null }): EventBody {
     return toEventBody({
       id: randomUUID(),
       type: 'call.finished',
@@ -215,7 +220,7 @@ export class AuditMaintenance implements OnApplicationBootstrap, OnModuleDestroy
       conversationId: started.conversationId,
       outcome: 'unknown',
       errorCode: 'gateway_stopped',
-      details: { reason: GATEWAY_STOPPED, recovered_by: this.audit.instanceId, started_seq: started.seq },
+      details: { reason: GATEWAY_STOPPED, recovered_by: this.audit.instanceId, started_event_id: started.id, started_seq: started.seq },
     });
   }
 

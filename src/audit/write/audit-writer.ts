@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { toEventBody } from './audit-chain.js';
-import type { EventBody, EventDraft, StoredEvent } from './audit-event.js';
-import type { AuditRepository, ChainLinker } from './audit.repository.js';
+import type { EventBody, EventDraft, RecordedEvent } from '../audit-event.js';
+import type { AuditRepository } from './audit.repository.js';
 
 /** The audit log could not be written (store down, refused, too slow, or known to be failing). */
 export class AuditStoreError extends Error {
@@ -12,7 +12,7 @@ export class AuditStoreError extends Error {
 }
 
 export interface AuditWriterOptions {
-  /** Most events in one transaction. */
+  /** Most events in one insert. */
   maxBatch: number;
   /** How long a batch that is not full may wait for more events (0: as soon as the previous batch is done). */
   maxWaitMs: number;
@@ -28,17 +28,16 @@ interface Waiting {
   body: EventBody;
   /** Durable: kept and retried when its batch fails, nobody waits for it. */
   durable: boolean;
-  /** Was in a failed batch before: it may have been committed after all (checked by id). */
-  retry: boolean;
-  resolve(event: StoredEvent | null): void;
+  resolve(event: RecordedEvent | null): void;
   reject(error: Error): void;
 }
 
 /**
- * Group commit for the audit chain. Callers that append at about the same time share one
- * transaction (one lock, one multi-row insert, one commit): a batch is written as soon as the
- * previous one has committed, so batches grow exactly when the store is the bottleneck, and a
- * lone caller pays one commit. Each `append` resolves only once its batch is committed.
+ * Group commit for the write-ahead. Callers that append at about the same time share one
+ * autocommitted multi-row insert into the inbox (one round trip, no lock: replicas never wait
+ * for each other): a batch is written as soon as the previous one has committed, so batches grow
+ * exactly when the store is the bottleneck, and a lone caller pays one commit. Each `append`
+ * resolves only once its batch is committed. Sealing into the chain is the sequencer's job.
  *
  * Fail closed: when a batch fails, its waiters get `AuditStoreError`, the writer turns unhealthy
  * and refuses new appends at once (no waiting on a dead store) until a background write probe
@@ -59,9 +58,11 @@ export class AuditWriter {
   /** Counters for benchmarks and logs. */
   readonly counters = { batches: 0, events: 0, largestBatch: 0, failedBatches: 0, dropped: 0 };
 
+  /** Told after each committed batch (the sequencer seals sooner). */
+  onRecorded?: (count: number) => void;
+
   constructor(
-    private readonly repository: Pick<AuditRepository, 'append' | 'writeProbe'>,
-    private readonly link: ChainLinker,
+    private readonly repository: Pick<AuditRepository, 'record' | 'writeProbe'>,
     private readonly options: AuditWriterOptions,
   ) {}
 
@@ -78,12 +79,12 @@ export class AuditWriter {
     return this.backlog.length;
   }
 
-  /** Appends one event; resolves with it once committed. Rejects with `AuditStoreError`. */
-  append(draft: EventDraft): Promise<StoredEvent> {
+  /** Records one event; resolves with it once committed (durable, not sealed yet). Rejects with `AuditStoreError`. */
+  append(draft: EventDraft): Promise<RecordedEvent> {
     if (this.closed) return Promise.reject(new AuditStoreError('closed'));
     if (!this.isHealthy) return Promise.reject(new AuditStoreError(this.failure ?? 'unhealthy'));
-    return new Promise<StoredEvent | null>((resolve, reject) => {
-      this.queue.push({ body: toEventBody(draft), durable: false, retry: false, resolve, reject });
+    return new Promise<RecordedEvent | null>((resolve, reject) => {
+      this.queue.push({ body: toEventBody(draft), durable: false, resolve, reject });
       this.schedule();
     }).then((event) => {
       if (!event) throw new AuditStoreError('not stored');
@@ -98,7 +99,7 @@ export class AuditWriter {
       this.keep([body]);
       return;
     }
-    this.queue.push({ body, durable: true, retry: false, resolve: () => undefined, reject: () => undefined });
+    this.queue.push({ body, durable: true, resolve: () => undefined, reject: () => undefined });
     this.schedule();
   }
 
@@ -143,17 +144,13 @@ export class AuditWriter {
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, this.options.maxBatch);
     try {
-      const stored = await this.withTimeout(
-        this.repository.append(
-          batch.map((w) => w.body),
-          this.link,
-          { dedupe: batch.some((w) => w.retry) },
-        ),
-      );
-      const byId = new Map(stored.map((e) => [e.id, e]));
+      // A retried body that did commit the first time is skipped by id (here, and again at sealing).
+      const recorded = await this.withTimeout(this.repository.record(batch.map((w) => w.body)));
+      const byId = new Map(recorded.map((e) => [e.id, e]));
       for (const waiting of batch) waiting.resolve(byId.get(waiting.body.id) ?? null);
       this.counters.batches += 1;
-      this.counters.events += stored.length;
+      this.counters.events += recorded.length;
+      this.onRecorded?.(recorded.length);
       this.counters.largestBatch = Math.max(this.counters.largestBatch, batch.length);
       this.markHealthy();
     } catch (err) {
@@ -191,7 +188,7 @@ export class AuditWriter {
   private requeueBacklog(): void {
     const bodies = this.backlog;
     this.backlog = [];
-    for (const body of bodies) this.queue.push({ body, durable: true, retry: true, resolve: () => undefined, reject: () => undefined });
+    for (const body of bodies) this.queue.push({ body, durable: true, resolve: () => undefined, reject: () => undefined });
     this.schedule();
   }
 

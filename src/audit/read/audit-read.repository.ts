@@ -1,14 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { isUuid, translatePrismaError } from '../database/database.errors.js';
-import { PrismaService } from '../database/prisma.service.js';
-import { Prisma } from '../generated/prisma/client.js';
-import type { Checkpoint, StoredEvent } from './audit-event.js';
-import { toCheckpoint, toStoredEvent } from './audit-rows.js';
+import { isUuid, translatePrismaError } from '../../database/database.errors.js';
+import { PrismaService } from '../../database/prisma.service.js';
+import { Prisma } from '../../generated/prisma/client.js';
+import type { AuditRow, Checkpoint, StoredEvent, UnsealedEvent } from '../audit-event.js';
+import { toCheckpoint, toStoredEvent, toUnsealedEvent } from '../audit-rows.js';
 
-/** Filters on events; every one is an exact match. `fromSeq`/`toSeq` are inclusive. */
+/**
+ * Filters on events; every one is an exact match. `fromSeq`/`toSeq` are inclusive and apply to
+ * sealed events; unsealed ones are filtered on the time they were recorded, `[receivedFrom, receivedTo)`.
+ */
 export interface EventFilter {
   fromSeq?: number;
   toSeq?: number;
+  receivedFrom?: Date;
+  receivedTo?: Date;
   type?: string;
   callId?: string;
   callerKeyId?: string;
@@ -85,18 +90,55 @@ export class AuditReadRepository {
     return this.read(async (client) => (await client.auditEvent.findMany({ where, orderBy: { seq: 'asc' }, take: page.limit })).map(toStoredEvent));
   }
 
-  async findById(id: string): Promise<StoredEvent | null> {
-    if (!isUuid(id)) return null;
+  /** Recorded events not sealed yet, newest first; only those with `pendingNo < beforePendingNo` when given. */
+  async searchPending(filter: EventFilter, page: { limit: number; beforePendingNo?: number }): Promise<UnsealedEvent[]> {
+    checkLimit(page.limit);
+    const where = pendingWhereOf(filter, page.beforePendingNo === undefined ? undefined : { lt: BigInt(page.beforePendingNo) });
+    if (!where) return [];
+    return this.read(async (client) => (await client.auditPending.findMany({ where, orderBy: { pendingNo: 'desc' }, take: page.limit })).map(toUnsealedEvent));
+  }
+
+  /** Recorded events not sealed yet, in the order they were recorded (and will be sealed). */
+  async scanPending(filter: EventFilter, page: { limit: number; afterPendingNo?: number }): Promise<UnsealedEvent[]> {
+    checkLimit(page.limit);
+    const where = pendingWhereOf(filter, page.afterPendingNo === undefined ? undefined : { gt: BigInt(page.afterPendingNo) });
+    if (!where) return [];
+    return this.read(async (client) => (await client.auditPending.findMany({ where, orderBy: { pendingNo: 'asc' }, take: page.limit })).map(toUnsealedEvent));
+  }
+
+  /** How many events wait to be sealed, the oldest of them, and the database clock (for its age). */
+  async pendingStatus(): Promise<{ count: number; oldest: UnsealedEvent | null; now: Date }> {
     return this.read(async (client) => {
-      const row = await client.auditEvent.findUnique({ where: { id } });
-      return row ? toStoredEvent(row) : null;
+      const [oldest, count, [{ now }]] = await Promise.all([
+        client.auditPending.findFirst({ orderBy: { pendingNo: 'asc' } }),
+        client.auditPending.count(),
+        client.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`,
+      ]);
+      return { count, oldest: oldest ? toUnsealedEvent(oldest) : null, now: new Date(now) };
     });
   }
 
-  /** Every event of a call, in chain order. */
-  async findByCall(callId: string): Promise<StoredEvent[]> {
+  /** An event by id, sealed or not. */
+  async findById(id: string): Promise<AuditRow | null> {
+    if (!isUuid(id)) return null;
+    return this.read(async (client) => {
+      const row = await client.auditEvent.findUnique({ where: { id } });
+      if (row) return toStoredEvent(row);
+      const pending = await client.auditPending.findUnique({ where: { id } });
+      return pending ? toUnsealedEvent(pending) : null;
+    });
+  }
+
+  /** Every event of a call: the sealed ones in chain order, then the unsealed ones in the order recorded. */
+  async findByCall(callId: string): Promise<AuditRow[]> {
     if (!isUuid(callId)) return [];
-    return this.read(async (client) => (await client.auditEvent.findMany({ where: { callId }, orderBy: { seq: 'asc' } })).map(toStoredEvent));
+    return this.read(async (client) => {
+      const pending = (await client.auditPending.findMany({ where: { callId }, orderBy: { pendingNo: 'asc' } })).map(toUnsealedEvent);
+      // Read after the inbox: an event sealed in between is found here rather than missed.
+      const sealed = (await client.auditEvent.findMany({ where: { callId }, orderBy: { seq: 'asc' } })).map(toStoredEvent);
+      const sealedIds = new Set(sealed.map((e) => e.id));
+      return [...sealed, ...pending.filter((e) => !sealedIds.has(e.id))];
+    });
   }
 
   /** First and last stored seq; null when the log is empty. */
@@ -187,11 +229,26 @@ function checkLimit(limit: number): void {
 
 /** The Prisma filter, or null when it can match nothing (a malformed UUID, an empty range). */
 function whereOf(f: EventFilter, keyset?: { lt?: bigint; gt?: bigint }): Prisma.AuditEventWhereInput | null {
-  for (const id of [f.callerKeyId, f.callId]) if (id !== undefined && !isUuid(id)) return null;
   const seq: Prisma.BigIntFilter<'AuditEvent'> = { ...keyset };
   if (f.fromSeq !== undefined) seq.gte = BigInt(f.fromSeq);
   if (f.toSeq !== undefined) seq.lte = BigInt(f.toSeq);
-  const where: Prisma.AuditEventWhereInput = { seq };
+  const fields = fieldsWhereOf(f);
+  return fields && { ...fields, seq };
+}
+
+/** The inbox's filter: the same fields, the time window on `receivedAt`. */
+function pendingWhereOf(f: EventFilter, keyset?: { lt?: bigint; gt?: bigint }): Prisma.AuditPendingWhereInput | null {
+  const fields = fieldsWhereOf(f);
+  if (!fields) return null;
+  const receivedAt: Prisma.DateTimeFilter<'AuditPending'> = {};
+  if (f.receivedFrom) receivedAt.gte = f.receivedFrom;
+  if (f.receivedTo) receivedAt.lt = f.receivedTo;
+  return { ...fields, receivedAt, pendingNo: { ...keyset } };
+}
+
+function fieldsWhereOf(f: EventFilter): Prisma.AuditEventWhereInput & Prisma.AuditPendingWhereInput | null {
+  for (const id of [f.callerKeyId, f.callId]) if (id !== undefined && !isUuid(id)) return null;
+  const where: Prisma.AuditEventWhereInput & Prisma.AuditPendingWhereInput = {};
   if (f.type !== undefined) where.type = f.type;
   if (f.callId !== undefined) where.callId = f.callId;
   if (f.callerKeyId !== undefined) where.callerKeyId = f.callerKeyId;

@@ -1,8 +1,9 @@
-import { chainHash } from './audit-chain.js';
-import type { Checkpoint, StoredEvent } from './audit-event.js';
-import type { AuditSigner, SignatureCheck } from './audit-signer.js';
+import { chainHash } from '../write/audit-chain.js';
+import type { Checkpoint, StoredEvent } from '../audit-event.js';
+import type { AuditSigner, SignatureCheck } from '../write/audit-signer.js';
 
-export type TamperKind = 'edited' | 'deleted' | 'inserted' | 'reordered';
+/** `unsealed`: an event recorded but left unsealed longer than the bound (`AUDIT_SEAL_MAX_LAG_MS`). */
+export type TamperKind = 'edited' | 'deleted' | 'inserted' | 'reordered' | 'unsealed';
 
 export interface TamperFinding {
   kind: TamperKind;

@@ -1,34 +1,28 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { GENESIS_HASH, linkEvents } from './audit-chain.js';
-import type { EventBody, EventDraft, StoredEvent } from './audit-event.js';
-import { AuditSigner } from './audit-signer.js';
+import type { EventBody, EventDraft, RecordedEvent } from '../audit-event.js';
 import { AuditStoreError, AuditWriter, type AuditWriterOptions } from './audit-writer.js';
-import type { ChainLinker } from './audit.repository.js';
 
-const link: ChainLinker = (head, bodies, now) => linkEvents(head, bodies, now, new AuditSigner([]));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A store that keeps the chain in memory; each append takes `latencyMs`; `failing` makes it throw. */
+/** An inbox in memory, skipping ids it has (like the real insert); each record takes `latencyMs`; `failing` makes it throw. */
 class FakeStore {
-  readonly stored: StoredEvent[] = [];
-  readonly batches: { size: number; dedupe: boolean }[] = [];
+  readonly stored: RecordedEvent[] = [];
+  readonly batches: { size: number }[] = [];
   failing: Error | null = null;
   hang = false;
   latencyMs = 5;
   probes = 0;
 
-  async append(bodies: EventBody[], linker: ChainLinker, options: { dedupe?: boolean } = {}): Promise<StoredEvent[]> {
-    this.batches.push({ size: bodies.length, dedupe: options.dedupe ?? false });
+  async record(bodies: EventBody[]): Promise<RecordedEvent[]> {
+    this.batches.push({ size: bodies.length });
     if (this.hang) await new Promise(() => undefined);
     await sleep(this.latencyMs);
     if (this.failing) throw this.failing;
+    const receivedAt = new Date();
     const known = new Set(this.stored.map((e) => e.id));
-    const fresh = options.dedupe ? bodies.filter((b) => !known.has(b.id)) : bodies;
-    const last = this.stored.at(-1);
-    const linked = linker(last ? { seq: last.seq, hash: last.hash, recordedAt: last.recordedAt } : { seq: 0, hash: GENESIS_HASH, recordedAt: null }, fresh, new Date());
-    this.stored.push(...linked);
-    return linked;
+    this.stored.push(...bodies.filter((b) => !known.has(b.id) && known.add(b.id)).map((b) => ({ ...b, receivedAt })));
+    return bodies.map((b) => ({ ...b, receivedAt }));
   }
 
   async writeProbe(): Promise<void> {
@@ -39,7 +33,7 @@ class FakeStore {
 
 const writers: AuditWriter[] = [];
 function writerFor(store: FakeStore, options: Partial<AuditWriterOptions> = {}): AuditWriter {
-  const writer = new AuditWriter(store, link, { maxBatch: 100, maxWaitMs: 0, timeoutMs: 1000, probeIntervalMs: 20, ...options });
+  const writer = new AuditWriter(store, { maxBatch: 100, maxWaitMs: 0, timeoutMs: 1000, probeIntervalMs: 20, ...options });
   writers.push(writer);
   return writer;
 }
@@ -50,12 +44,15 @@ afterEach(async () => {
 const draft = (n = 0): EventDraft => ({ id: randomUUID(), type: 'call.started', requestId: `r${n}` });
 
 describe('AuditWriter', () => {
-  it('resolves each append with its stored event once the batch is committed', async () => {
+  it('resolves each append with its recorded event once the batch is committed, and tells who listens', async () => {
     const store = new FakeStore();
     const writer = writerFor(store);
+    const told: number[] = [];
+    writer.onRecorded = (n) => told.push(n);
     const event = await writer.append(draft(1));
-    expect(event).toMatchObject({ seq: 1, requestId: 'r1', prevHash: GENESIS_HASH });
+    expect(event).toMatchObject({ requestId: 'r1', receivedAt: expect.any(Date) });
     expect(store.stored).toHaveLength(1);
+    expect(told).toEqual([1]);
   });
 
   it('group commit: appends arriving together, or while a batch is being written, share one transaction', async () => {
@@ -67,7 +64,7 @@ describe('AuditWriter', () => {
     const rest = Array.from({ length: 50 }, (_, i) => writer.append(draft(i + 1))); // queue while the first is written
     const events = await Promise.all([first, ...rest]);
     expect(store.batches.map((b) => b.size)).toEqual([1, 50]);
-    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
+    expect(events.map((e) => e.requestId)).toEqual(Array.from({ length: 51 }, (_, i) => `r${i}`));
     expect(writer.counters).toMatchObject({ batches: 2, events: 51, largestBatch: 50 });
   });
 
@@ -128,7 +125,6 @@ describe('AuditWriter', () => {
     for (let i = 0; i < 50 && writer.backlogSize + store.stored.length < 4 && store.stored.length < 2; i++) await sleep(10);
     await writer.flushed();
     expect(store.stored.map((e) => e.requestId).sort()).toEqual(['r1', 'r2']);
-    expect(store.batches.at(-1)?.dedupe).toBe(true); // a retried batch may have committed the first time
   });
 
   it('refuses appends once closed', async () => {

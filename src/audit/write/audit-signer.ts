@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { Secret } from '../config/secret.js';
+import type { Secret } from '../../config/secret.js';
 import { canonicalJson } from './audit-chain.js';
-import type { Checkpoint } from './audit-event.js';
+import type { Checkpoint } from '../audit-event.js';
 
 export interface Signature {
   keyId: string;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { Secret } from '../config/secret.js';
-import { chainHash, GENESIS_HASH, linkEvents, toEventBody } from './audit-chain.js';
-import type { Checkpoint, StoredEvent } from './audit-event.js';
-import { AuditSigner } from './audit-signer.js';
+import { Secret } from '../../config/secret.js';
+import { chainHash, GENESIS_HASH, linkEvents, toEventBody } from '../write/audit-chain.js';
+import type { Checkpoint, StoredEvent } from '../audit-event.js';
+import { AuditSigner } from '../write/audit-signer.js';
 import { verifyChain } from './audit-verifier.js';
 
 const SIGNED = new AuditSigner([new Secret('s'.repeat(48))]);

@@ -1,0 +1,113 @@
+import { Logger } from '@nestjs/common';
+import type { AuditRepository, ChainLinker, SealResult } from './audit.repository.js';
+
+export interface AuditSequencerOptions {
+  /** Most inbox rows sealed in one transaction. */
+  batchSize: number;
+  /** How often every replica tries to seal (only the lease holder does; the others skip). */
+  intervalMs: number;
+}
+
+/**
+ * The sequencer loop, run by every replica: each round tries the seal lease (see
+ * `AuditRepository.seal`); the holder moves recorded events from the inbox into the chain, in
+ * batches, assigning `seq`, linking and signing them. A full batch is followed by another round at
+ * once, so a backlog drains at the store's pace. A replica that dies mid-round loses the lease
+ * with its connection and its rows stay in the inbox for the next round, on any replica.
+ */
+export class AuditSequencer {
+  private readonly logger = new Logger(AuditSequencer.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<number>;
+  private stopped = true;
+  private failing = false;
+  readonly counters = { rounds: 0, busyRounds: 0, failedRounds: 0, sealed: 0, duplicates: 0, largestBatch: 0 };
+
+  constructor(
+    private readonly repository: Pick<AuditRepository, 'seal'>,
+    private readonly link: ChainLinker,
+    private readonly options: AuditSequencerOptions,
+  ) {}
+
+  /** Starts the loop (idempotent). */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(this.options.intervalMs);
+  }
+
+  /** Stops the loop after the round in progress. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /**
+   * Seals until the inbox is empty (what was recorded before the call), waiting while another
+   * replica holds the lease, up to `timeoutMs`. Returns how many events this process sealed.
+   * For shutdown, checkpoints, tests and the CLI.
+   */
+  async sealNow(timeoutMs = 10_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let total = 0;
+    for (;;) {
+      const result = await this.round();
+      if (result === null) {
+        if (Date.now() > deadline) return total;
+        await sleep(20);
+        continue;
+      }
+      total += result.sealed.length;
+      if (result.sealed.length + result.duplicates < this.options.batchSize) return total;
+    }
+  }
+
+  /** One round, never two at once in this process. Null: another replica holds the lease. */
+  private round(): Promise<SealResult | null> {
+    const previous = this.running ?? Promise.resolve(0);
+    const next = previous.catch(() => 0).then(() => this.repository.seal(this.options.batchSize, this.link));
+    this.running = next.then(
+      (r) => r?.sealed.length ?? 0,
+      () => 0,
+    );
+    return next.then(
+      (result) => {
+        this.counters.rounds += 1;
+        if (result === null) this.counters.busyRounds += 1;
+        else {
+          this.counters.sealed += result.sealed.length;
+          this.counters.duplicates += result.duplicates;
+          this.counters.largestBatch = Math.max(this.counters.largestBatch, result.sealed.length);
+        }
+        if (this.failing) this.logger.warn('audit sealing works again');
+        this.failing = false;
+        return result;
+      },
+      (err: unknown) => {
+        this.counters.failedRounds += 1;
+        if (!this.failing) this.logger.error(`audit sealing failed (${(err as Error).message}); recorded events wait in the inbox and are retried`);
+        this.failing = true;
+        throw err;
+      },
+    );
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.round().then(
+        (result) => {
+          const full = result !== null && result.sealed.length + result.duplicates >= this.options.batchSize;
+          this.schedule(full ? 0 : this.options.intervalMs);
+        },
+        () => this.schedule(this.options.intervalMs),
+      );
+    }, delayMs);
+    this.timer.unref();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,78 @@
+import { Prisma } from '../../generated/prisma/client.js';
+import { FIELD_NAMES, type Details, type EventBody, type EventType, type Outcome, type RecordedEvent, type UnsealedEvent } from '../audit-event.js';
+
+/** SQL pieces shared by the audit repositories: the body columns, as arrays for one `unnest` insert. */
+
+type FieldName = (typeof FIELD_NAMES)[number];
+
+const SQL_TYPES: Record<FieldName, string> = {
+  instanceId: 'uuid',
+  callId: 'uuid',
+  requestId: 'text',
+  callerKeyId: 'uuid',
+  callerName: 'text',
+  appAlias: 'text',
+  method: 'text',
+  route: 'text',
+  endUser: 'text',
+  status: 'int',
+  upstreamStatus: 'int',
+  outcome: 'text',
+  errorCode: 'text',
+  latencyMs: 'int',
+  attempts: 'int',
+  conversationId: 'text',
+  messageId: 'text',
+  taskId: 'text',
+  workflowRunId: 'text',
+  totalTokens: 'int',
+  totalPrice: 'text',
+  currency: 'text',
+  promptText: 'text',
+  answerText: 'text',
+  details: 'jsonb',
+};
+
+export function columnOf(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** `id, type, instance_id, ... details`: the body columns, in `FIELD_NAMES` order. */
+export const BODY_COLUMNS = Prisma.raw(['id', 'type', ...FIELD_NAMES.map(columnOf)].join(', '));
+
+/** One array parameter per body column, cast for `unnest` (the same order as `BODY_COLUMNS`). */
+export function bodyArrays(events: readonly EventBody[]): Prisma.Sql[] {
+  const arrays = [
+    Prisma.sql`${events.map((e) => e.id)}::uuid[]`,
+    Prisma.sql`${events.map((e) => e.type)}::text[]`,
+  ];
+  for (const name of FIELD_NAMES) {
+    const values = events.map((e) => (name === 'details' ? (e.details === null ? null : JSON.stringify(e.details)) : e[name]));
+    arrays.push(Prisma.sql`${values}::${Prisma.raw(SQL_TYPES[name])}[]`);
+  }
+  return arrays;
+}
+
+/** A raw row (snake_case columns) of `audit_pending` or `audit_events`. */
+export type RawEventRow = Record<string, unknown>;
+
+/** The body of a raw row. */
+export function bodyOfRow(r: RawEventRow): EventBody {
+  const body: Record<string, unknown> = { id: String(r.id), type: r.type as EventType };
+  for (const name of FIELD_NAMES) {
+    const value = r[columnOf(name)];
+    body[name] = value === undefined ? null : value;
+  }
+  if (typeof body.details === 'string') body.details = JSON.parse(body.details) as Details;
+  if (body.outcome !== null) body.outcome = body.outcome as Outcome;
+  return body as EventBody;
+}
+
+/** A raw `audit_pending` row as a recorded event (its `pending_no` stays out of the body). */
+export function recordedOfRow(r: RawEventRow): RecordedEvent & { pendingNo: number } {
+  return { ...bodyOfRow(r), receivedAt: new Date(r.received_at as Date | string), pendingNo: Number(r.pending_no) };
+}
+
+export function unsealedOfRow(r: RawEventRow): UnsealedEvent {
+  return { ...recordedOfRow(r), seq: null, recordedAt: null, prevHash: null, hash: null, keyId: null, signature: null };
+}

@@ -5,13 +5,13 @@
  */
 import { jsonBody, userFromJson } from '../body.js';
 import type { AppContext } from '../context.js';
-import { invalidParam, tooManyRequests } from '../errors.js';
+import { invalidParam, tooManyRequests, validationError } from '../errors.js';
 import { runChatAnswer } from '../generation/chat-run.js';
 import type { Usage } from '../generation/usage.js';
 import { WorkflowExecution } from '../generation/workflow-run.js';
 import { DiscardingSink, type EventSink } from '../sse.js';
 import type { AppRecord, Message, SimulatorState, Task, WorkflowRun } from '../state.js';
-import { isUuid, toSeconds } from '../util.js';
+import { isUuid, laxBool, toSeconds } from '../util.js';
 import { requireChatApp, requireCompletionApp, requireWorkflowApp } from './mode-guards.js';
 import {
   checkFileReferences,
@@ -87,8 +87,12 @@ export async function createChatMessage(ctx: AppContext): Promise<void> {
   const query = requireString(body, 'query', model);
   const inputs = requireInputs(body, model);
   const streaming = isStreaming(body, model);
-  const conversationId = optionalString(body, 'conversation_id', model) ?? '';
-  if (conversationId !== '' && !isUuid(conversationId)) throw invalidParam(`${conversationId} is not a valid uuid.`);
+  // Dify strips it first: blank is "no conversation" (§13.3).
+  const conversationId = (optionalString(body, 'conversation_id', model) ?? '').trim();
+  if (conversationId !== '' && !isUuid(conversationId)) throw validationError(model, 'conversation_id', 'Value error, conversation_id must be a valid UUID');
+  if (body.auto_generate_name !== undefined && laxBool(body.auto_generate_name) === undefined) {
+    throw validationError(model, 'auto_generate_name', 'Input should be a valid boolean');
+  }
   const workflowId =
     app.mode === 'advanced-chat' ? resolveWorkflowId(app, optionalString(body, 'workflow_id', model)) : app.workflowId;
   if (app.mode === 'agent-chat' && !streaming) throw invalidParam('Agent Chat App does not support blocking mode');
@@ -98,7 +102,7 @@ export async function createChatMessage(ctx: AppContext): Promise<void> {
   await withSlot(state, app, async () => {
     const conversation = conversationId
       ? findConversation(state, app, endUser, conversationId)
-      : createConversation(state, app, endUser, inputs, conversationNameFor(query, body.auto_generate_name !== false));
+      : createConversation(state, app, endUser, inputs, conversationNameFor(query, laxBool(body.auto_generate_name) !== false));
     const message = createMessage(state, app, endUser, conversation, conversation.inputs, query, files);
     const task = state.startTask(app, endUser, 'chat');
     let usage: Usage | null;

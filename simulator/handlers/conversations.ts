@@ -67,6 +67,9 @@ export function renameConversation(ctx: AppContext): void {
     throw validationError('ConversationRenamePayload', 'auto_generate', 'Input should be a valid boolean');
   }
   const autoGenerate = laxBool(body.auto_generate) === true;
+  if (body.name !== undefined && body.name !== null && typeof body.name !== 'string') {
+    throw validationError('ConversationRenamePayload', 'name', 'Input should be a valid string');
+  }
   const name = typeof body.name === 'string' ? body.name : undefined;
   if (!autoGenerate && (name === undefined || name.trim() === '')) {
     throw validationError('ConversationRenamePayload', '', 'Value error, name is required when auto_generate is false');

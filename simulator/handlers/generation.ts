@@ -93,8 +93,8 @@ export async function createChatMessage(ctx: AppContext): Promise<void> {
   if (body.auto_generate_name !== undefined && laxBool(body.auto_generate_name) === undefined) {
     throw validationError(model, 'auto_generate_name', 'Input should be a valid boolean');
   }
-  const workflowId =
-    app.mode === 'advanced-chat' ? resolveWorkflowId(app, optionalString(body, 'workflow_id', model)) : app.workflowId;
+  const requestedWorkflow = optionalString(body, 'workflow_id', model); // a str in every app mode
+  const workflowId = app.mode === 'advanced-chat' ? resolveWorkflowId(app, requestedWorkflow) : app.workflowId;
   if (app.mode === 'agent-chat' && !streaming) throw invalidParam('Agent Chat App does not support blocking mode');
   const endUser = state.endUser(app, user);
   const files = checkFileReferences(state, app, endUser, body.files, inputs);
@@ -155,6 +155,8 @@ export async function runWorkflow(ctx: AppContext): Promise<void> {
   requireWorkflowApp(app);
   const inputs = requireInputs(body, model);
   const streaming = isStreaming(body, model);
+  // The payload is validated before the workflow is looked up.
+  if (body.files !== undefined && body.files !== null && !Array.isArray(body.files)) throw validationError(model, 'files', 'Input should be a valid list');
   const workflowId = resolveWorkflowId(app, ctx.params.workflow_id);
   const endUser = state.endUser(app, user);
   checkFileReferences(state, app, endUser, body.files, inputs);

@@ -166,8 +166,10 @@ function metadataItem(ctx: RequestContext): { kb: KnowledgeBase; item: Metadata 
 }
 
 export function updateMetadata(ctx: RequestContext): void {
+  knowledgeBase(ctx);
+  const name = requireString(jsonBody(ctx, 'MetadataUpdatePayload'), 'MetadataUpdatePayload', 'name');
   const { item } = metadataItem(ctx);
-  item.name = requireString(jsonBody(ctx, 'MetadataUpdatePayload'), 'MetadataUpdatePayload', 'name');
+  item.name = name;
   ctx.json(200, item);
 }
 

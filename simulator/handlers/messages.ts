@@ -44,6 +44,9 @@ export function createMessageFeedback(ctx: AppContext): void {
   if (rating !== null && rating !== 'like' && rating !== 'dislike') {
     throw validationError('MessageFeedbackPayload', 'rating', "Input should be 'like' or 'dislike'");
   }
+  if (body.content !== undefined && body.content !== null && typeof body.content !== 'string') {
+    throw validationError('MessageFeedbackPayload', 'content', 'Input should be a valid string');
+  }
   const content = typeof body.content === 'string' ? body.content : null;
   const { state } = ctx.sim;
   const endUser = state.endUser(ctx.app, user);

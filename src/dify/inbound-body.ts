@@ -4,6 +4,7 @@ import { validate } from 'class-validator';
 import { GatewayError } from '../common/gateway-error.js';
 import { parseJsonBody } from '../common/safe-json.js';
 import type { DifyRoute } from './dify.routes.js';
+import { SENT_MEMBERS } from './dto/lax.js';
 
 export const JSON_BODY_LIMIT = 10 * 1024 * 1024;
 
@@ -60,6 +61,7 @@ const NOT_COPIED = new Set(['constructor', '__proto__']);
  */
 function toDtoInstance(dto: new () => object, json: Record<string, unknown>): object {
   const instance = new dto();
+  Object.defineProperty(instance, SENT_MEMBERS, { value: new Set(Object.keys(json)), enumerable: false });
   for (const key of Object.keys(json)) {
     if (!NOT_COPIED.has(key)) Object.defineProperty(instance, key, { value: json[key], enumerable: true, writable: true, configurable: true });
   }

@@ -44,9 +44,21 @@ export const IsLaxNumber = (options?: ValidationOptions) =>
 export const IsUuidOrEmpty = (options?: ValidationOptions) =>
   ValidateBy({ name: 'isUuidOrEmpty', validator: { validate: isUuidOrEmpty, defaultMessage: (a) => `${a?.property} must be a valid UUID` } }, options);
 
+/** The members the caller's JSON body had (class fields exist on every instance, sent or not). */
+export const SENT_MEMBERS = Symbol('sentMembers');
+
 /** Present as a member, whatever its value (pydantic `Any` without a default: `null` is fine). */
 export const IsPresent = (options?: ValidationOptions) =>
-  ValidateBy({ name: 'isPresent', validator: { validate: (_v, a) => Object.hasOwn(a!.object, a!.property), defaultMessage: (a) => `${a?.property} is required` } }, options);
+  ValidateBy(
+    {
+      name: 'isPresent',
+      validator: {
+        validate: (_v, a) => ((a!.object as { [SENT_MEMBERS]?: Set<string> })[SENT_MEMBERS]?.has(a!.property) ?? false),
+        defaultMessage: (a) => `${a?.property} is required`,
+      },
+    },
+    options,
+  );
 
 /** A string with something besides whitespace (Dify strips before it checks). */
 export const IsNotBlank = (options?: ValidationOptions) =>

@@ -1,5 +1,5 @@
-import { IsIn, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
-import { IsLaxBoolean, IsLaxNumber, IsNotBlank, IsPresent, laxBoolean } from './lax.js';
+import { IsIn, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength, ValidateBy, ValidateIf } from 'class-validator';
+import { IsLaxBoolean, IsLaxNumber, IsPresent, laxBoolean } from './lax.js';
 import { EndUserDto, OptionalEndUserDto, USER_MAX_LENGTH } from './generation.dto.js';
 
 export class FeedbackDto extends EndUserDto {
@@ -12,8 +12,18 @@ export class FeedbackDto extends EndUserDto {
 }
 
 export class RenameConversationDto extends OptionalEndUserDto {
-  @ValidateIf((dto: RenameConversationDto) => laxBoolean(dto.auto_generate) !== true)
-  @IsNotBlank({ message: 'name is required when auto_generate is false' })
+  /** A string whenever given; required and not blank unless auto_generate is (leniently) true. */
+  @ValidateBy({
+    name: 'isRenameName',
+    validator: {
+      validate: (name: unknown, a) => {
+        const auto = laxBoolean((a!.object as RenameConversationDto).auto_generate) === true;
+        if (name === undefined || name === null) return auto;
+        return typeof name === 'string' && (auto || name.trim() !== '');
+      },
+      defaultMessage: () => 'name is required when auto_generate is false (and must be a string)',
+    },
+  })
   name?: string;
 
   @IsOptional() @IsLaxBoolean()

@@ -109,3 +109,13 @@ describe.each(DIFY_ROUTES.map((r) => [r.name, r] as const))('%s', (_name, route)
     expect(results.filter((r) => r.startsWith('DIFF'))).toEqual([]);
   });
 });
+
+describe('GET / (decided: a gateway key is needed, see the README)', () => {
+  it('is open at Dify, a 401 at the gateway without a key, and the caller app welcome with one', async () => {
+    expect((await send(`${gw.sim.url}/`, {}, 'GET')).status).toBe(200);
+    const before = gw.sim.requests.length;
+    expect(await send(`${gw.baseUrl}/`, {}, 'GET')).toMatchObject({ status: 401, code: 'unauthorized' });
+    expect(gw.sim.requests.length).toBe(before);
+    expect(await send(`${gw.baseUrl}/`, { authorization: `Bearer ${key}`, 'x-gateway-app': 'default' }, 'GET')).toMatchObject({ status: 200, json: { api_version: 'v1' } });
+  });
+});

@@ -14,6 +14,8 @@ COPY prisma ./prisma
 # dependency); the build compiles it into dist/generated, so the runtime needs no CLI.
 RUN npm ci --no-audit --no-fund
 COPY src ./src
+# The compliance console's sources (Vite builds them into dist/console-ui, served at /console).
+COPY console ./console
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS production-dependencies

@@ -4,6 +4,7 @@ import { AdminModule } from './admin/admin.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CommonModule } from './common/common.module.js';
+import { ConsoleModule } from './console/console.module.js';
 import { DrainMiddleware } from './common/drain.middleware.js';
 import { gatewayLoggerModule } from './common/logging.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
@@ -29,6 +30,7 @@ import { RedisModule } from './redis/redis.module.js';
     AdminModule,
     DifyModule,
     HealthModule,
+    ConsoleModule,
   ],
   providers: [
     { provide: APP_FILTER, useClass: HttpExceptionFilter },

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { AuditMaintenance } from '../../src/audit/write/audit-maintenance.js';
 import { AuditWriter } from '../../src/audit/write/audit-writer.js';
 import { EVENT_COLUMNS } from '../../src/audit/read/audit-presenter.js';
 import { auditGet, auditSettled, chatBody, postV1, startAuditGateway, waitFor, type AuditEvent } from '../support/audit-gateway.js';
@@ -259,6 +260,14 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
     expect(res.body.checked).toBeGreaterThanOrEqual(all.length);
     const ranged = await get(`/audit/verify?from_seq=${all[5].seq}&to_seq=${all[9].seq}`);
     expect(ranged.body).toMatchObject({ ok: true, range: { from_seq: all[5].seq, to_seq: all[9].seq }, last_seq: all[9].seq });
+  });
+
+  it('names the newest checkpoint and the key that signed it, whatever the range', async () => {
+    const checkpoint = (await gw.app.get(AuditMaintenance).checkpoint())!;
+    const expected = { seq: checkpoint.seq, hash: checkpoint.hash, kind: 'periodic', created_at: checkpoint.createdAt.toISOString(), key_id: checkpoint.keyId, signed: true };
+    expect(checkpoint.keyId).toEqual(expect.any(String));
+    expect((await get('/audit/verify')).body.latest_checkpoint).toEqual(expected);
+    expect((await get('/audit/verify?to_seq=2')).body.latest_checkpoint).toEqual(expected);
   });
 
   it('records every read of the log: who, which endpoint, which filters, how many rows', async () => {

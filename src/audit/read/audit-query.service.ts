@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { GatewayError } from '../../common/gateway-error.js';
-import type { Details } from '../audit-event.js';
+import type { Checkpoint, Details } from '../audit-event.js';
 import { csvHeader, csvLine, EXPORT_CONTENT_TYPES, ndjsonLine, writeChunk } from './audit-export.js';
 import { exportRows, listPage, type ListingFilter } from './audit-listing.js';
 import { presentEvent, summarizeCall, type CallSummary, type PresentedEvent } from './audit-presenter.js';
@@ -85,7 +85,8 @@ export class AuditQueryService {
       ok: report.ok,
       problem: report.problem ? { kind: report.problem.kind, seq: report.problem.seq } : null,
     });
-    return presentReport(report);
+    // The newest checkpoint, whatever the range: which key signs the log now, and up to where.
+    return { ...presentReport(report), latest_checkpoint: presentCheckpoint(await this.read.latestCheckpoint()) };
   }
 
   /**
@@ -174,6 +175,10 @@ function presentReport(r: VerifyReport) {
       : null,
     warnings: r.warnings,
   };
+}
+
+function presentCheckpoint(cp: Checkpoint | null) {
+  return cp ? { seq: cp.seq, hash: cp.hash, kind: cp.kind, created_at: cp.createdAt.toISOString(), key_id: cp.keyId, signed: cp.signature !== null } : null;
 }
 
 function dateOf(iso: string | undefined): Date | undefined {

@@ -74,6 +74,8 @@ function normaliseUser(value: unknown, required: boolean): string | undefined {
     if (required) throw userRequired();
     return undefined;
   }
+  // Python's str(): True is "True" (§13.5).
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
   return typeof value === 'string' ? value : String(value);
 }
 

@@ -19,6 +19,8 @@ export interface SimulatorRuntime {
   pingIntervalMs: number;
   streamChunkDelayMs: number;
   answer: string;
+  /** See SimulatorOptions.legacyWorkflowLogs. */
+  legacyWorkflowLogs: boolean;
   /** Aborted when the simulator closes. */
   closing: AbortSignal;
   /** Origin of the server, e.g. http://127.0.0.1:5001 */

@@ -58,6 +58,7 @@ export async function startDifySimulator(opts: SimulatorOptions = {}): Promise<D
     pingIntervalMs: opts.pingIntervalMs ?? 10_000,
     streamChunkDelayMs: opts.streamChunkDelayMs ?? 20,
     answer: opts.answer ?? DEFAULT_ANSWER,
+    legacyWorkflowLogs: opts.legacyWorkflowLogs ?? false,
     closing: closing.signal,
     origin: '',
     streams,

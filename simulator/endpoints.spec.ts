@@ -1,5 +1,6 @@
 /** The remaining §4 endpoints over fetch: files, audio, metadata, conversations, variables, logs, annotations. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
 import { startDifySimulator, type DifySimulator } from './dify-simulator.js';
 
 const CHAT = 'app-endpoints00000000000001';
@@ -277,7 +278,10 @@ describe('annotations', () => {
     expect(job.json).toEqual({ job_id: expect.any(String), job_status: 'waiting' });
     const status = await call('GET', `/apps/annotation-reply/enable/status/${job.json.job_id}`);
     expect(status.json).toMatchObject({ job_id: job.json.job_id, job_status: 'completed' });
-    expect((await call('GET', '/apps/annotation-reply/enable/status/nope')).status).toBe(400);
-    expect((await call('POST', '/apps/annotation-reply/enable', {})).status).toBe(400);
+    // §13.4: a job id that is not a uuid never matches (404); an unknown one is 404 not_found; an invalid payload is 422.
+    expect((await call('GET', '/apps/annotation-reply/enable/status/nope')).status).toBe(404);
+    expect(await call('GET', `/apps/annotation-reply/enable/status/${randomUUID()}`)).toMatchObject({ status: 404, json: { code: 'not_found', message: 'The job does not exist.' } });
+    expect(await call('POST', '/apps/annotation-reply/enable', {})).toMatchObject({ status: 422, json: { code: 'unprocessable_entity' } });
+    expect(await call('POST', '/apps/annotation-reply/enable', { embedding_provider_name: 'p', embedding_model_name: 'm', score_threshold: '0.5' })).toMatchObject({ status: 200 });
   });
 });

@@ -36,6 +36,11 @@ export interface SimulatorOptions {
   streamChunkDelayMs?: number;
   /** Canned answer text, streamed word by word. */
   answer?: string;
+  /**
+   * Behave like a 2025 Dify whose workflow-log parser does not know `created_by_end_user_session_id`
+   * (SERVICE_API.md §13.8): the filter is ignored and every end user's logs are listed.
+   */
+  legacyWorkflowLogs?: boolean;
 }
 
 export interface RecordedRequest {

@@ -19,6 +19,22 @@ const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{1
 
 export const isUuid = (value: string): boolean => UUID_RE.test(value);
 
+/** pydantic's lax bool (true/false, 0/1, "true", "yes", "on"... any case); undefined when it is none. */
+export function laxBool(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (value === 0 || value === 1) return value === 1;
+  if (typeof value !== 'string') return undefined;
+  const word = value.trim().toLowerCase();
+  if (['1', 'on', 't', 'true', 'y', 'yes'].includes(word)) return true;
+  return ['0', 'off', 'f', 'false', 'n', 'no'].includes(word) ? false : undefined;
+}
+
+/** pydantic's lax float: a finite number or a string holding one. */
+export function laxFloat(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value.trim()) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
 /** Unix epoch seconds, as most Dify timestamps are. */
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 

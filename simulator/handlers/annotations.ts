@@ -1,9 +1,9 @@
 /** Annotations and annotation reply jobs under /apps/... (SERVICE_API.md §4.9). */
 import { intParam, jsonBody } from '../body.js';
 import type { AppContext } from '../context.js';
-import { invalidParam, notFound, validationError } from '../errors.js';
+import { DifyApiError, invalidParam, notFound, validationError } from '../errors.js';
 import type { Annotation, AnnotationJob } from '../state.js';
-import { newId } from '../util.js';
+import { laxFloat, newId } from '../util.js';
 import { presentAnnotation } from './presenters.js';
 
 export function listAnnotations(ctx: AppContext): void {
@@ -70,11 +70,12 @@ export function setAnnotationReply(ctx: AppContext): void {
   const body = jsonBody(ctx, 'AnnotationReplyActionPayload');
   const action = ctx.params.action;
   if (action !== 'enable' && action !== 'disable') throw invalidParam('Unsupported annotation reply action');
-  for (const field of ['embedding_provider_name', 'embedding_model_name', 'score_threshold']) {
-    if (body[field] === undefined || body[field] === null) {
-      throw validationError('AnnotationReplyActionPayload', field, 'Field required');
-    }
+  // The newest controller answers an invalid payload with 422 (§13.4).
+  const unprocessable = (message: string) => new DifyApiError(422, 'unprocessable_entity', message);
+  for (const field of ['embedding_provider_name', 'embedding_model_name']) {
+    if (typeof body[field] !== 'string' || body[field] === '') throw unprocessable(`${field} is required`);
   }
+  if (laxFloat(body.score_threshold) === undefined) throw unprocessable('score_threshold must be a number');
   const job: AnnotationJob = { id: newId(), appId: ctx.app.id, action };
   ctx.sim.state.annotationJobs.set(job.id, job);
   ctx.json(200, { job_id: job.id, job_status: 'waiting' });
@@ -82,6 +83,6 @@ export function setAnnotationReply(ctx: AppContext): void {
 
 export function getAnnotationReplyStatus(ctx: AppContext): void {
   const job = ctx.sim.state.annotationJobs.get(ctx.params.job_id);
-  if (!job || job.appId !== ctx.app.id || job.action !== ctx.params.action) throw invalidParam('The job does not exist.');
+  if (!job || job.appId !== ctx.app.id || job.action !== ctx.params.action) throw notFound('The job does not exist.');
   ctx.json(200, { job_id: job.id, job_status: 'completed', error_msg: '' });
 }

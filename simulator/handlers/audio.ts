@@ -1,7 +1,7 @@
 /** POST /audio-to-text (multipart) and POST /text-to-audio (raw audio bytes) (SERVICE_API.md §4.7). */
 import { jsonBody, multipartBody, userFromForm, userFromJson } from '../body.js';
 import type { AppContext } from '../context.js';
-import { DifyApiError, invalidParam, notFound } from '../errors.js';
+import { DifyApiError, invalidParam, notFound, validationError } from '../errors.js';
 
 const ACCEPTED_AUDIO = ['audio/mp3', 'audio/m4a', 'audio/wav', 'audio/amr', 'audio/mpga'];
 const MAX_AUDIO_BYTES = 30 * 1024 * 1024;
@@ -43,6 +43,11 @@ export function silentWav(durationMs = 100, sampleRate = 8000): Buffer {
 export function textToAudio(ctx: AppContext): void {
   const body = jsonBody(ctx, 'TextToAudioPayload');
   const user = userFromJson(body, false);
+  for (const field of ['message_id', 'voice', 'text']) {
+    if (body[field] !== undefined && body[field] !== null && typeof body[field] !== 'string') {
+      throw validationError('TextToAudioPayload', field, 'Input should be a valid string');
+    }
+  }
   const { state } = ctx.sim;
   state.endUser(ctx.app, user);
   let text = typeof body.text === 'string' ? body.text : '';

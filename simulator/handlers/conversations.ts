@@ -6,7 +6,7 @@ import { intParam, jsonBody, userFromJson, userFromQuery } from '../body.js';
 import type { AppContext } from '../context.js';
 import { badRequest, invalidParam, notFound, validationError } from '../errors.js';
 import type { Conversation, ConversationVariable } from '../state.js';
-import { isPlainObject, isUuid } from '../util.js';
+import { isPlainObject, isUuid, laxBool } from '../util.js';
 import { requireChatApp } from './mode-guards.js';
 import { presentConversation, presentVariable } from './presenters.js';
 import { conversationMessages, conversationNameFor, findConversation } from './records.js';
@@ -63,7 +63,13 @@ export function renameConversation(ctx: AppContext): void {
   const body = jsonBody(ctx, 'ConversationRenamePayload');
   const user = userFromJson(body, false);
   requireChatApp(ctx.app);
-  const autoGenerate = body.auto_generate === true;
+  if (body.auto_generate !== undefined && laxBool(body.auto_generate) === undefined) {
+    throw validationError('ConversationRenamePayload', 'auto_generate', 'Input should be a valid boolean');
+  }
+  const autoGenerate = laxBool(body.auto_generate) === true;
+  if (body.name !== undefined && body.name !== null && typeof body.name !== 'string') {
+    throw validationError('ConversationRenamePayload', 'name', 'Input should be a valid string');
+  }
   const name = typeof body.name === 'string' ? body.name : undefined;
   if (!autoGenerate && (name === undefined || name.trim() === '')) {
     throw validationError('ConversationRenamePayload', '', 'Value error, name is required when auto_generate is false');
@@ -86,6 +92,7 @@ export function listConversationVariables(ctx: AppContext): void {
   const user = userFromQuery(ctx, false);
   requireChatApp(ctx.app);
   const lastId = ctx.query.get('last_id') || undefined;
+  if (lastId && !isUuid(lastId)) throw validationError(model, 'last_id', 'Input should be a valid UUID');
   const limit = intParam(ctx, 'limit', 20, 1, 100, model);
   const variableName = ctx.query.get('variable_name') || undefined;
   if (variableName !== undefined && !/^[A-Za-z0-9_.-]+$/.test(variableName)) {

@@ -5,13 +5,13 @@
  */
 import { jsonBody, userFromJson } from '../body.js';
 import type { AppContext } from '../context.js';
-import { invalidParam, tooManyRequests } from '../errors.js';
+import { invalidParam, tooManyRequests, validationError } from '../errors.js';
 import { runChatAnswer } from '../generation/chat-run.js';
 import type { Usage } from '../generation/usage.js';
 import { WorkflowExecution } from '../generation/workflow-run.js';
 import { DiscardingSink, type EventSink } from '../sse.js';
 import type { AppRecord, Message, SimulatorState, Task, WorkflowRun } from '../state.js';
-import { isUuid, toSeconds } from '../util.js';
+import { isUuid, laxBool, toSeconds } from '../util.js';
 import { requireChatApp, requireCompletionApp, requireWorkflowApp } from './mode-guards.js';
 import {
   checkFileReferences,
@@ -87,10 +87,14 @@ export async function createChatMessage(ctx: AppContext): Promise<void> {
   const query = requireString(body, 'query', model);
   const inputs = requireInputs(body, model);
   const streaming = isStreaming(body, model);
-  const conversationId = optionalString(body, 'conversation_id', model) ?? '';
-  if (conversationId !== '' && !isUuid(conversationId)) throw invalidParam(`${conversationId} is not a valid uuid.`);
-  const workflowId =
-    app.mode === 'advanced-chat' ? resolveWorkflowId(app, optionalString(body, 'workflow_id', model)) : app.workflowId;
+  // Dify strips it first: blank is "no conversation" (§13.3).
+  const conversationId = (optionalString(body, 'conversation_id', model) ?? '').trim();
+  if (conversationId !== '' && !isUuid(conversationId)) throw validationError(model, 'conversation_id', 'Value error, conversation_id must be a valid UUID');
+  if (body.auto_generate_name !== undefined && laxBool(body.auto_generate_name) === undefined) {
+    throw validationError(model, 'auto_generate_name', 'Input should be a valid boolean');
+  }
+  const requestedWorkflow = optionalString(body, 'workflow_id', model); // a str in every app mode
+  const workflowId = app.mode === 'advanced-chat' ? resolveWorkflowId(app, requestedWorkflow) : app.workflowId;
   if (app.mode === 'agent-chat' && !streaming) throw invalidParam('Agent Chat App does not support blocking mode');
   const endUser = state.endUser(app, user);
   const files = checkFileReferences(state, app, endUser, body.files, inputs);
@@ -98,7 +102,7 @@ export async function createChatMessage(ctx: AppContext): Promise<void> {
   await withSlot(state, app, async () => {
     const conversation = conversationId
       ? findConversation(state, app, endUser, conversationId)
-      : createConversation(state, app, endUser, inputs, conversationNameFor(query, body.auto_generate_name !== false));
+      : createConversation(state, app, endUser, inputs, conversationNameFor(query, laxBool(body.auto_generate_name) !== false));
     const message = createMessage(state, app, endUser, conversation, conversation.inputs, query, files);
     const task = state.startTask(app, endUser, 'chat');
     let usage: Usage | null;
@@ -151,6 +155,8 @@ export async function runWorkflow(ctx: AppContext): Promise<void> {
   requireWorkflowApp(app);
   const inputs = requireInputs(body, model);
   const streaming = isStreaming(body, model);
+  // The payload is validated before the workflow is looked up.
+  if (body.files !== undefined && body.files !== null && !Array.isArray(body.files)) throw validationError(model, 'files', 'Input should be a valid list');
   const workflowId = resolveWorkflowId(app, ctx.params.workflow_id);
   const endUser = state.endUser(app, user);
   checkFileReferences(state, app, endUser, body.files, inputs);

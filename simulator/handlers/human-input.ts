@@ -1,7 +1,7 @@
 /** GET and POST /form/human_input/{form_token} (SERVICE_API.md §4.3). */
 import { jsonBody, userFromJson } from '../body.js';
 import type { AppContext } from '../context.js';
-import { DifyApiError, notFound } from '../errors.js';
+import { DifyApiError, notFound, validationError } from '../errors.js';
 import { HUMAN_INPUT_FORM } from '../generation/workflow-run.js';
 import type { HumanInputForm } from '../state.js';
 import { isPlainObject, toSeconds } from '../util.js';
@@ -35,10 +35,12 @@ export function submitHumanInputForm(ctx: AppContext): void {
   const body = jsonBody(ctx, 'HumanInputFormSubmitPayload');
   userFromJson(body, true);
   requireWorkflowApp(ctx.app, { allowChatflow: true });
+  // The payload's types are checked before the form is looked up; its action against the form after.
+  if (!isPlainObject(body.inputs)) throw validationError('HumanInputFormSubmitPayload', 'inputs', 'Input should be a valid dictionary');
+  if (typeof body.action !== 'string') throw validationError('HumanInputFormSubmitPayload', 'action', 'Input should be a valid string');
   const form = findOpenForm(ctx);
   const invalid = (message: string) => new DifyApiError(400, 'invalid_form_data', message);
-  if (!isPlainObject(body.inputs)) throw invalid('inputs must be an object');
-  if (typeof body.action !== 'string' || !HUMAN_INPUT_FORM.actions.some((a) => a.id === body.action)) {
+  if (!HUMAN_INPUT_FORM.actions.some((a) => a.id === body.action)) {
     throw invalid(`Invalid action: ${String(body.action)}`);
   }
   form.state = 'submitted';

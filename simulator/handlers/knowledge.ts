@@ -73,7 +73,7 @@ function addDocument(kb: KnowledgeBase, name: string, text: string, source: Know
 }
 
 /** Chunks: one per paragraph (blank-line separated). */
-function segmentsOf(doc: KnowledgeDocument): { id: string; position: number; content: string }[] {
+export function segmentsOf(doc: KnowledgeDocument): { id: string; position: number; content: string }[] {
   return doc.text
     .split(/\n\s*\n/)
     .map((p) => p.trim())
@@ -110,7 +110,7 @@ function presentDataset(kb: KnowledgeBase) {
   };
 }
 
-function presentDocument(doc: KnowledgeDocument) {
+export function presentDocument(doc: KnowledgeDocument) {
   return {
     id: doc.id,
     position: doc.position,
@@ -135,19 +135,19 @@ function presentDocument(doc: KnowledgeDocument) {
   };
 }
 
-function paged<T>(ctx: RequestContext, items: T[], model: string) {
+export function paged<T>(ctx: RequestContext, items: T[], model: string) {
   const page = intParam(ctx, 'page', 1, 1, Number.MAX_SAFE_INTEGER, model);
   const limit = Math.min(100, intParam(ctx, 'limit', 20, 1, Number.MAX_SAFE_INTEGER, model));
   return { data: items.slice((page - 1) * limit, page * limit), has_more: page * limit < items.length, limit, total: items.length, page };
 }
 
-function knowledgeBase(ctx: RequestContext): KnowledgeBase {
+export function knowledgeBase(ctx: RequestContext): KnowledgeBase {
   const kb = ctx.sim.knowledge.get(ctx.params.dataset_id.toLowerCase());
   if (!kb) throw notFound('Dataset not found.');
   return kb;
 }
 
-function document(ctx: RequestContext, kb: KnowledgeBase): KnowledgeDocument {
+export function document(ctx: RequestContext, kb: KnowledgeBase): KnowledgeDocument {
   const doc = kb.documents.get(ctx.params.document_id.toLowerCase());
   if (!doc) throw notFound('Document not found.');
   return doc;

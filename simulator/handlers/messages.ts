@@ -19,6 +19,7 @@ export function listMessages(ctx: AppContext): void {
   if (!conversationId) throw validationError(model, 'conversation_id', 'Field required');
   if (!isUuid(conversationId)) throw validationError(model, 'conversation_id', 'Input should be a valid UUID');
   const firstId = ctx.query.get('first_id') || undefined;
+  if (firstId && !isUuid(firstId)) throw validationError(model, 'first_id', 'Input should be a valid UUID');
   const limit = intParam(ctx, 'limit', 20, 1, 100, model);
   const { state } = ctx.sim;
   const endUser = state.endUser(ctx.app, user);
@@ -42,6 +43,9 @@ export function createMessageFeedback(ctx: AppContext): void {
   const rating = body.rating ?? null;
   if (rating !== null && rating !== 'like' && rating !== 'dislike') {
     throw validationError('MessageFeedbackPayload', 'rating', "Input should be 'like' or 'dislike'");
+  }
+  if (body.content !== undefined && body.content !== null && typeof body.content !== 'string') {
+    throw validationError('MessageFeedbackPayload', 'content', 'Input should be a valid string');
   }
   const content = typeof body.content === 'string' ? body.content : null;
   const { state } = ctx.sim;

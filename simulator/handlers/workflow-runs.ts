@@ -42,7 +42,7 @@ export function listWorkflowLogs(ctx: AppContext): void {
   const keyword = ctx.query.get('keyword')?.toLowerCase() || undefined;
   const before = parseDate(ctx, 'created_at__before');
   const after = parseDate(ctx, 'created_at__after');
-  const sessionId = ctx.query.get('created_by_end_user_session_id') || undefined;
+  const sessionId = ctx.sim.legacyWorkflowLogs ? undefined : ctx.query.get('created_by_end_user_session_id') || undefined;
   const account = ctx.query.get('created_by_account') || undefined;
   const { state } = ctx.sim;
 

@@ -10,6 +10,8 @@ export const SCOPES = [
   'annotations',
   'datasets',
   'datasets:write',
+  /** Workspace-wide knowledge endpoints (create a knowledge base, tags, models, pipeline uploads). */
+  'datasets:workspace',
   'app:all-users',
   'audit:read',
   'admin',

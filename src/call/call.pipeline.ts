@@ -12,6 +12,7 @@ import { requestIdOf } from '../common/request-id.middleware.js';
 import { ShutdownService } from '../common/shutdown.service.js';
 import { DatabaseUnavailableError } from '../database/database.errors.js';
 import { DifyClient, type DifyCallResponse } from '../dify/dify.client.js';
+import { checkQuery } from '../dify/query-checks.js';
 import { DifyError } from '../dify/dify.errors.js';
 import { mapDifyError } from '../dify/dify-error.mapper.js';
 import { refusalCounted } from '../dify/early-refusal.js';
@@ -88,6 +89,7 @@ export class CallPipeline {
     facts.caller = caller;
     const call = this.authorize(caller, match, rawQuery, req);
     facts.appAlias = call.target.alias;
+    checkQuery(match.route.query, rawQuery); // what Dify would refuse is neither sent nor counted
     await this.limits.admit(caller, res);
     const prepared = await this.isolation.prepare(call, req, rawQuery);
     facts.inputs = callInputs(prepared.json, rawQuery, this.audit.storesText);

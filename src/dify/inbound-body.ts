@@ -4,6 +4,7 @@ import { validate } from 'class-validator';
 import { GatewayError } from '../common/gateway-error.js';
 import { parseJsonBody } from '../common/safe-json.js';
 import type { DifyRoute } from './dify.routes.js';
+import { SENT_MEMBERS } from './dto/lax.js';
 
 export const JSON_BODY_LIMIT = 10 * 1024 * 1024;
 
@@ -13,11 +14,11 @@ export const JSON_BODY_LIMIT = 10 * 1024 * 1024;
  */
 export async function readJsonBody(req: IncomingMessage, route: DifyRoute): Promise<{ raw: Buffer; json: Record<string, unknown> }> {
   const type = req.headers['content-type'] ?? '';
-  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
   // Like Flask's get_json(): application/json and any application/<something>+json.
   const mediaType = type.split(';')[0].trim().toLowerCase();
+  // No exception for a bodiless DELETE: Dify answers it 415 (§13.9), and sending `{}` instead
+  // would delete as the default user.
   if (!/^application\/([a-z0-9.+-]*\+)?json$/.test(mediaType)) {
-    if (!hasBody && route.method === 'DELETE') return { raw: Buffer.from('{}'), json: {} };
     throw new GatewayError(415, 'unsupported_media_type', 'Did not attempt to load JSON data because the request Content-Type was not \'application/json\'.');
   }
   let raw: Buffer;
@@ -32,8 +33,22 @@ export async function readJsonBody(req: IncomingMessage, route: DifyRoute): Prom
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw GatewayError.badRequest('The JSON body must be an object.', 'bad_request');
   }
-  if (route.dto) await validateDto(route.dto, json as Record<string, unknown>);
-  return { raw, json: json as Record<string, unknown> };
+  const body = json as Record<string, unknown>;
+  coerceUser(route, body);
+  if (route.dto) await validateDto(route.dto, body);
+  return { raw, json: body };
+}
+
+/**
+ * Dify reads a JSON `user` with `str()` (§13.5): `12345` is the end user "12345". The coerced
+ * string replaces the member before the namespace is put on it; an object or array stays refused.
+ */
+function coerceUser(route: DifyRoute, json: Record<string, unknown>): void {
+  if (route.user?.in !== 'json') return;
+  const name = route.user.name ?? 'user';
+  const value = json[name];
+  if (typeof value === 'number' && Number.isFinite(value)) json[name] = String(value);
+  else if (typeof value === 'boolean') json[name] = value ? 'True' : 'False';
 }
 
 /** Own keys that would change what the validator sees as the instance's class. */
@@ -46,6 +61,7 @@ const NOT_COPIED = new Set(['constructor', '__proto__']);
  */
 function toDtoInstance(dto: new () => object, json: Record<string, unknown>): object {
   const instance = new dto();
+  Object.defineProperty(instance, SENT_MEMBERS, { value: new Set(Object.keys(json)), enumerable: false });
   for (const key of Object.keys(json)) {
     if (!NOT_COPIED.has(key)) Object.defineProperty(instance, key, { value: json[key], enumerable: true, writable: true, configurable: true });
   }
@@ -56,12 +72,14 @@ async function validateDto(dto: new () => object, json: Record<string, unknown>)
   const instance = toDtoInstance(dto, json);
   const errors = await validate(instance, { forbidUnknownValues: false, whitelist: false, stopAtFirstError: true });
   if (errors.length === 0) return;
+  const refusal = (dto as { refusal?: { status: number; code: string } }).refusal;
   // Dify answers a missing user with exactly this message; clients may look for it.
   const user = json.user;
   if (errors.some((e) => e.property === 'user') && (user === undefined || user === null || user === '')) {
     throw GatewayError.badRequest('Arg user must be provided.');
   }
-  throw GatewayError.badRequest(errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; '));
+  const message = errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ');
+  throw refusal ? new GatewayError(refusal.status, refusal.code, message) : GatewayError.badRequest(message);
 }
 
 /** Multipart bodies stream through byte for byte; only their framing is checked here. */

@@ -1,9 +1,11 @@
-import { DIFY_ROUTES, type DifyRoute } from './dify.routes.js';
+import { DIFY_ROUTES, UUID_PARAMS, type DifyRoute } from './dify.routes.js';
+import { isPathUuid } from './dto/lax.js';
 
 /**
  * Matches an incoming raw URL path against the route table. Path parameters must look like
  * Dify ids (UUIDs, task ids, form tokens), so no `..`, slash, backslash or percent-encoding can
  * ever reach the upstream path: the upstream URL is rebuilt from the template, never copied.
+ * Parameters Dify types as uuids (UUID_PARAMS) match only a uuid, as in Dify's own routing.
  */
 const PARAM_VALUE = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,199}$/;
 const PARAM_CONSTRAINTS: Record<string, RegExp> = { action: /^(enable|disable)$/, document_action: /^(enable|disable|archive|un_archive)$/ };
@@ -57,6 +59,7 @@ function matchSegments(template: string[], actual: string[]): Record<string, str
     if (t.startsWith(':')) {
       const name = t.slice(1);
       if (!PARAM_VALUE.test(a) || !(PARAM_CONSTRAINTS[name]?.test(a) ?? true)) return null;
+      if (UUID_PARAMS.has(name) && !isPathUuid(a)) return null;
       params[name] = a;
     } else if (t !== a) {
       return null;

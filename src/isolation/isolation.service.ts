@@ -6,6 +6,7 @@ import { allDatasets } from '../auth/call-access.js';
 import { GatewayError } from '../common/gateway-error.js';
 import type { DifyAppConfig } from '../config/gateway-config.js';
 import type { DifyCallResponse } from '../dify/dify.client.js';
+import { keepOwnItems } from '../dify/answer-items.js';
 import type { DifyRoute, OwnedKind, OwnedParam } from '../dify/dify.routes.js';
 import { checkMultipart, forwardedHeaders, readJsonBody } from '../dify/inbound-body.js';
 import { readLimited } from '../dify/read-limited.js';
@@ -193,7 +194,8 @@ export class IsolationService {
       await this.recordIds(call, answer, new Set(call.route.records));
       if (call.route.records.includes('form')) await this.recordForms(call, answer);
     }
-    const changed = raw.includes(call.ns.prefix) && stripNamespace(answer, call.ns);
+    const filtered = !call.allUsers && keepOwnItems(call.route, answer, (session) => call.ns.owns(session));
+    const changed = (raw.includes(call.ns.prefix) && stripNamespace(answer, call.ns)) || filtered;
     const rewritten = changed ? stringifyDeep(answer) : undefined;
     const body = rewritten !== undefined ? Buffer.from(rewritten, 'utf8') : raw;
     return { ...upstream, headers: { ...upstream.headers, 'content-length': String(body.length) }, body: Readable.from([body]) };

@@ -91,7 +91,7 @@ describe('404 in Dify\'s shape, and nothing reaches Dify', () => {
     ['GET', '/v1/apps'],
     ['GET', '/v1/apps/some-app-id'],
     ['POST', '/v1/chat-messages/extra', CHAT_BODY],
-    ['GET', '/v1/workspaces/current/models/model-types/llm'],
+    ['GET', '/v1/workspaces/current/models'], // the model list by type is a datasets:workspace row
     ['GET', '/v1/docs'],
     ['GET', '/v2/info'],
     ['GET', '/admin'],

@@ -114,7 +114,7 @@ describe('dataset rows without a dataset key configured', () => {
   });
 
   it('answer 403 on every row', async () => {
-    const key = await gw.createKeyWith({ name: 'datasets', scopes: ['datasets', 'datasets:write'], apps: [], datasets: ['*'] });
+    const key = await gw.createKeyWith({ name: 'datasets', scopes: ['datasets', 'datasets:write', 'datasets:workspace'], apps: [], datasets: ['*'] });
     for (const route of DATASET_ROWS) {
       const res = await call(gw, route, { Authorization: `Bearer ${key.key}` });
       expect({ row: route.name, status: res.status }).toEqual({ row: route.name, status: 403 });

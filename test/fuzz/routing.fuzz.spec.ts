@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { DIFY_ROUTES } from '../../src/dify/dify.routes.js';
+import { DIFY_ROUTES, UUID_PARAMS } from '../../src/dify/dify.routes.js';
 import { matchRoute } from '../../src/dify/route-matcher.js';
 import { runs, trickyText } from './fuzz-support.js';
 
@@ -41,13 +41,28 @@ describe('fuzz: route matcher', () => {
     );
   });
 
-  it('every row matches its own path with id-shaped parameters', () => {
+  const fill = (path: string, id: string, uuid: string) =>
+    path.replace(/:([a-z_]+)/g, (_, name: string) => (name === 'action' ? 'enable' : name === 'document_action' ? 'archive' : UUID_PARAMS.has(name) ? uuid : id));
+
+  it('every row matches its own path with id-shaped parameters (uuids where Dify declares them)', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...DIFY_ROUTES), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,36}$/), (route, id) => {
-        const concrete = route.path.replace(/:([a-z_]+)/g, (_, name: string) => (name === 'action' ? 'enable' : name === 'document_action' ? 'archive' : id));
+      fc.property(fc.constantFrom(...DIFY_ROUTES), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,36}$/), fc.uuid(), (route, id, uuid) => {
+        const concrete = fill(route.path, id, uuid);
         const match = matchRoute(route.method, concrete);
         expect(match.kind).toBe('matched');
         if (match.kind === 'matched') expect(match.upstreamPath).toBe(concrete);
+      }),
+      runs(1000),
+    );
+  });
+
+  it('a uuid-typed parameter holding anything but a dashed uuid matches no row (Dify routing 404)', () => {
+    const withUuid = DIFY_ROUTES.filter((r) => (r.path.match(/:([a-z_]+)/g) ?? []).some((p) => UUID_PARAMS.has(p.slice(1))));
+    fc.assert(
+      fc.property(fc.constantFrom(...withUuid), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,36}$/), fc.uuid(), (route, id, uuid) => {
+        fc.pre(!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id));
+        const match = matchRoute(route.method, fill(route.path, 'x', uuid).replace(uuid, id));
+        if (match.kind === 'matched') expect(match.route.name).not.toBe(route.name);
       }),
       runs(1000),
     );

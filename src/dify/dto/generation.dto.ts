@@ -1,8 +1,10 @@
-import { IsArray, IsBoolean, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsArray, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsLaxBoolean, IsUuidOrEmpty } from './lax.js';
 
 /**
  * Request bodies the gateway checks before spending quota. They reject only what Dify itself
- * would reject (§4.1 of the contract); unknown fields pass through untouched.
+ * would reject (§4.1 and §13 of the contract); unknown fields pass through untouched. A numeric
+ * `user` has already been turned into its string by readJsonBody, as Dify's `str()` does.
  */
 export const RESPONSE_MODES = ['blocking', 'streaming'] as const;
 export const USER_MAX_LENGTH = 255;
@@ -32,11 +34,11 @@ export class ChatMessageDto extends GenerationDto {
   @IsString()
   query: string;
 
-  @IsOptional() @IsString()
+  @IsOptional() @IsUuidOrEmpty({ message: 'conversation_id must be a valid UUID' })
   conversation_id?: string;
 
-  @IsOptional() @IsBoolean()
-  auto_generate_name?: boolean;
+  @IsOptional() @IsLaxBoolean()
+  auto_generate_name?: boolean | string | number;
 
   @IsOptional() @IsString()
   workflow_id?: string;

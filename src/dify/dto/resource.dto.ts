@@ -1,4 +1,5 @@
-import { IsBoolean, IsDefined, IsIn, IsNotEmpty, IsNumber, IsObject, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
+import { IsIn, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength, ValidateBy, ValidateIf } from 'class-validator';
+import { IsLaxBoolean, IsLaxNumber, IsPresent, laxBoolean } from './lax.js';
 import { EndUserDto, OptionalEndUserDto, USER_MAX_LENGTH } from './generation.dto.js';
 
 export class FeedbackDto extends EndUserDto {
@@ -11,18 +12,29 @@ export class FeedbackDto extends EndUserDto {
 }
 
 export class RenameConversationDto extends OptionalEndUserDto {
-  @ValidateIf((dto: RenameConversationDto) => dto.auto_generate !== true)
-  @IsString() @IsNotEmpty({ message: 'name is required unless auto_generate is true' })
+  /** A string whenever given; required and not blank unless auto_generate is (leniently) true. */
+  @ValidateBy({
+    name: 'isRenameName',
+    validator: {
+      validate: (name: unknown, a) => {
+        const auto = laxBoolean((a!.object as RenameConversationDto).auto_generate) === true;
+        if (name === undefined || name === null) return auto;
+        return typeof name === 'string' && (auto || name.trim() !== '');
+      },
+      defaultMessage: () => 'name is required when auto_generate is false (and must be a string)',
+    },
+  })
   name?: string;
 
-  @IsOptional() @IsBoolean()
-  auto_generate?: boolean;
+  @IsOptional() @IsLaxBoolean()
+  auto_generate?: boolean | string | number;
 }
 
 export class DeleteConversationDto extends OptionalEndUserDto {}
 
 export class UpdateVariableDto extends OptionalEndUserDto {
-  @IsDefined({ message: 'value is required' })
+  /** Any JSON value, `null` included; only its absence is refused. */
+  @IsPresent({ message: 'value is required' })
   value: unknown;
 }
 
@@ -40,8 +52,8 @@ export class TextToAudioDto {
   @IsOptional() @IsString()
   voice?: string;
 
-  @IsOptional() @IsBoolean()
-  streaming?: boolean;
+  /** Dify reads `streaming` as any JSON value (§13.7): not checked. */
+  streaming?: unknown;
 }
 
 export class HumanInputSubmitDto extends EndUserDto {
@@ -52,21 +64,25 @@ export class HumanInputSubmitDto extends EndUserDto {
   action: string;
 }
 
+/** Empty strings are valid annotations in Dify (§13.7); only a missing or non-string field is not. */
 export class AnnotationDto {
-  @IsString() @IsNotEmpty()
+  @IsString()
   question: string;
 
-  @IsString() @IsNotEmpty()
+  @IsString()
   answer: string;
 }
 
+/** Dify's newest controller answers an invalid payload here with 422 (§13.4). */
 export class AnnotationReplyDto {
+  static readonly refusal = { status: 422, code: 'unprocessable_entity' };
+
   @IsString() @IsNotEmpty()
   embedding_provider_name: string;
 
   @IsString() @IsNotEmpty()
   embedding_model_name: string;
 
-  @IsNumber()
-  score_threshold: number;
+  @IsLaxNumber()
+  score_threshold: number | string;
 }

@@ -24,7 +24,7 @@ export class AuditSequencer {
   readonly counters = { rounds: 0, busyRounds: 0, failedRounds: 0, sealed: 0, duplicates: 0, largestBatch: 0 };
 
   constructor(
-    private readonly repository: Pick<AuditRepository, 'seal'>,
+    private readonly repository: Pick<AuditRepository, 'seal' | 'releaseLease'>,
     private readonly link: ChainLinker,
     private readonly options: AuditSequencerOptions,
   ) {}
@@ -36,11 +36,12 @@ export class AuditSequencer {
     this.schedule(this.options.intervalMs);
   }
 
-  /** Stops the loop after the round in progress. */
+  /** Stops the loop after the round in progress and gives the seal lease up. */
   async close(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
+    await this.repository.releaseLease().catch(() => undefined);
   }
 
   /**

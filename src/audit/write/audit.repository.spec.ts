@@ -140,7 +140,7 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
   });
 
   it('offers no update; deletes only through retention', () => {
-    expect(Object.getOwnPropertyNames(AuditRepository.prototype).sort()).toEqual(['constructor', 'maintain', 'record', 'seal', 'writeProbe']);
+    expect(Object.getOwnPropertyNames(AuditRepository.prototype).sort()).toEqual(['constructor', 'leased', 'maintain', 'record', 'releaseLease', 'seal', 'writeProbe']);
   });
 });
 

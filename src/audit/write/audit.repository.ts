@@ -1,10 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { translatePrismaError } from '../../database/database.errors.js';
+import { translateDriverError, translatePrismaError } from '../../database/database.errors.js';
 import { PrismaService } from '../../database/prisma.service.js';
+import type { SqlQuery, SqlSession } from '../../database/raw-sql.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import { GENESIS_HASH } from './audit-chain.js';
 import type { ChainHead, Checkpoint, EventBody, RecordedEvent, StoredEvent } from '../audit-event.js';
-import { BODY_COLUMNS, bodyArrays, bodyOfRow, recordedOfRow, type RawEventRow } from './audit-sql.js';
+import { BODY_COLUMNS, bodyArrays, bodyOfRow, recordedEventOfRow, type RawEventRow } from './audit-sql.js';
+import { bodiesJson, INSERT_SEALED_SQL, RECORD_SQL, sealedJson, TAKE_PENDING_SQL } from './audit-statements.js';
 import { toCheckpoint, toCheckpointRow, toStoredEvent } from '../audit-rows.js';
 
 /** The sequencer's lease: whoever holds it (for one sealing transaction) seals; the others skip. */
@@ -24,7 +26,9 @@ export type ChainLinker = (head: ChainHead, events: RecordedEvent[], now: Date) 
 
 type Tx = Prisma.TransactionClient;
 
-const SEAL_TX = { maxWait: 5_000, timeout: 30_000 };
+const PROBE_TX = { maxWait: 5_000, timeout: 30_000 };
+/** Events hashed and signed between two yields to the event loop (about 10–30 ms of work). */
+const LINK_CHUNK = 500;
 const MAINTENANCE_TX = { maxWait: 10_000, timeout: 120_000 };
 
 class ProbeRollback extends Error {}
@@ -41,11 +45,15 @@ export interface SealResult {
  * Recording is one autocommitted multi-row insert into the inbox; sealing moves inbox rows into
  * the chain. Sealed events are only ever inserted; the one delete is retention's
  * (`MaintenanceSession.purgeThrough`). Reads are in `AuditReadRepository`.
- * Outside Nest: `new AuditRepository({ client })`.
+ * The write-ahead and sealing run as bare SQL (`RawSql`), the rest through Prisma.
+ * Outside Nest: `new AuditRepository({ client, sql })`.
  */
 @Injectable()
 export class AuditRepository {
-  constructor(@Inject(PrismaService) private readonly prisma: Pick<PrismaService, 'client'>) {}
+  private lease?: SqlSession;
+  private holdsLease = false;
+
+  constructor(@Inject(PrismaService) private readonly prisma: Pick<PrismaService, 'client' | 'sql'>) {}
 
   /**
    * The write-ahead: one INSERT of every body into the inbox, one round trip, no lock. Durable
@@ -54,9 +62,10 @@ export class AuditRepository {
   async record(bodies: EventBody[]): Promise<RecordedEvent[]> {
     if (bodies.length === 0) return [];
     try {
-      return await recordIn(this.prisma.client, bodies);
+      const rows = await this.prisma.sql.query<{ id: string; received_at: Date }>(RECORD_SQL, [bodiesJson(bodies)]);
+      return recordedOf(bodies, rows);
     } catch (err) {
-      throw translatePrismaError(err, 'audit event');
+      throw translateDriverError(err);
     }
   }
 
@@ -66,7 +75,7 @@ export class AuditRepository {
       await this.prisma.client.$transaction(async (tx) => {
         await tx.$executeRaw`INSERT INTO audit_pending (id, type) VALUES ('00000000-0000-4000-8000-000000000000'::uuid, 'audit.probe')`;
         throw new ProbeRollback();
-      }, SEAL_TX);
+      }, PROBE_TX);
     } catch (err) {
       if (err instanceof ProbeRollback) return;
       throw translatePrismaError(err, 'audit event');
@@ -74,36 +83,57 @@ export class AuditRepository {
   }
 
   /**
-   * One sealing round, if this replica gets the lease (a transaction-level advisory lock, so a
-   * sequencer that dies mid-round releases it with its connection): takes up to `limit` inbox
-   * rows in the order they were recorded, links them after the head, inserts them into the
-   * chain, deletes them from the inbox, all in one transaction.
+   * One sealing round, if this replica holds the lease: a session advisory lock taken on a
+   * connection of the sequencer's own and kept while it lives, so a holder pays no lock round
+   * trip per round, and a holder that dies (even by SIGKILL) or whose round fails loses it with
+   * that connection. Takes up to `limit` inbox rows in the order they were recorded, links them
+   * after the head, inserts them into the chain, deletes them from the inbox, in one transaction.
    */
   async seal(limit: number, link: ChainLinker): Promise<SealResult | null> {
     try {
-      // An idle round costs one round trip, not a transaction.
-      const [{ any }] = await this.prisma.client.$queryRaw<{ any: boolean }[]>`SELECT EXISTS (SELECT 1 FROM audit_pending) AS any`;
-      if (!any) return { sealed: [], duplicates: 0 };
-      return await this.prisma.client.$transaction(async (tx) => {
-        const [{ locked }] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${SEAL_LOCK_KEY}::bigint) AS locked`;
-        if (!locked) return null;
-        const rows = await tx.$queryRaw<RawEventRow[]>`
-          DELETE FROM audit_pending p USING (SELECT pending_no FROM audit_pending ORDER BY pending_no LIMIT ${limit}) AS batch
-           WHERE p.pending_no = batch.pending_no RETURNING p.*`;
-        if (rows.length === 0) return { sealed: [], duplicates: 0 };
-        const recorded = rows.map(recordedOfRow).sort((x, y) => x.pendingNo - y.pendingNo);
-        const known = await tx.$queryRaw<{ id: string }[]>`SELECT id::text AS id FROM audit_events WHERE id = ANY(${recorded.map((r) => r.id)}::uuid[])`;
-        const skip = new Set(known.map((k) => k.id));
-        const fresh = recorded.filter((r) => !skip.has(r.id)).map(({ pendingNo: _, ...event }) => event);
-        if (fresh.length === 0) return { sealed: [], duplicates: rows.length };
-        const { head, now } = await readHead(tx);
-        const sealed = link(head, fresh, now);
-        await insertSealed(tx, sealed);
-        return { sealed, duplicates: rows.length - fresh.length };
-      }, SEAL_TX);
+      const session = await this.leased();
+      if (!session) return null;
+      try {
+        // An idle round costs one round trip, not a transaction.
+        const [{ any }] = await session.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM audit_pending) AS any');
+        if (!any) return { sealed: [], duplicates: 0 };
+        return await session.transaction(async (tx) => {
+          const rows = await tx.query<RawEventRow>(TAKE_PENDING_SQL, [limit]);
+          if (rows.length === 0) return { sealed: [], duplicates: 0 };
+          const fresh = rows.filter((r) => !r.already_sealed).map(recordedEventOfRow);
+          if (fresh.length === 0) return { sealed: [], duplicates: rows.length };
+          const { head, now } = await readHeadSql(tx);
+          const sealed = await linkInChunks(link, head, fresh, now);
+          await tx.query(INSERT_SEALED_SQL, [sealedJson(sealed)]);
+          return { sealed, duplicates: rows.length - fresh.length };
+        });
+      } catch (err) {
+        await this.releaseLease(); // a failed round gives the lease up: another replica may do better
+        throw err;
+      }
     } catch (err) {
-      throw translatePrismaError(err, 'audit event');
+      throw translateDriverError(translatePrismaError(err, 'audit event'));
     }
+  }
+
+  /** Gives the seal lease up (closes its connection). At shutdown, so another replica takes over at once. */
+  async releaseLease(): Promise<void> {
+    const lease = this.lease;
+    this.lease = undefined;
+    this.holdsLease = false;
+    await lease?.close();
+  }
+
+  private async leased(): Promise<SqlSession | null> {
+    if (!this.lease?.alive) {
+      this.holdsLease = false;
+      this.lease = await this.prisma.sql.session();
+    }
+    if (!this.holdsLease) {
+      const [{ locked }] = await this.lease.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [SEAL_LOCK_KEY]);
+      this.holdsLease = locked;
+    }
+    return this.holdsLease ? this.lease : null;
   }
 
   /**
@@ -238,6 +268,20 @@ async function readHead(tx: Tx): Promise<{ head: ChainHead; now: Date }> {
   return { head, now: row.now };
 }
 
+/** `readHead` on bare SQL, inside the seal transaction. */
+async function readHeadSql(tx: SqlQuery): Promise<{ head: ChainHead; now: Date }> {
+  const [row] = await tx.query<{ seq: string | number | null; hash: string | null; recorded_at: Date | null; now: Date; anchor_seq: string | number | null; anchor_hash: string | null }>(`
+    SELECT e.seq, e.hash, e.recorded_at, date_trunc('milliseconds', clock_timestamp()) AS now, a.seq AS anchor_seq, a.hash AS anchor_hash
+      FROM (SELECT 1) AS one
+      LEFT JOIN LATERAL (SELECT seq, hash, recorded_at FROM audit_events ORDER BY seq DESC LIMIT 1) AS e ON true
+      LEFT JOIN LATERAL (SELECT seq, hash FROM audit_checkpoints WHERE kind = 'anchor' ORDER BY seq DESC LIMIT 1) AS a ON e.seq IS NULL`);
+  const now = new Date(row.now);
+  if (row.seq !== null && row.hash !== null) return { head: { seq: Number(row.seq), hash: row.hash, recordedAt: row.recorded_at ? new Date(row.recorded_at) : null }, now };
+  // Every row purged (or none yet): continue from the retention anchor, or from the genesis.
+  if (row.anchor_seq !== null && row.anchor_hash !== null) return { head: { seq: Number(row.anchor_seq), hash: row.anchor_hash, recordedAt: null }, now };
+  return { head: { seq: 0, hash: GENESIS_HASH, recordedAt: null }, now };
+}
+
 /** The write-ahead statement: one multi-row insert into the inbox (also run on a bare `pg` pool by bench/audit-write.ts). */
 export function recordStatement(bodies: EventBody[]): Prisma.Sql {
   return Prisma.sql`
@@ -247,23 +291,26 @@ export function recordStatement(bodies: EventBody[]): Prisma.Sql {
 
 /** The write-ahead insert (see `AuditRepository.record`), on the client or inside a transaction. */
 async function recordIn(db: Pick<Tx, '$queryRaw'>, bodies: EventBody[]): Promise<RecordedEvent[]> {
-  const rows = await db.$queryRaw<{ id: string; received_at: Date }[]>(recordStatement(bodies));
+  return recordedOf(bodies, await db.$queryRaw<{ id: string; received_at: Date }[]>(recordStatement(bodies)));
+}
+
+function recordedOf(bodies: EventBody[], rows: { id: string; received_at: Date }[]): RecordedEvent[] {
   const at = new Map(rows.map((r) => [r.id, new Date(r.received_at)]));
   // A skipped id (already recorded) gets the time of this attempt: it is not stored anywhere.
   const now = rows[0] ? new Date(rows[0].received_at) : new Date();
   return bodies.map((body) => ({ ...body, receivedAt: at.get(body.id) ?? now }));
 }
 
-/**
- * One INSERT for the whole sealed batch: a column array per field, `unnest`ed. (Prisma's
- * `createMany` builds the same statement several times slower; this is the sequencer's hot path.)
- */
-async function insertSealed(tx: Tx, events: StoredEvent[]): Promise<void> {
-  const col = <T>(pick: (e: StoredEvent) => T): T[] => events.map(pick);
-  await tx.$executeRaw`
-    INSERT INTO audit_events (${BODY_COLUMNS}, seq, recorded_at, received_at, prev_hash, hash, key_id, signature)
-    SELECT * FROM unnest(${Prisma.join(bodyArrays(events))},
-      ${col((e) => String(e.seq))}::bigint[], ${col((e) => e.recordedAt.toISOString())}::timestamptz[],
-      ${col((e) => e.receivedAt?.toISOString() ?? null)}::timestamptz[], ${col((e) => e.prevHash)}::text[], ${col((e) => e.hash)}::text[],
-      ${col((e) => e.keyId)}::text[], ${col((e) => e.signature)}::text[])`;
+/** Links in chunks, yielding to the event loop between them: calls keep being served while a big batch is hashed and signed. */
+async function linkInChunks(link: ChainLinker, head: ChainHead, events: RecordedEvent[], now: Date): Promise<StoredEvent[]> {
+  const sealed: StoredEvent[] = [];
+  let after = head;
+  for (let i = 0; i < events.length; i += LINK_CHUNK) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    const part = link(after, events.slice(i, i + LINK_CHUNK), now);
+    for (const e of part) sealed.push(e);
+    const last = part[part.length - 1];
+    after = { seq: last.seq, hash: last.hash, recordedAt: last.recordedAt };
+  }
+  return sealed;
 }

@@ -11,8 +11,8 @@ export interface AuditSequencerOptions {
 /**
  * The sequencer loop, run by every replica: each round tries the seal lease (see
  * `AuditRepository.seal`); the holder moves recorded events from the inbox into the chain, in
- * batches, assigning `seq`, linking and signing them. A full batch is followed by another round at
- * once, so a backlog drains at the store's pace. A replica that dies mid-round loses the lease
+ * batches, assigning `seq`, linking and signing them. A round that leaves rows waiting is followed
+ * by another at once, so a backlog drains at the store's pace. A replica that dies mid-round loses the lease
  * with its connection and its rows stay in the inbox for the next round, on any replica.
  */
 export class AuditSequencer {
@@ -60,7 +60,7 @@ export class AuditSequencer {
         continue;
       }
       total += result.sealed.length;
-      if (result.sealed.length + result.duplicates < this.options.batchSize) return total;
+      if (!result.more) return total;
     }
   }
 
@@ -99,8 +99,7 @@ export class AuditSequencer {
     this.timer = setTimeout(() => {
       this.round().then(
         (result) => {
-          const full = result !== null && result.sealed.length + result.duplicates >= this.options.batchSize;
-          this.schedule(full ? 0 : this.options.intervalMs);
+          this.schedule(result?.more ? 0 : this.options.intervalMs);
         },
         () => this.schedule(this.options.intervalMs),
       );

@@ -19,14 +19,18 @@ export const RECORD_SQL = `
   ON CONFLICT (id) DO NOTHING RETURNING id::text AS id, received_at`;
 
 /**
- * $1: the batch size. Moves the oldest inbox rows out, in the order they were recorded, each
- * with whether its id is already sealed (a retried write whose first attempt committed and was
- * sealed): one index probe per row in the same statement, not a second round trip.
+ * $1: the batch size; $2: pending numbers to leave out (the batch being sealed right now). The
+ * oldest inbox rows, in the order they were recorded, each with whether its id is already
+ * sealed (a retried write whose first attempt committed and was sealed: one index probe per row
+ * in the same statement, not a second round trip), and the database clock.
  */
-export const TAKE_PENDING_SQL = `
-  WITH batch AS (SELECT pending_no FROM audit_pending ORDER BY pending_no LIMIT $1),
-  moved AS (DELETE FROM audit_pending p USING batch WHERE p.pending_no = batch.pending_no RETURNING p.*)
-  SELECT m.*, EXISTS (SELECT 1 FROM audit_events e WHERE e.id = m.id) AS already_sealed FROM moved m ORDER BY m.pending_no`;
+export const READ_PENDING_SQL = `
+  SELECT p.*, EXISTS (SELECT 1 FROM audit_events e WHERE e.id = p.id) AS already_sealed, date_trunc('milliseconds', clock_timestamp()) AS now
+    FROM audit_pending p WHERE NOT (p.pending_no = ANY($2::bigint[])) ORDER BY p.pending_no LIMIT $1`;
+
+/** $1: the pending numbers of a batch being sealed. Returns how many rows it deleted. */
+export const DELETE_TAKEN_SQL = `
+  WITH taken AS (DELETE FROM audit_pending WHERE pending_no = ANY($1::bigint[]) RETURNING 1) SELECT count(*)::int AS n FROM taken`;
 
 /** $1: the linked events as JSON (see `sealedJson`). */
 export const INSERT_SEALED_SQL = `

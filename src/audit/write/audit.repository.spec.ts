@@ -68,7 +68,7 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
     await log.repository.record([body, body]); // still in the inbox: the insert skips it
     await log.repository.seal(100, link);
     await log.repository.record([body]); // sealed meanwhile: the sequencer drops it
-    expect(await log.repository.seal(100, link)).toEqual({ sealed: [], duplicates: 1 });
+    expect(await log.repository.seal(100, link)).toEqual({ sealed: [], duplicates: 1, more: false });
     expect((await log.read.search({ requestId: 'retry' }, { limit: 10 })).length).toBe(1);
     expect((await log.read.pendingStatus()).count).toBe(0);
   });
@@ -140,7 +140,7 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
   });
 
   it('offers no update; deletes only through retention', () => {
-    expect(Object.getOwnPropertyNames(AuditRepository.prototype).sort()).toEqual(['constructor', 'leased', 'maintain', 'record', 'releaseLease', 'seal', 'writeProbe']);
+    expect(Object.getOwnPropertyNames(AuditRepository.prototype).sort()).toEqual(['constructor', 'maintain', 'record', 'releaseLease', 'seal', 'writeProbe']);
   });
 });
 

@@ -1,16 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { translateDriverError, translatePrismaError } from '../../database/database.errors.js';
 import { PrismaService } from '../../database/prisma.service.js';
-import type { SqlQuery, SqlSession } from '../../database/raw-sql.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import { GENESIS_HASH } from './audit-chain.js';
 import type { ChainHead, Checkpoint, EventBody, RecordedEvent, StoredEvent } from '../audit-event.js';
-import { BODY_COLUMNS, bodyArrays, bodyOfRow, recordedEventOfRow, type RawEventRow } from './audit-sql.js';
-import { bodiesJson, INSERT_SEALED_SQL, RECORD_SQL, sealedJson, TAKE_PENDING_SQL } from './audit-statements.js';
+import { BODY_COLUMNS, bodyArrays, bodyOfRow, type RawEventRow } from './audit-sql.js';
+import { InboxSealer, type ChainLinker, type SealResult } from './audit-sealer.js';
+import { bodiesJson, RECORD_SQL } from './audit-statements.js';
 import { toCheckpoint, toCheckpointRow, toStoredEvent } from '../audit-rows.js';
 
-/** The sequencer's lease: whoever holds it (for one sealing transaction) seals; the others skip. */
-export const SEAL_LOCK_KEY = 4_178_032_001;
+export { SEAL_LOCK_KEY, type ChainLinker, type SealResult } from './audit-sealer.js';
 /** One replica at a time runs checkpoints, recovery and retention. */
 export const MAINTENANCE_LOCK_KEY = 4_178_032_002;
 /** First half of the two-key advisory lock each running gateway holds for its whole life. */
@@ -21,24 +20,12 @@ export function instanceLockKey(instanceId: string): [number, number] {
   return [INSTANCE_LOCK_NAMESPACE, Number.parseInt(instanceId.replace(/-/g, '').slice(0, 8), 16) | 0];
 }
 
-/** Computes the chain columns of `events` placed after `head` (see `linkEvents`). */
-export type ChainLinker = (head: ChainHead, events: RecordedEvent[], now: Date) => StoredEvent[];
-
 type Tx = Prisma.TransactionClient;
 
 const PROBE_TX = { maxWait: 5_000, timeout: 30_000 };
-/** Events hashed and signed between two yields to the event loop (about 10–30 ms of work). */
-const LINK_CHUNK = 500;
 const MAINTENANCE_TX = { maxWait: 10_000, timeout: 120_000 };
 
 class ProbeRollback extends Error {}
-
-/** What one sealing round did: null when another replica holds the lease. */
-export interface SealResult {
-  sealed: StoredEvent[];
-  /** Rows removed from the inbox that were already sealed (a retried write that had committed). */
-  duplicates: number;
-}
 
 /**
  * Writes of the audit log (Prisma; tables `audit_pending`, `audit_events`, `audit_checkpoints`).
@@ -50,8 +37,7 @@ export interface SealResult {
  */
 @Injectable()
 export class AuditRepository {
-  private lease?: SqlSession;
-  private holdsLease = false;
+  private readonly sealer = new InboxSealer(() => this.prisma.sql);
 
   constructor(@Inject(PrismaService) private readonly prisma: Pick<PrismaService, 'client' | 'sql'>) {}
 
@@ -83,57 +69,21 @@ export class AuditRepository {
   }
 
   /**
-   * One sealing round, if this replica holds the lease: a session advisory lock taken on a
-   * connection of the sequencer's own and kept while it lives, so a holder pays no lock round
-   * trip per round, and a holder that dies (even by SIGKILL) or whose round fails loses it with
-   * that connection. Takes up to `limit` inbox rows in the order they were recorded, links them
-   * after the head, inserts them into the chain, deletes them from the inbox, in one transaction.
+   * One sealing round, if this replica holds the lease (see `InboxSealer`): takes up to `limit`
+   * inbox rows in the order they were recorded, links them after the head, inserts them into
+   * the chain and deletes them from the inbox, in one transaction.
    */
   async seal(limit: number, link: ChainLinker): Promise<SealResult | null> {
     try {
-      const session = await this.leased();
-      if (!session) return null;
-      try {
-        // An idle round costs one round trip, not a transaction.
-        const [{ any }] = await session.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM audit_pending) AS any');
-        if (!any) return { sealed: [], duplicates: 0 };
-        return await session.transaction(async (tx) => {
-          const rows = await tx.query<RawEventRow>(TAKE_PENDING_SQL, [limit]);
-          if (rows.length === 0) return { sealed: [], duplicates: 0 };
-          const fresh = rows.filter((r) => !r.already_sealed).map(recordedEventOfRow);
-          if (fresh.length === 0) return { sealed: [], duplicates: rows.length };
-          const { head, now } = await readHeadSql(tx);
-          const sealed = await linkInChunks(link, head, fresh, now);
-          await tx.query(INSERT_SEALED_SQL, [sealedJson(sealed)]);
-          return { sealed, duplicates: rows.length - fresh.length };
-        });
-      } catch (err) {
-        await this.releaseLease(); // a failed round gives the lease up: another replica may do better
-        throw err;
-      }
+      return await this.sealer.round(limit, link);
     } catch (err) {
       throw translateDriverError(translatePrismaError(err, 'audit event'));
     }
   }
 
   /** Gives the seal lease up (closes its connection). At shutdown, so another replica takes over at once. */
-  async releaseLease(): Promise<void> {
-    const lease = this.lease;
-    this.lease = undefined;
-    this.holdsLease = false;
-    await lease?.close();
-  }
-
-  private async leased(): Promise<SqlSession | null> {
-    if (!this.lease?.alive) {
-      this.holdsLease = false;
-      this.lease = await this.prisma.sql.session();
-    }
-    if (!this.holdsLease) {
-      const [{ locked }] = await this.lease.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [SEAL_LOCK_KEY]);
-      this.holdsLease = locked;
-    }
-    return this.holdsLease ? this.lease : null;
+  releaseLease(): Promise<void> {
+    return this.sealer.release();
   }
 
   /**
@@ -268,20 +218,6 @@ async function readHead(tx: Tx): Promise<{ head: ChainHead; now: Date }> {
   return { head, now: row.now };
 }
 
-/** `readHead` on bare SQL, inside the seal transaction. */
-async function readHeadSql(tx: SqlQuery): Promise<{ head: ChainHead; now: Date }> {
-  const [row] = await tx.query<{ seq: string | number | null; hash: string | null; recorded_at: Date | null; now: Date; anchor_seq: string | number | null; anchor_hash: string | null }>(`
-    SELECT e.seq, e.hash, e.recorded_at, date_trunc('milliseconds', clock_timestamp()) AS now, a.seq AS anchor_seq, a.hash AS anchor_hash
-      FROM (SELECT 1) AS one
-      LEFT JOIN LATERAL (SELECT seq, hash, recorded_at FROM audit_events ORDER BY seq DESC LIMIT 1) AS e ON true
-      LEFT JOIN LATERAL (SELECT seq, hash FROM audit_checkpoints WHERE kind = 'anchor' ORDER BY seq DESC LIMIT 1) AS a ON e.seq IS NULL`);
-  const now = new Date(row.now);
-  if (row.seq !== null && row.hash !== null) return { head: { seq: Number(row.seq), hash: row.hash, recordedAt: row.recorded_at ? new Date(row.recorded_at) : null }, now };
-  // Every row purged (or none yet): continue from the retention anchor, or from the genesis.
-  if (row.anchor_seq !== null && row.anchor_hash !== null) return { head: { seq: Number(row.anchor_seq), hash: row.anchor_hash, recordedAt: null }, now };
-  return { head: { seq: 0, hash: GENESIS_HASH, recordedAt: null }, now };
-}
-
 /** The write-ahead statement: one multi-row insert into the inbox (also run on a bare `pg` pool by bench/audit-write.ts). */
 export function recordStatement(bodies: EventBody[]): Prisma.Sql {
   return Prisma.sql`
@@ -299,18 +235,4 @@ function recordedOf(bodies: EventBody[], rows: { id: string; received_at: Date }
   // A skipped id (already recorded) gets the time of this attempt: it is not stored anywhere.
   const now = rows[0] ? new Date(rows[0].received_at) : new Date();
   return bodies.map((body) => ({ ...body, receivedAt: at.get(body.id) ?? now }));
-}
-
-/** Links in chunks, yielding to the event loop between them: calls keep being served while a big batch is hashed and signed. */
-async function linkInChunks(link: ChainLinker, head: ChainHead, events: RecordedEvent[], now: Date): Promise<StoredEvent[]> {
-  const sealed: StoredEvent[] = [];
-  let after = head;
-  for (let i = 0; i < events.length; i += LINK_CHUNK) {
-    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-    const part = link(after, events.slice(i, i + LINK_CHUNK), now);
-    for (const e of part) sealed.push(e);
-    const last = part[part.length - 1];
-    after = { seq: last.seq, hash: last.hash, recordedAt: last.recordedAt };
-  }
-  return sealed;
 }

@@ -24,7 +24,7 @@ export class AuditSequencer {
   readonly counters = { rounds: 0, busyRounds: 0, failedRounds: 0, sealed: 0, duplicates: 0, largestBatch: 0 };
 
   constructor(
-    private readonly repository: Pick<AuditRepository, 'seal' | 'releaseLease'>,
+    private readonly repository: Pick<AuditRepository, 'seal' | 'releaseLease' | 'inboxBounds'>,
     private readonly link: ChainLinker,
     private readonly options: AuditSequencerOptions,
   ) {}
@@ -45,17 +45,21 @@ export class AuditSequencer {
   }
 
   /**
-   * Seals until the inbox is empty (what was recorded before the call), waiting while another
-   * replica holds the lease, up to `timeoutMs`. Returns how many events this process sealed.
-   * For shutdown, checkpoints, tests and the CLI.
+   * Seals until what was recorded before the call is sealed, up to `timeoutMs`; while another
+   * replica holds the lease (it keeps it while it lives), waits for that replica to seal it.
+   * Returns how many events this process sealed. For shutdown, checkpoints, tests and the CLI.
    */
   async sealNow(timeoutMs = 10_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     let total = 0;
+    let mark: number | null | undefined;
     for (;;) {
       const result = await this.round();
       if (result === null) {
-        if (Date.now() > deadline) return total;
+        // Everything recorded before the call has a pending number at most the newest one now.
+        mark ??= (await this.repository.inboxBounds()).newest;
+        const { oldest } = await this.repository.inboxBounds();
+        if (mark === null || oldest === null || oldest > mark || Date.now() > deadline) return total;
         await sleep(20);
         continue;
       }

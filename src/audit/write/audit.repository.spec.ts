@@ -140,7 +140,7 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
   });
 
   it('offers no update; deletes only through retention', () => {
-    expect(Object.getOwnPropertyNames(AuditRepository.prototype).sort()).toEqual(['constructor', 'maintain', 'record', 'releaseLease', 'seal', 'writeProbe']);
+    expect(Object.getOwnPropertyNames(AuditRepository.prototype).sort()).toEqual(['constructor', 'inboxBounds', 'maintain', 'record', 'releaseLease', 'seal', 'writeProbe']);
   });
 });
 
@@ -162,6 +162,27 @@ describe('AuditRepository seal lease (postgres)', () => {
     } finally {
       await holder.end().catch(() => undefined);
       await log.dispose();
+      await testDb.drop();
+    }
+  }, DATABASE_SETUP_TIMEOUT_MS);
+});
+
+describe('AuditSequencer.sealNow beside a lease holder (postgres)', () => {
+  it('while another replica holds the lease, waits only until that replica has sealed what was recorded before the call', async () => {
+    const testDb = await createTestDatabase('postgres');
+    const holder = await openTestAuditLog('postgres', { seal: { intervalMs: 50, batchSize: 1000, maxLagMs: 60_000 } }, testDb);
+    const other = await openTestAuditLog('postgres', {}, testDb);
+    try {
+      holder.sequencer.start();
+      await holder.sequencer.sealNow(); // the holder now keeps the lease while it lives
+      await other.repository.record([toEventBody({ id: randomUUID(), type: 'call.started', requestId: 'from-the-other' })]);
+      const started = Date.now();
+      expect(await other.sequencer.sealNow(30_000)).toBe(0); // the holder sealed it, not this one
+      expect(Date.now() - started).toBeLessThan(15_000); // not the whole timeout
+      expect((await other.read.pendingStatus()).count).toBe(0);
+    } finally {
+      await other.dispose();
+      await holder.dispose();
       await testDb.drop();
     }
   }, DATABASE_SETUP_TIMEOUT_MS);

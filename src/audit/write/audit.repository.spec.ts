@@ -55,6 +55,26 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
     expect(second[0].prevHash).toBe(first[2].hash);
   });
 
+  it('drops a batch linked ahead when the head moved before it was sealed: nothing is inserted after a stale head', async () => {
+    const own = await openTestAuditLog(kind);
+    try {
+      const ownLink = (h: Parameters<typeof linkEvents>[0], b: Parameters<typeof linkEvents>[1], n: Date) => linkEvents(h, b, n, own.signer);
+      const bodies = Array.from({ length: 6 }, (_, n) => toEventBody({ id: randomUUID(), type: 'call.started', requestId: `ahead-${n}` }));
+      for (const body of bodies) await own.repository.record([body]);
+      const first = (await own.repository.seal(3, ownLink))!;
+      expect(first.more).toBe(true); // the next three are read and linked after first's last
+      const moved = 'f'.repeat(64);
+      await own.sql(`UPDATE audit_events SET hash = '${moved}' WHERE seq = ${first.sealed[2].seq}`);
+      expect(await own.repository.seal(3, ownLink)).toEqual({ sealed: [], duplicates: 0, more: true });
+      const second = (await own.repository.seal(3, ownLink))!;
+      expect(second.sealed.map((e) => e.requestId)).toEqual(bodies.slice(3).map((b) => b.requestId));
+      expect(second.sealed[0].prevHash).toBe(moved);
+      expect(second.more).toBe(false);
+    } finally {
+      await own.dispose();
+    }
+  }, DATABASE_SETUP_TIMEOUT_MS);
+
   it('stores any text exactly as hashed: quotes, backslashes, array syntax, the word NULL, unicode, newlines', async () => {
     const tricky = ['a"b', 'back\\slash', '{x,y}', 'NULL', 'null', '', ' spaced ', 'émoji 🎉', 'line\nbreak', "it's", ',', '\\"'];
     const stored = await log.append(tricky.map((text, i) => ({ type: 'call.started' as const, requestId: `tricky-${i}`, endUser: text, promptText: text, details: { text, list: [text, 1, true, null] } })));

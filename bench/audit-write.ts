@@ -1,7 +1,8 @@
 /**
  * `npm run bench:audit-write`: what recording the audit log costs a call (the write-ahead), with
- * and without load, through Prisma `$queryRaw` and through a bare `pg` pool, and what one process
- * seals per second.
+ * and without load: the repository's statement (bare SQL, the rows as one JSON parameter) beside
+ * the unnest-of-arrays statement through Prisma `$queryRaw` and through a bare `pg` pool; and
+ * what one process seals per second.
  *
  * For each database (the embedded PGlite, and PostgreSQL: the local server, or the one at
  * TEST_DATABASE_ADMIN_URL), on a fresh database of its own:
@@ -36,7 +37,7 @@ export const BENCH_AUDIT_CONFIG: AuditConfig = {
   checkpointIntervalMs: 60_000,
   batch: { maxSize: 256, maxWaitMs: 0 },
   writeTimeoutMs: 30_000,
-  seal: { intervalMs: 100, batchSize: 5_000, maxLagMs: 60_000 },
+  seal: { intervalMs: 100, batchSize: Number(process.env.BENCH_SEAL_BATCH ?? 5_000), maxLagMs: 60_000 },
 };
 
 export function quantile(sorted: number[], q: number): number {
@@ -80,12 +81,12 @@ async function concurrent(writer: Recorder): Promise<{ latencies: number[]; perS
   return { latencies, perSecond: (CONCURRENCY * PER_CALLER) / ((performance.now() - t0) / 1000) };
 }
 
-/** The same inbox insert on a bare `pg` pool, behind the same group-committing writer. */
-function barePgWriter(pool: pg.Pool): AuditWriter {
+/** The unnest-of-typed-arrays inbox insert (what recording was before bare SQL), behind the same group-committing writer. */
+function unnestWriter(run: (text: string, values: unknown[], sql: ReturnType<typeof recordStatement>) => Promise<{ id: string; received_at: Date }[]>): AuditWriter {
   const store = {
     async record(bodies: EventBody[]): Promise<RecordedEvent[]> {
       const statement = recordStatement(bodies);
-      const { rows } = await pool.query<{ id: string; received_at: Date }>(statement.text, statement.values as unknown[]);
+      const rows = await run(statement.text, statement.values as unknown[], statement);
       const at = new Map(rows.map((r) => [r.id, r.received_at]));
       return bodies.map((b) => ({ ...b, receivedAt: at.get(b.id) ?? new Date() }));
     },
@@ -95,7 +96,7 @@ function barePgWriter(pool: pg.Pool): AuditWriter {
 }
 
 function line(label: string, figures: string): void {
-  console.log(`  ${label.padEnd(46)} ${figures}`);
+  console.log(`  ${label.padEnd(66)} ${figures}`);
 }
 
 async function bench(name: string, testDb: TestDatabase): Promise<void> {
@@ -114,8 +115,11 @@ async function bench(name: string, testDb: TestDatabase): Promise<void> {
       }
       line('floor: bare pg one-row INSERT, one at a time', summary(floor));
     }
-    const writers: [string, Recorder][] = [['Prisma $queryRaw', log.writer]];
-    if (pool) writers.push(['bare pg pool', barePgWriter(pool)]);
+    const writers: [string, Recorder][] = [
+      ['the repository: bare SQL, one JSON parameter', log.writer],
+      ['Prisma $queryRaw, unnest arrays', unnestWriter((_t, _v, sql) => db.client.$queryRaw(sql))],
+    ];
+    if (pool) writers.push(['bare pg pool, unnest arrays', unnestWriter(async (text, values) => (await pool.query(text, values)).rows)]);
     for (const [label, writer] of writers) {
       line(`write-ahead alone (${label})`, summary(await sequential(writer)));
       const load = await concurrent(writer);

@@ -33,7 +33,7 @@ export function createSequencer(repository: AuditRepository, signer: AuditSigner
 }
 
 /** The sequencer loop is not started here (`sequencer.start()`, or `sealNow()` when needed). */
-export function createAuditLog(db: Pick<OpenDatabase, 'client' | 'kind' | 'holdSessionLock'>, cfg: AuditConfig): AuditLog {
+export function createAuditLog(db: Pick<OpenDatabase, 'client' | 'sql' | 'kind' | 'holdSessionLock'>, cfg: AuditConfig): AuditLog {
   const repository = new AuditRepository(db);
   const read = new AuditReadRepository(db);
   const signer = new AuditSigner(cfg.signingKeys);

@@ -546,7 +546,7 @@ export class EnvironmentVariables {
   AUDIT_SEAL_INTERVAL_MS: number = 100;
 
   @Int(1, 50_000)
-  AUDIT_SEAL_BATCH_MAX: number = 1_000;
+  AUDIT_SEAL_BATCH_MAX: number = 5_000;
 
   /** An event recorded and not sealed for longer fails verification. */
   @Int(1_000, 86_400_000)

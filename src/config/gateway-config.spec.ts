@@ -89,7 +89,7 @@ describe('loadGatewayConfig', () => {
       checkpointIntervalMs: 60000,
       batch: { maxSize: 256, maxWaitMs: 0 },
       writeTimeoutMs: 5000,
-      seal: { intervalMs: 100, batchSize: 1000, maxLagMs: 60000 },
+      seal: { intervalMs: 100, batchSize: 5000, maxLagMs: 60000 },
     });
   });
 

@@ -105,3 +105,25 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
+
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+
+/**
+ * The same translation for bare driver errors (`RawSql`: `pg` or PGlite): a SQLSTATE or socket
+ * error that means the database cannot be reached becomes `DatabaseUnavailableError`, a unique
+ * violation `DuplicateKeyError`; anything else is returned as it is.
+ */
+export function translateDriverError(err: unknown, entity = 'audit event'): unknown {
+  if (!(err instanceof Error) || err instanceof DatabaseUnavailableError || err instanceof DuplicateKeyError) return err;
+  const { code, constraint } = err as { code?: unknown; constraint?: unknown };
+  if (typeof code === 'string') {
+    if (code === '23505') return new DuplicateKeyError(entity, typeof constraint === 'string' ? constraint : undefined, { cause: err });
+    if (UNAVAILABLE_ERRNOS.has(code) || isUnavailableSqlState(code)) return new DatabaseUnavailableError(code, { cause: err });
+    return err;
+  }
+  // `pg` reports a lost or refused connection without a code.
+  if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(err.message)) {
+    return new DatabaseUnavailableError('connection', { cause: err });
+  }
+  return err;
+}

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { applyMigrations, pgExecutor, pgliteExecutor, readMigrations } from './migrate.js';
+import { pgliteRawSql, postgresRawSql, type RawSql } from './raw-sql.js';
 import { holdPostgresSessionLock, type ReleaseSessionLock } from './session-lock.js';
 
 export type DatabaseKind = 'postgres' | 'pglite';
@@ -29,6 +30,8 @@ export interface DatabaseOptions {
 export interface OpenDatabase {
   readonly kind: DatabaseKind;
   readonly client: PrismaClient;
+  /** Bare SQL on the same database, for the audit log's hot path only (see `RawSql`). */
+  readonly sql: RawSql;
   /** The migrations this open applied (empty when the database was up to date). */
   readonly applied: string[];
   /**
@@ -78,16 +81,22 @@ async function openPostgres(options: DatabaseOptions): Promise<OpenDatabase> {
     await client.$disconnect().catch(() => undefined);
     throw err;
   }
+  const sql = postgresRawSql(connectionString, options.onConnectionError);
   let closed = false;
   return {
     kind: 'postgres',
     client,
+    sql,
     applied,
     holdSessionLock: (key, onLost) => holdPostgresSessionLock(connectionString, key, onLost),
     async close() {
       if (closed) return;
       closed = true;
-      await client.$disconnect();
+      try {
+        await sql.close();
+      } finally {
+        await client.$disconnect();
+      }
     },
   };
 }
@@ -114,6 +123,7 @@ async function openPglite(options: DatabaseOptions): Promise<OpenDatabase> {
     return {
       kind: 'pglite',
       client: prisma,
+      sql: pgliteRawSql(db),
       applied,
       holdSessionLock: async () => async () => undefined,
       async close() {

@@ -4,6 +4,7 @@ import { databaseConfig } from '../config/database.config.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { DatabaseUnavailableError, translatePrismaError } from './database.errors.js';
 import { openDatabase, type DatabaseKind, type OpenDatabase } from './open-database.js';
+import type { RawSql } from './raw-sql.js';
 import type { ReleaseSessionLock } from './session-lock.js';
 
 /**
@@ -21,6 +22,12 @@ export class PrismaService implements OnModuleInit, OnModuleDestroy {
   get client(): PrismaClient {
     if (!this.db) throw new Error('PrismaService is not open (onModuleInit has not run, or it was closed)');
     return this.db.client;
+  }
+
+  /** Bare SQL on the same database: for the audit log's write-ahead and sealing only. */
+  get sql(): RawSql {
+    if (!this.db) throw new Error('PrismaService is not open (onModuleInit has not run, or it was closed)');
+    return this.db.sql;
   }
 
   get kind(): DatabaseKind {

@@ -11,8 +11,8 @@ export interface AuditSequencerOptions {
 /**
  * The sequencer loop, run by every replica: each round tries the seal lease (see
  * `AuditRepository.seal`); the holder moves recorded events from the inbox into the chain, in
- * batches, assigning `seq`, linking and signing them. A full batch is followed by another round at
- * once, so a backlog drains at the store's pace. A replica that dies mid-round loses the lease
+ * batches, assigning `seq`, linking and signing them. A round that leaves rows waiting is followed
+ * by another at once, so a backlog drains at the store's pace. A replica that dies mid-round loses the lease
  * with its connection and its rows stay in the inbox for the next round, on any replica.
  */
 export class AuditSequencer {
@@ -24,7 +24,7 @@ export class AuditSequencer {
   readonly counters = { rounds: 0, busyRounds: 0, failedRounds: 0, sealed: 0, duplicates: 0, largestBatch: 0 };
 
   constructor(
-    private readonly repository: Pick<AuditRepository, 'seal'>,
+    private readonly repository: Pick<AuditRepository, 'seal' | 'releaseLease' | 'inboxBounds'>,
     private readonly link: ChainLinker,
     private readonly options: AuditSequencerOptions,
   ) {}
@@ -36,30 +36,35 @@ export class AuditSequencer {
     this.schedule(this.options.intervalMs);
   }
 
-  /** Stops the loop after the round in progress. */
+  /** Stops the loop after the round in progress and gives the seal lease up. */
   async close(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
+    await this.repository.releaseLease().catch(() => undefined);
   }
 
   /**
-   * Seals until the inbox is empty (what was recorded before the call), waiting while another
-   * replica holds the lease, up to `timeoutMs`. Returns how many events this process sealed.
-   * For shutdown, checkpoints, tests and the CLI.
+   * Seals until what was recorded before the call is sealed, up to `timeoutMs`; while another
+   * replica holds the lease (it keeps it while it lives), waits for that replica to seal it.
+   * Returns how many events this process sealed. For shutdown, checkpoints, tests and the CLI.
    */
   async sealNow(timeoutMs = 10_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     let total = 0;
+    let mark: number | null | undefined;
     for (;;) {
       const result = await this.round();
       if (result === null) {
-        if (Date.now() > deadline) return total;
+        // Everything recorded before the call has a pending number at most the newest one now.
+        mark ??= (await this.repository.inboxBounds()).newest;
+        const { oldest } = await this.repository.inboxBounds();
+        if (mark === null || oldest === null || oldest > mark || Date.now() > deadline) return total;
         await sleep(20);
         continue;
       }
       total += result.sealed.length;
-      if (result.sealed.length + result.duplicates < this.options.batchSize) return total;
+      if (!result.more) return total;
     }
   }
 
@@ -98,8 +103,7 @@ export class AuditSequencer {
     this.timer = setTimeout(() => {
       this.round().then(
         (result) => {
-          const full = result !== null && result.sealed.length + result.duplicates >= this.options.batchSize;
-          this.schedule(full ? 0 : this.options.intervalMs);
+          this.schedule(result?.more ? 0 : this.options.intervalMs);
         },
         () => this.schedule(this.options.intervalMs),
       );

@@ -55,6 +55,26 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
     expect(second[0].prevHash).toBe(first[2].hash);
   });
 
+  it('drops a batch linked ahead when the head moved before it was sealed: nothing is inserted after a stale head', async () => {
+    const own = await openTestAuditLog(kind);
+    try {
+      const ownLink = (h: Parameters<typeof linkEvents>[0], b: Parameters<typeof linkEvents>[1], n: Date) => linkEvents(h, b, n, own.signer);
+      const bodies = Array.from({ length: 6 }, (_, n) => toEventBody({ id: randomUUID(), type: 'call.started', requestId: `ahead-${n}` }));
+      for (const body of bodies) await own.repository.record([body]);
+      const first = (await own.repository.seal(3, ownLink))!;
+      expect(first.more).toBe(true); // the next three are read and linked after first's last
+      const moved = 'f'.repeat(64);
+      await own.sql(`UPDATE audit_events SET hash = '${moved}' WHERE seq = ${first.sealed[2].seq}`);
+      expect(await own.repository.seal(3, ownLink)).toEqual({ sealed: [], duplicates: 0, more: true });
+      const second = (await own.repository.seal(3, ownLink))!;
+      expect(second.sealed.map((e) => e.requestId)).toEqual(bodies.slice(3).map((b) => b.requestId));
+      expect(second.sealed[0].prevHash).toBe(moved);
+      expect(second.more).toBe(false);
+    } finally {
+      await own.dispose();
+    }
+  }, DATABASE_SETUP_TIMEOUT_MS);
+
   it('stores any text exactly as hashed: quotes, backslashes, array syntax, the word NULL, unicode, newlines', async () => {
     const tricky = ['a"b', 'back\\slash', '{x,y}', 'NULL', 'null', '', ' spaced ', 'émoji 🎉', 'line\nbreak', "it's", ',', '\\"'];
     const stored = await log.append(tricky.map((text, i) => ({ type: 'call.started' as const, requestId: `tricky-${i}`, endUser: text, promptText: text, details: { text, list: [text, 1, true, null] } })));
@@ -68,7 +88,7 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
     await log.repository.record([body, body]); // still in the inbox: the insert skips it
     await log.repository.seal(100, link);
     await log.repository.record([body]); // sealed meanwhile: the sequencer drops it
-    expect(await log.repository.seal(100, link)).toEqual({ sealed: [], duplicates: 1 });
+    expect(await log.repository.seal(100, link)).toEqual({ sealed: [], duplicates: 1, more: false });
     expect((await log.read.search({ requestId: 'retry' }, { limit: 10 })).length).toBe(1);
     expect((await log.read.pendingStatus()).count).toBe(0);
   });
@@ -140,7 +160,7 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
   });
 
   it('offers no update; deletes only through retention', () => {
-    expect(Object.getOwnPropertyNames(AuditRepository.prototype).sort()).toEqual(['constructor', 'maintain', 'record', 'seal', 'writeProbe']);
+    expect(Object.getOwnPropertyNames(AuditRepository.prototype).sort()).toEqual(['constructor', 'inboxBounds', 'maintain', 'record', 'releaseLease', 'seal', 'writeProbe']);
   });
 });
 
@@ -162,6 +182,27 @@ describe('AuditRepository seal lease (postgres)', () => {
     } finally {
       await holder.end().catch(() => undefined);
       await log.dispose();
+      await testDb.drop();
+    }
+  }, DATABASE_SETUP_TIMEOUT_MS);
+});
+
+describe('AuditSequencer.sealNow beside a lease holder (postgres)', () => {
+  it('while another replica holds the lease, waits only until that replica has sealed what was recorded before the call', async () => {
+    const testDb = await createTestDatabase('postgres');
+    const holder = await openTestAuditLog('postgres', { seal: { intervalMs: 50, batchSize: 1000, maxLagMs: 60_000 } }, testDb);
+    const other = await openTestAuditLog('postgres', {}, testDb);
+    try {
+      holder.sequencer.start();
+      await holder.sequencer.sealNow(); // the holder now keeps the lease while it lives
+      await other.repository.record([toEventBody({ id: randomUUID(), type: 'call.started', requestId: 'from-the-other' })]);
+      const started = Date.now();
+      expect(await other.sequencer.sealNow(30_000)).toBe(0); // the holder sealed it, not this one
+      expect(Date.now() - started).toBeLessThan(15_000); // not the whole timeout
+      expect((await other.read.pendingStatus()).count).toBe(0);
+    } finally {
+      await other.dispose();
+      await holder.dispose();
       await testDb.drop();
     }
   }, DATABASE_SETUP_TIMEOUT_MS);

@@ -1,14 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { translatePrismaError } from '../../database/database.errors.js';
+import { translateDriverError, translatePrismaError } from '../../database/database.errors.js';
 import { PrismaService } from '../../database/prisma.service.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import { GENESIS_HASH } from './audit-chain.js';
 import type { ChainHead, Checkpoint, EventBody, RecordedEvent, StoredEvent } from '../audit-event.js';
-import { BODY_COLUMNS, bodyArrays, bodyOfRow, recordedOfRow, type RawEventRow } from './audit-sql.js';
+import { BODY_COLUMNS, bodyArrays, bodyOfRow, type RawEventRow } from './audit-sql.js';
+import { InboxSealer, type ChainLinker, type SealResult } from './audit-sealer.js';
+import { bodiesJson, RECORD_SQL } from './audit-statements.js';
 import { toCheckpoint, toCheckpointRow, toStoredEvent } from '../audit-rows.js';
 
-/** The sequencer's lease: whoever holds it (for one sealing transaction) seals; the others skip. */
-export const SEAL_LOCK_KEY = 4_178_032_001;
+export { SEAL_LOCK_KEY, type ChainLinker, type SealResult } from './audit-sealer.js';
 /** One replica at a time runs checkpoints, recovery and retention. */
 export const MAINTENANCE_LOCK_KEY = 4_178_032_002;
 /** First half of the two-key advisory lock each running gateway holds for its whole life. */
@@ -19,33 +20,26 @@ export function instanceLockKey(instanceId: string): [number, number] {
   return [INSTANCE_LOCK_NAMESPACE, Number.parseInt(instanceId.replace(/-/g, '').slice(0, 8), 16) | 0];
 }
 
-/** Computes the chain columns of `events` placed after `head` (see `linkEvents`). */
-export type ChainLinker = (head: ChainHead, events: RecordedEvent[], now: Date) => StoredEvent[];
-
 type Tx = Prisma.TransactionClient;
 
-const SEAL_TX = { maxWait: 5_000, timeout: 30_000 };
+const PROBE_TX = { maxWait: 5_000, timeout: 30_000 };
 const MAINTENANCE_TX = { maxWait: 10_000, timeout: 120_000 };
 
 class ProbeRollback extends Error {}
-
-/** What one sealing round did: null when another replica holds the lease. */
-export interface SealResult {
-  sealed: StoredEvent[];
-  /** Rows removed from the inbox that were already sealed (a retried write that had committed). */
-  duplicates: number;
-}
 
 /**
  * Writes of the audit log (Prisma; tables `audit_pending`, `audit_events`, `audit_checkpoints`).
  * Recording is one autocommitted multi-row insert into the inbox; sealing moves inbox rows into
  * the chain. Sealed events are only ever inserted; the one delete is retention's
  * (`MaintenanceSession.purgeThrough`). Reads are in `AuditReadRepository`.
- * Outside Nest: `new AuditRepository({ client })`.
+ * The write-ahead and sealing run as bare SQL (`RawSql`), the rest through Prisma.
+ * Outside Nest: `new AuditRepository({ client, sql })`.
  */
 @Injectable()
 export class AuditRepository {
-  constructor(@Inject(PrismaService) private readonly prisma: Pick<PrismaService, 'client'>) {}
+  private readonly sealer = new InboxSealer(() => this.prisma.sql);
+
+  constructor(@Inject(PrismaService) private readonly prisma: Pick<PrismaService, 'client' | 'sql'>) {}
 
   /**
    * The write-ahead: one INSERT of every body into the inbox, one round trip, no lock. Durable
@@ -54,9 +48,10 @@ export class AuditRepository {
   async record(bodies: EventBody[]): Promise<RecordedEvent[]> {
     if (bodies.length === 0) return [];
     try {
-      return await recordIn(this.prisma.client, bodies);
+      const rows = await this.prisma.sql.query<{ id: string; received_at: Date }>(RECORD_SQL, [bodiesJson(bodies)]);
+      return recordedOf(bodies, rows);
     } catch (err) {
-      throw translatePrismaError(err, 'audit event');
+      throw translateDriverError(err);
     }
   }
 
@@ -66,7 +61,7 @@ export class AuditRepository {
       await this.prisma.client.$transaction(async (tx) => {
         await tx.$executeRaw`INSERT INTO audit_pending (id, type) VALUES ('00000000-0000-4000-8000-000000000000'::uuid, 'audit.probe')`;
         throw new ProbeRollback();
-      }, SEAL_TX);
+      }, PROBE_TX);
     } catch (err) {
       if (err instanceof ProbeRollback) return;
       throw translatePrismaError(err, 'audit event');
@@ -74,36 +69,31 @@ export class AuditRepository {
   }
 
   /**
-   * One sealing round, if this replica gets the lease (a transaction-level advisory lock, so a
-   * sequencer that dies mid-round releases it with its connection): takes up to `limit` inbox
-   * rows in the order they were recorded, links them after the head, inserts them into the
-   * chain, deletes them from the inbox, all in one transaction.
+   * One sealing round, if this replica holds the lease (see `InboxSealer`): takes up to `limit`
+   * inbox rows in the order they were recorded, links them after the head, inserts them into
+   * the chain and deletes them from the inbox, in one transaction.
    */
   async seal(limit: number, link: ChainLinker): Promise<SealResult | null> {
     try {
-      // An idle round costs one round trip, not a transaction.
-      const [{ any }] = await this.prisma.client.$queryRaw<{ any: boolean }[]>`SELECT EXISTS (SELECT 1 FROM audit_pending) AS any`;
-      if (!any) return { sealed: [], duplicates: 0 };
-      return await this.prisma.client.$transaction(async (tx) => {
-        const [{ locked }] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${SEAL_LOCK_KEY}::bigint) AS locked`;
-        if (!locked) return null;
-        const rows = await tx.$queryRaw<RawEventRow[]>`
-          DELETE FROM audit_pending p USING (SELECT pending_no FROM audit_pending ORDER BY pending_no LIMIT ${limit}) AS batch
-           WHERE p.pending_no = batch.pending_no RETURNING p.*`;
-        if (rows.length === 0) return { sealed: [], duplicates: 0 };
-        const recorded = rows.map(recordedOfRow).sort((x, y) => x.pendingNo - y.pendingNo);
-        const known = await tx.$queryRaw<{ id: string }[]>`SELECT id::text AS id FROM audit_events WHERE id = ANY(${recorded.map((r) => r.id)}::uuid[])`;
-        const skip = new Set(known.map((k) => k.id));
-        const fresh = recorded.filter((r) => !skip.has(r.id)).map(({ pendingNo: _, ...event }) => event);
-        if (fresh.length === 0) return { sealed: [], duplicates: rows.length };
-        const { head, now } = await readHead(tx);
-        const sealed = link(head, fresh, now);
-        await insertSealed(tx, sealed);
-        return { sealed, duplicates: rows.length - fresh.length };
-      }, SEAL_TX);
+      return await this.sealer.round(limit, link);
     } catch (err) {
-      throw translatePrismaError(err, 'audit event');
+      throw translateDriverError(translatePrismaError(err, 'audit event'));
     }
+  }
+
+  /** The lowest and highest pending number in the inbox (nulls when it is empty): how `sealNow` waits on another replica's sequencer. */
+  async inboxBounds(): Promise<{ oldest: number | null; newest: number | null }> {
+    try {
+      const [row] = await this.prisma.sql.query<{ oldest: string | null; newest: string | null }>('SELECT min(pending_no) AS oldest, max(pending_no) AS newest FROM audit_pending');
+      return { oldest: row.oldest === null ? null : Number(row.oldest), newest: row.newest === null ? null : Number(row.newest) };
+    } catch (err) {
+      throw translateDriverError(err);
+    }
+  }
+
+  /** Gives the seal lease up (closes its connection). At shutdown, so another replica takes over at once. */
+  releaseLease(): Promise<void> {
+    return this.sealer.release();
   }
 
   /**
@@ -247,23 +237,12 @@ export function recordStatement(bodies: EventBody[]): Prisma.Sql {
 
 /** The write-ahead insert (see `AuditRepository.record`), on the client or inside a transaction. */
 async function recordIn(db: Pick<Tx, '$queryRaw'>, bodies: EventBody[]): Promise<RecordedEvent[]> {
-  const rows = await db.$queryRaw<{ id: string; received_at: Date }[]>(recordStatement(bodies));
+  return recordedOf(bodies, await db.$queryRaw<{ id: string; received_at: Date }[]>(recordStatement(bodies)));
+}
+
+function recordedOf(bodies: EventBody[], rows: { id: string; received_at: Date }[]): RecordedEvent[] {
   const at = new Map(rows.map((r) => [r.id, new Date(r.received_at)]));
   // A skipped id (already recorded) gets the time of this attempt: it is not stored anywhere.
   const now = rows[0] ? new Date(rows[0].received_at) : new Date();
   return bodies.map((body) => ({ ...body, receivedAt: at.get(body.id) ?? now }));
-}
-
-/**
- * One INSERT for the whole sealed batch: a column array per field, `unnest`ed. (Prisma's
- * `createMany` builds the same statement several times slower; this is the sequencer's hot path.)
- */
-async function insertSealed(tx: Tx, events: StoredEvent[]): Promise<void> {
-  const col = <T>(pick: (e: StoredEvent) => T): T[] => events.map(pick);
-  await tx.$executeRaw`
-    INSERT INTO audit_events (${BODY_COLUMNS}, seq, recorded_at, received_at, prev_hash, hash, key_id, signature)
-    SELECT * FROM unnest(${Prisma.join(bodyArrays(events))},
-      ${col((e) => String(e.seq))}::bigint[], ${col((e) => e.recordedAt.toISOString())}::timestamptz[],
-      ${col((e) => e.receivedAt?.toISOString() ?? null)}::timestamptz[], ${col((e) => e.prevHash)}::text[], ${col((e) => e.hash)}::text[],
-      ${col((e) => e.keyId)}::text[], ${col((e) => e.signature)}::text[])`;
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { request as httpRequest } from 'node:http';
 import { startDifySimulator, type DifySimulator } from '../../simulator/dify-simulator.js';
 import { readSseEvents } from '../../simulator/sse-reader.js';
 import { ApiKeyRepository } from '../../src/auth/api-key.repository.js';
@@ -89,13 +90,30 @@ describe('two gateway replicas sharing PostgreSQL and Redis', () => {
     });
   }
 
-  /** How long after `since` the replica starts refusing `key` with `status` (polling every 10 ms). */
+  /** The status of a chat sent from `localAddress` (a loopback address of its own). */
+  function chatStatusFrom(gw: GatewayProcess, key: string, localAddress: string): Promise<number> {
+    const body = JSON.stringify({ inputs: {}, query: 'hi', user: 'u', response_mode: 'blocking' });
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(`${gw.origin}/v1/chat-messages`, { method: 'POST', localAddress, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' } }, (res) => {
+        res.resume().on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  let pollSource = 10;
+  /**
+   * How long after `since` the replica starts refusing `key` with `status` (polling every 10 ms).
+   * Each poll loop calls from a loopback address of its own: refusals beyond a source's budget
+   * are answered a second late on purpose (the flood tarpit), which is not what is timed here.
+   */
   async function refusedAfter(gw: GatewayProcess, key: string, status: number, since: number): Promise<number> {
+    const localAddress = `127.0.0.${pollSource++}`;
     for (;;) {
-      const res = await chat(gw, key);
-      await res.arrayBuffer();
-      if (res.status === status) return Date.now() - since;
-      if (Date.now() - since > 5000) throw new Error(`still ${res.status} after 5 s`);
+      const got = await chatStatusFrom(gw, key, localAddress);
+      if (got === status) return Date.now() - since;
+      if (Date.now() - since > 5000) throw new Error(`still ${got} after 5 s`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }

@@ -111,7 +111,9 @@ describeInBrowser('compliance console in Chromium', () => {
     await shot('03-call');
     await page.keyboard.press('Escape');
     await view.waitFor({ state: 'detached' });
-    await page.waitForFunction(`document.activeElement?.getAttribute('aria-label') === ${JSON.stringify(openerLabel)}`, undefined, { timeout: 5_000 });
+    // Focus returns to the opener. A locator wait, not waitForFunction: a string predicate is
+    // evaluated with eval in the page, which the console's CSP (rightly) refuses.
+    await page.locator(`button[aria-label=${JSON.stringify(openerLabel)}]:focus`).waitFor({ timeout: 5_000 });
   });
 
   it('exports the current filter as CSV (a download, fetched with the key header)', async () => {

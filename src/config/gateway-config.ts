@@ -108,6 +108,17 @@ export interface IdempotencyConfig {
   maxKeys: number;
 }
 
+/**
+ * OpenTelemetry traces: on when an OTLP endpoint is set (and OTEL_SDK_DISABLED is not). Every
+ * other OTEL_* variable (service name, headers, sampler, resource attributes, protocol) is read by
+ * the SDK itself when it starts; none of it is needed to decide on or off.
+ */
+export interface TracingConfig {
+  enabled: boolean;
+  /** The endpoint traces go to (the traces one wins), for the boot summary. */
+  endpoint?: string;
+}
+
 export interface GatewayConfig {
   app: AppConfig;
   dify: DifyConfig;
@@ -116,6 +127,7 @@ export interface GatewayConfig {
   idempotency: IdempotencyConfig;
   keys: KeysConfig;
   redis: RedisConfig;
+  tracing: TracingConfig;
 }
 
 /** Variables that may also be given as `<NAME>_FILE` (a mounted secret). */
@@ -138,6 +150,10 @@ function derivedMaxSockets(maxConcurrentCalls: number, targets: readonly { baseU
     perOrigin.set(origin, (perOrigin.get(origin) ?? 0) + 1);
   }
   return maxConcurrentCalls * Math.max(1, ...perOrigin.values()) + UNSLOTTED_SOCKETS;
+}
+
+function tracingOf(endpoint: string | undefined, disabled: boolean): TracingConfig {
+  return endpoint && !disabled ? { enabled: true, endpoint } : { enabled: false };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -265,6 +281,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
       ...(v.REDIS_URL ? { url: v.REDIS_URL } : {}),
       keyPrefix: v.REDIS_KEY_PREFIX,
     },
+    tracing: tracingOf(v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? v.OTEL_EXPORTER_OTLP_ENDPOINT, v.OTEL_SDK_DISABLED),
   });
 }
 

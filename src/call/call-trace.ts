@@ -9,6 +9,13 @@ import type { CallEnd, CallFacts } from './call-record.js';
  */
 export function traceSummary(facts: CallFacts, entry: CallAuditEntry, end: CallEnd): CallSummary {
   const seen = end.observation;
+  const usage = seen && {
+    inputTokens: seen.promptTokens,
+    outputTokens: seen.completionTokens,
+    totalTokens: seen.totalTokens,
+    totalPrice: seen.totalPrice,
+    currency: seen.currency,
+  };
   return {
     ...(facts.route ? { route: { name: facts.route.name, method: facts.method, path: facts.route.path } } : {}),
     app: entry.appAlias,
@@ -19,8 +26,6 @@ export function traceSummary(facts: CallFacts, entry: CallAuditEntry, end: CallE
     errorCode: entry.errorCode,
     upstreamStatus: entry.upstreamStatus,
     attempts: entry.attempts,
-    ...(seen
-      ? { usage: { inputTokens: seen.promptTokens, outputTokens: seen.completionTokens, totalTokens: seen.totalTokens, totalPrice: seen.totalPrice, currency: seen.currency } }
-      : {}),
+    ...(usage ? { usage } : {}),
   };
 }

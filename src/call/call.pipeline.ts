@@ -126,7 +126,14 @@ export class CallPipeline {
   }
 
   /** send: through isolation (owner checks, dataset lists, the answer out of the namespace) to Dify. */
-  private send(call: AdmittedCall, prepared: PreparedRequest, requestId: string, callerGone: AbortSignal, shutdownSignal: AbortSignal, trace: CallTrace): Promise<DifyCallResponse> {
+  private send(
+    call: AdmittedCall,
+    prepared: PreparedRequest,
+    requestId: string,
+    callerGone: AbortSignal,
+    shutdownSignal: AbortSignal,
+    trace: CallTrace,
+  ): Promise<DifyCallResponse> {
     return this.isolation.exchange(call, prepared, (request) => this.client.send({ ...request, requestId, signal: callerGone, shutdownSignal, trace }));
   }
 

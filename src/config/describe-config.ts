@@ -69,6 +69,6 @@ export function describeConfig(cfg: GatewayConfig): string {
     `audit.retentionDays=${audit.retentionDays || 'forever'}`,
     `audit.batch(max=${audit.batch.maxSize} waitMs=${audit.batch.maxWaitMs} timeoutMs=${audit.writeTimeoutMs})`,
     `audit.checkpointMs=${audit.checkpointIntervalMs}`,
-    `tracing=${tracing.enabled && tracing.endpoint ? `otlp ${maskedEndpoint(tracing.endpoint)}` : 'off'}`,
+    `tracing=${tracing.endpoint ? `otlp ${maskedEndpoint(tracing.endpoint)}` : 'off'}`, // the SDK reads the other OTEL_* itself
   ].join(' ');
 }

@@ -9,8 +9,10 @@ import { readSigningKeys } from './audit-signing-keys.js';
 import { collectDifyApps } from './dify-apps.js';
 import { Secret } from './secret.js';
 import { collectSecretFiles } from './secret-file.js';
+import { tracingOf, type TracingConfig } from './tracing-settings.js';
 
 export type { LogLevel } from './env.schema.js';
+export type { TracingConfig } from './tracing-settings.js';
 
 export interface DifyAppConfig {
   alias: string;
@@ -108,17 +110,6 @@ export interface IdempotencyConfig {
   maxKeys: number;
 }
 
-/**
- * OpenTelemetry traces: on when an OTLP endpoint is set (and OTEL_SDK_DISABLED is not). Every
- * other OTEL_* variable (service name, headers, sampler, resource attributes, protocol) is read by
- * the SDK itself when it starts; none of it is needed to decide on or off.
- */
-export interface TracingConfig {
-  enabled: boolean;
-  /** The endpoint traces go to (the traces one wins), for the boot summary. */
-  endpoint?: string;
-}
-
 export interface GatewayConfig {
   app: AppConfig;
   dify: DifyConfig;
@@ -150,10 +141,6 @@ function derivedMaxSockets(maxConcurrentCalls: number, targets: readonly { baseU
     perOrigin.set(origin, (perOrigin.get(origin) ?? 0) + 1);
   }
   return maxConcurrentCalls * Math.max(1, ...perOrigin.values()) + UNSLOTTED_SOCKETS;
-}
-
-function tracingOf(endpoint: string | undefined, disabled: boolean): TracingConfig {
-  return endpoint && !disabled ? { enabled: true, endpoint } : { enabled: false };
 }
 
 function deepFreeze<T>(value: T): T {

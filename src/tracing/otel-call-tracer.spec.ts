@@ -30,7 +30,7 @@ describe('OtelCallTracer', () => {
   it('starts a new trace for a malformed traceparent, and drops a tracestate that came without one', () => {
     const { tracer: calls } = tracer();
     const trace = calls.startCall('GET', { traceparent: '00-not-a-trace-01', tracestate: 'vendor=x' });
-    const headers = trace.attempt('GET', '/info')!.headers({ tracestate: 'vendor=x' });
+    const headers = trace.attempt('GET', '/info')!.headers<Record<string, string>>({ tracestate: 'vendor=x' });
     expect(headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(headers.traceparent).not.toContain('not-a-trace');
     expect(headers).not.toHaveProperty('tracestate');
@@ -41,7 +41,8 @@ describe('OtelCallTracer', () => {
     const trace = calls.startCall('GET', {});
     trace.attempt('GET', '/info')!.end({ label: 'network' });
     trace.attempt('GET', '/info')!.end({ label: '502', status: 502 });
-    const summary = { route: { name: 'app.info', method: 'GET', path: '/info' }, requestId: 'r', status: 502, outcome: 'upstream_error', errorCode: 'dify_bad_gateway', attempts: 2 };
+    const route = { name: 'app.info', method: 'GET', path: '/info' };
+    const summary = { route, requestId: 'r', status: 502, outcome: 'upstream_error', errorCode: 'dify_bad_gateway', attempts: 2 };
     trace.end(summary);
     trace.end({ ...summary, status: 200 });
     const [first, second, server] = exporter.getFinishedSpans();

@@ -4,6 +4,7 @@ import { AuthModule } from '../auth/auth.module.js';
 import { DifyModule } from '../dify/dify.module.js';
 import { IsolationModule } from '../isolation/isolation.module.js';
 import { LimitsModule } from '../limits/limits.module.js';
+import { TracingModule } from '../tracing/tracing.module.js';
 import { CallController } from './call.controller.js';
 import { CallPipeline } from './call.pipeline.js';
 
@@ -13,7 +14,7 @@ import { CallPipeline } from './call.pipeline.js';
  * them imports it.
  */
 @Module({
-  imports: [AuthModule, AuditModule, DifyModule, IsolationModule, LimitsModule],
+  imports: [AuthModule, AuditModule, DifyModule, IsolationModule, LimitsModule, TracingModule],
   controllers: [CallController],
   providers: [CallPipeline],
 })

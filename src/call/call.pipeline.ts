@@ -24,13 +24,17 @@ import { UserNamespace } from '../isolation/user-namespace.js';
 import { CallerLimits } from '../limits/caller-limits.service.js';
 import type { StreamSlot } from '../limits/stream-slots.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { CallTracer, type CallTrace } from '../tracing/call-tracer.js';
 import { callInputs } from './call-inputs.js';
 import { ABANDONED_STREAM, refusedOutcome, relayedOutcome } from './call-outcome.js';
 import { beginCall, callRecord, type CallEnd, type CallFacts } from './call-record.js';
+import { traceSummary } from './call-trace.js';
 import { matchCall, type MatchedRoute } from './match.stage.js';
 
 /** What a call holds until it completes: released by the complete stage, whatever happened. */
 interface CallHold {
+  /** The call's span (a no-op when tracing is off), ended by the complete stage. */
+  trace: CallTrace;
   claim?: IdempotencyClaim;
   slot?: StreamSlot;
 }
@@ -60,16 +64,19 @@ export class CallPipeline {
     private readonly metrics: MetricsService,
     private readonly shutdown: ShutdownService,
     private readonly pino: PinoLogger,
+    private readonly tracer: CallTracer,
   ) {}
 
   /** One /v1 call, counted as in flight, its log lines bound to its request id (pino-http does not run for /v1). */
   run(req: Request, res: Response): Promise<void> {
-    return this.pino.runInContext(() => this.shutdown.track((shutdownSignal) => this.handle(req, res, shutdownSignal)), { bindings: { requestId: requestIdOf(req) } });
+    const trace = this.tracer.startCall(req.method, req.headers); // its trace_id and span_id go on the call's log lines
+    const bindings = { requestId: requestIdOf(req), ...trace.logFields };
+    return this.pino.runInContext(() => this.shutdown.track((shutdownSignal) => this.handle(req, res, shutdownSignal, trace)), { bindings });
   }
 
-  private async handle(req: Request, res: Response, shutdownSignal: AbortSignal): Promise<void> {
+  private async handle(req: Request, res: Response, shutdownSignal: AbortSignal, trace: CallTrace): Promise<void> {
     const facts = beginCall(req);
-    const hold: CallHold = {};
+    const hold: CallHold = { trace };
     let end: CallEnd;
     let thrown: unknown;
     try {
@@ -95,10 +102,11 @@ export class CallPipeline {
     facts.inputs = callInputs(prepared.json, rawQuery, this.audit.storesText);
     hold.claim = await this.idempotency.claim(req.headers['idempotency-key'], caller.keyId, facts.requestId);
     if (prepared.streaming) hold.slot = await this.limits.openStream(caller);
-    await this.audit.callStarted(callRecord(facts)); // record: throws 503 audit_unavailable when it cannot be written
-    const upstream = await this.send(call, prepared, facts.requestId, callerGone, shutdownSignal);
+    // record: throws 503 audit_unavailable when it cannot be written
+    await hold.trace.step('audit.write_ahead', () => this.audit.callStarted(callRecord(facts)));
+    const upstream = await this.send(call, prepared, facts.requestId, callerGone, shutdownSignal, hold.trace);
     facts.upstream = { status: upstream.status, attempts: upstream.attempts };
-    const relay = await this.relay(call, prepared, upstream, res, facts.requestId);
+    const relay = await hold.trace.step('relay', () => this.relay(call, prepared, upstream, res, facts.requestId));
     return { ...relayedOutcome(upstream.status, relay), status: upstream.status, upstreamStatus: upstream.status, attempts: upstream.attempts, observation: relay.observation, workNotDone: false, ownEvent: true };
   }
 
@@ -118,8 +126,15 @@ export class CallPipeline {
   }
 
   /** send: through isolation (owner checks, dataset lists, the answer out of the namespace) to Dify. */
-  private send(call: AdmittedCall, prepared: PreparedRequest, requestId: string, callerGone: AbortSignal, shutdownSignal: AbortSignal): Promise<DifyCallResponse> {
-    return this.isolation.exchange(call, prepared, (request) => this.client.send({ ...request, requestId, signal: callerGone, shutdownSignal }));
+  private send(
+    call: AdmittedCall,
+    prepared: PreparedRequest,
+    requestId: string,
+    callerGone: AbortSignal,
+    shutdownSignal: AbortSignal,
+    trace: CallTrace,
+  ): Promise<DifyCallResponse> {
+    return this.isolation.exchange(call, prepared, (request) => this.client.send({ ...request, requestId, signal: callerGone, shutdownSignal, trace }));
   }
 
   /** relay: the answer to the caller; a stream it left (or we cut) keeps spending tokens at Dify until it is stopped. */
@@ -182,6 +197,7 @@ export class CallPipeline {
       attempts: entry.attempts,
       latencyMs: entry.latencyMs,
     });
+    hold.trace.end(traceSummary(facts, entry, end));
   }
 }
 

@@ -16,12 +16,22 @@ function maskedUrl(secret: Secret): string {
   }
 }
 
+/** An OTLP endpoint as origin and path: a query string or user info could hold a token. */
+function maskedEndpoint(raw: string): string {
+  try {
+    const url = new URL(raw);
+    return `${url.protocol}//${url.username || url.password ? '***@' : ''}${url.host}${url.pathname}`;
+  } catch {
+    return '***';
+  }
+}
+
 /**
  * A one-line, masked summary of the config for the boot log: keys appear as `…last4`, the
  * database URL without credentials or query. Safe to log.
  */
 export function describeConfig(cfg: GatewayConfig): string {
-  const { app, dify, database, audit, idempotency, keys, redis } = cfg;
+  const { app, dify, database, audit, idempotency, keys, redis, tracing } = cfg;
   const apps = Object.values(dify.apps)
     .map((entry) => `${entry.alias}=${entry.baseUrl} key=${maskedKey(entry.apiKey)}`)
     .join(', ');
@@ -59,5 +69,6 @@ export function describeConfig(cfg: GatewayConfig): string {
     `audit.retentionDays=${audit.retentionDays || 'forever'}`,
     `audit.batch(max=${audit.batch.maxSize} waitMs=${audit.batch.maxWaitMs} timeoutMs=${audit.writeTimeoutMs})`,
     `audit.checkpointMs=${audit.checkpointIntervalMs}`,
+    `tracing=${tracing.endpoint ? `otlp ${maskedEndpoint(tracing.endpoint)}` : 'off'}`, // the SDK reads the other OTEL_* itself
   ].join(' ');
 }

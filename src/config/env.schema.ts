@@ -114,6 +114,9 @@ export const ENV_VARIABLES = [
   'KEY_DEFAULT_REQUESTS_PER_MINUTE',
   'KEY_DEFAULT_CONCURRENT_STREAMS',
   'KEY_DEFAULT_DAILY_TOKENS',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_SDK_DISABLED',
 ] as const;
 
 function sortIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
@@ -390,6 +393,14 @@ function SecretUrl(name: string, check: (url: string) => string | undefined): Pr
   );
 }
 
+/** An OTLP/HTTP endpoint: an absolute http(s) URL (it may carry a path); unset is fine. */
+function OtlpEndpoint(name: string): PropertyDecorator {
+  return compose(
+    Expose(),
+    Rule(name, (value) => (value === undefined ? undefined : typeof value === 'string' ? checkUrl(value, /^https?:\/\/[^/]/i, 'must be an http(s) URL') : 'is invalid')),
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The schema
 
@@ -588,6 +599,19 @@ export class EnvironmentVariables {
 
   @Int(0, 2_000_000_000)
   KEY_DEFAULT_DAILY_TOKENS: number = 0;
+
+  /**
+   * Tracing is on when either OTLP endpoint is set (the standard variables, read again by the
+   * OpenTelemetry SDK itself with the other OTEL_* ones); checked here so a typo fails at boot.
+   */
+  @OtlpEndpoint('otlpEndpoint')
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  @OtlpEndpoint('otlpTracesEndpoint')
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
+
+  @Bool()
+  OTEL_SDK_DISABLED: boolean = false;
 }
 
 const SCHEMA_KEYS = ENV_VARIABLES.filter(

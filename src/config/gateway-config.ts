@@ -9,8 +9,10 @@ import { readSigningKeys } from './audit-signing-keys.js';
 import { collectDifyApps } from './dify-apps.js';
 import { Secret } from './secret.js';
 import { collectSecretFiles } from './secret-file.js';
+import { tracingOf, type TracingConfig } from './tracing-settings.js';
 
 export type { LogLevel } from './env.schema.js';
+export type { TracingConfig } from './tracing-settings.js';
 
 export interface DifyAppConfig {
   alias: string;
@@ -116,6 +118,7 @@ export interface GatewayConfig {
   idempotency: IdempotencyConfig;
   keys: KeysConfig;
   redis: RedisConfig;
+  tracing: TracingConfig;
 }
 
 /** Variables that may also be given as `<NAME>_FILE` (a mounted secret). */
@@ -265,6 +268,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
       ...(v.REDIS_URL ? { url: v.REDIS_URL } : {}),
       keyPrefix: v.REDIS_KEY_PREFIX,
     },
+    tracing: tracingOf(v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? v.OTEL_EXPORTER_OTLP_ENDPOINT, v.OTEL_SDK_DISABLED),
   });
 }
 

@@ -16,6 +16,7 @@ import { BulkheadFullError, DifyResilience } from './dify.resilience.js';
 import { retryAfterSeconds } from './retry-policy.js';
 import { sendAttempt, type AttemptError, type UpstreamRequest } from './upstream-attempt.js';
 import { DIFY_ROUTES, type DifyRoute } from './dify.routes.js';
+import type { UpstreamTrace } from '../tracing/call-tracer.js';
 
 const routeNamed = (name: string) => DIFY_ROUTES.find((r) => r.name === name) as DifyRoute;
 const PROBE_ROUTE = routeNamed('app.info');
@@ -51,6 +52,8 @@ export interface DifyCall {
   shutdownSignal?: AbortSignal;
   /** Probes and stop calls do not take a bulkhead slot (they are short and free capacity). */
   bypassBulkhead?: boolean;
+  /** The call's trace: each attempt gets a span, and Dify a `traceparent` that names it. */
+  trace?: UpstreamTrace;
 }
 
 export interface DifyCallResponse {
@@ -142,6 +145,7 @@ export class DifyClient {
         retryClass: route.retry,
         signal: controller.signal,
         abortReason: () => reason,
+        ...(call.trace ? { trace: { of: call.trace, template: route.path } } : {}),
       };
       result = await runAttempts(() => sendAttempt(this.http.axiosRef, request), {
         policy: this.cfg.retry,

@@ -7,6 +7,9 @@ export interface CallObservation {
   taskId?: string;
   workflowRunId?: string;
   totalTokens?: number;
+  /** Dify's `prompt_tokens` and `completion_tokens`, when it reports them (chat and completion usage). */
+  promptTokens?: number;
+  completionTokens?: number;
   totalPrice?: string;
   currency?: string;
   /** The stream reached a terminal event (message_end, workflow_finished, workflow_paused, error). */
@@ -40,6 +43,8 @@ export function observeJson(json: unknown, into: CallObservation, options: Obser
   const usage = metadata?.usage;
   if (usage && typeof usage === 'object') {
     if (typeof usage.total_tokens === 'number') into.totalTokens = usage.total_tokens;
+    if (typeof usage.prompt_tokens === 'number') into.promptTokens = usage.prompt_tokens;
+    if (typeof usage.completion_tokens === 'number') into.completionTokens = usage.completion_tokens;
     into.totalPrice = str(usage.total_price) ?? into.totalPrice;
     into.currency = str(usage.currency) ?? into.currency;
   }

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import type { AxiosError, AxiosInstance, AxiosResponse, RawAxiosRequestHeaders } from 'axios';
+import type { UpstreamTrace } from '../tracing/call-tracer.js';
 import type { AttemptOutcome } from './attempt-loop.js';
 import { onSocketReady, POOL_FULL_CODE } from './connect-timeout.agent.js';
 import type { DifyErrorDetails } from './dify.errors.js';
@@ -21,6 +22,8 @@ export interface UpstreamRequest {
   signal: AbortSignal;
   /** Why `signal` fired: 'timeout' | 'client_closed' | 'shutdown'. */
   abortReason: () => string | undefined;
+  /** The call's trace (a CLIENT span per attempt) and the route row's template that names it. */
+  trace?: { of: UpstreamTrace; template: string };
 }
 
 /** What a caller may learn of a failed attempt: the DifyError fields one attempt decides. */
@@ -37,13 +40,22 @@ const ERROR_BODY_LIMIT = 64 * 1024;
  * leaves this function.
  */
 export async function sendAttempt(axios: AxiosInstance, request: UpstreamRequest): Promise<UpstreamOutcome> {
+  const span = request.trace?.of.attempt(request.method, request.trace.template);
+  if (!span) return attempt(axios, request, request.headers);
+  // Dify gets a `traceparent` whose parent is this attempt's span (not the caller's header as it came).
+  const outcome = await attempt(axios, request, span.headers(request.headers));
+  span.end({ label: outcome.label, status: outcome.ok ? outcome.value.status : outcome.error.status });
+  return outcome;
+}
+
+async function attempt(axios: AxiosInstance, request: UpstreamRequest, headers: RawAxiosRequestHeaders): Promise<UpstreamOutcome> {
   const connection = { made: false };
   const streamedBody = request.body instanceof Readable;
   try {
     const response = await axios.request<Readable>({
       method: request.method,
       url: request.url,
-      headers: request.headers,
+      headers,
       data: request.body,
       signal: request.signal,
       transport: trackingTransport(request.url, connection),

@@ -1,5 +1,5 @@
 import { getMetadataStorage, ValidationTypes } from 'class-validator';
-import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
+import { targetConstructorToSchema, validationMetadatasToSchemas } from 'class-validator-jsonschema';
 import type { SchemaObject } from '@nestjs/swagger';
 import { createRequire } from 'node:module';
 
@@ -28,18 +28,29 @@ function customConstraintName(meta: ValidationMetadata): string | undefined {
   return constraints[0]?.name;
 }
 
-let cached: Record<string, SchemaObject> | undefined;
+type Options = Parameters<typeof validationMetadatasToSchemas>[0];
 
-/** Every class-validator DTO loaded so far, by class name (DTO names are unique in this project). */
-export function dtoSchemas(): Record<string, SchemaObject> {
-  // The two packages type a JSON schema each their own way; the objects are the same.
-  const options = {
-    refPointerPrefix: SCHEMA_REF_PREFIX,
-    classTransformerMetadataStorage: defaultMetadataStorage,
-    additionalConverters: {
-      [ValidationTypes.CUSTOM_VALIDATION]: (meta: ValidationMetadata) => CUSTOM[customConstraintName(meta) ?? ''] ?? {},
-    },
-  } as unknown as Parameters<typeof validationMetadatasToSchemas>[0];
-  cached ??= validationMetadatasToSchemas(options) as unknown as Record<string, SchemaObject>;
-  return cached;
+// The two packages type a JSON schema each their own way; the objects are the same.
+const OPTIONS = {
+  refPointerPrefix: SCHEMA_REF_PREFIX,
+  classTransformerMetadataStorage: defaultMetadataStorage,
+  additionalConverters: {
+    [ValidationTypes.CUSTOM_VALIDATION]: (meta: ValidationMetadata) => CUSTOM[customConstraintName(meta) ?? ''] ?? {},
+  },
+} as unknown as Options;
+
+/**
+ * Every class-validator DTO loaded, by class name (DTO names are unique in this project), and
+ * the `classes` given: a subclass that adds no rule of its own (StopTaskDto) has no metadata of
+ * its own, so it is listed only when asked for by name.
+ */
+export function dtoSchemas(classes: readonly Function[] = []): Record<string, SchemaObject> {
+  const schemas = validationMetadatasToSchemas(OPTIONS) as unknown as Record<string, SchemaObject>;
+  for (const cls of classes) schemas[cls.name] ??= targetConstructorToSchema(cls, OPTIONS) as unknown as SchemaObject;
+  return schemas;
+}
+
+/** One DTO's schema (its own rules and its parents'). */
+export function dtoSchema(cls: Function): SchemaObject {
+  return targetConstructorToSchema(cls, OPTIONS) as unknown as SchemaObject;
 }

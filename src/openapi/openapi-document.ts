@@ -1,6 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule, type OpenAPIObject, type SchemaObject } from '@nestjs/swagger';
-import { dtoSchemas } from './dto-schemas.js';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject, type OperationObject, type SchemaObject } from '@nestjs/swagger';
+import { DIFY_ROUTES } from '../dify/dify.routes.js';
+import { addDtoParameters, referencedSchemas } from './dto-parameters.js';
+import { dtoSchema, dtoSchemas, SCHEMA_REF_PREFIX } from './dto-schemas.js';
 import { ERROR_RESPONSE_REF, GATEWAY_KEY_SCHEME, V1_PREFIX, v1Paths } from './v1-paths.js';
 
 export const OPENAPI_VERSION = '3.1.0';
@@ -36,16 +38,18 @@ export function buildOpenApiDocument(app: INestApplication, version: string): Op
     .addSecurity(GATEWAY_KEY_SCHEME, { type: 'http', scheme: 'bearer', description: 'A gateway key (dgw_…); its scopes decide what it may call.' })
     .build();
   const nest = SwaggerModule.createDocument(app, config);
-  const paths = Object.fromEntries(Object.entries(nest.paths).filter(([path]) => path !== V1_PREFIX && !path.startsWith(`${V1_PREFIX}/`)));
+  addDtoParameters(nest, app, dtoSchema);
+  const own = Object.entries(nest.paths).filter(([path]) => path !== V1_PREFIX && !path.startsWith(`${V1_PREFIX}/`));
+  for (const [, item] of own) for (const op of Object.values(item) as OperationObject[]) op.responses.default ??= { $ref: ERROR_RESPONSE_REF };
+  const paths = { ...Object.fromEntries(own), ...v1Paths() };
+  const routeDtos = [...new Set(DIFY_ROUTES.flatMap((r) => (r.dto ? [r.dto] : [])))];
   const components = nest.components ?? {};
+  const schemas = { ...components.schemas, ...dtoSchemas(routeDtos), Error: ERROR_SCHEMA } as Record<string, SchemaObject>;
+  const error = { description: "An error, in Dify's shape", content: { 'application/json': { schema: { $ref: `${SCHEMA_REF_PREFIX}Error` } } } };
   return {
     ...nest,
-    paths: { ...paths, ...v1Paths() },
-    components: {
-      ...components,
-      schemas: { ...components.schemas, ...dtoSchemas(), Error: ERROR_SCHEMA },
-      responses: { ...components.responses, Error: { description: 'An error, in Dify\'s shape', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } },
-    },
+    paths,
+    components: { ...components, schemas: referencedSchemas({ paths, error }, schemas, SCHEMA_REF_PREFIX), responses: { ...components.responses, Error: error } },
   };
 }
 

@@ -49,6 +49,7 @@ describe('API docs', () => {
     const res = await call(gw.origin, '/docs-json');
     expect(res.status).toBe(200);
     doc = res.json as Doc;
+    (await import('node:fs')).writeFileSync('/tmp/oa-doc.json', JSON.stringify(doc, null, 1));
   });
   afterAll(() => gw?.close());
 
@@ -88,6 +89,13 @@ describe('API docs', () => {
     expect(doc.components.schemas.Error.required).toEqual(['code', 'message', 'status']);
     expect(doc.paths['/admin/keys'].post.security).toEqual([{ gatewayKey: ['admin'] }]);
     expect(doc.paths['/audit/events'].get.security).toEqual([{ gatewayKey: ['audit:read'] }]);
+    // Query and path DTOs become parameters, from the same class-validator rules.
+    const params = (path: string, method: string) => (doc.paths[path][method] as unknown as { parameters: { name: string; in: string; required: boolean }[] }).parameters;
+    expect(params('/admin/keys/{id}', 'get')).toEqual([expect.objectContaining({ name: 'id', in: 'path', required: true })]);
+    expect(params('/audit/events', 'get').map((p) => p.name)).toEqual(expect.arrayContaining(['limit', 'cursor', 'from', 'to', 'caller']));
+    expect(params('/v1/messages', 'get')).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'conversation_id', in: 'query', required: true })]));
+    // Only what is referred to: no configuration class among the schemas.
+    expect(Object.keys(doc.components.schemas)).not.toContain('EnvironmentVariables');
   });
 
   it('serves Swagger UI from the gateway itself, under a self-only policy', async () => {

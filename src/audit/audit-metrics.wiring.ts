@@ -27,7 +27,13 @@ export class AuditMetricsWiring implements OnModuleInit {
       audit.sealed(sealed.map((e) => (e.receivedAt ? (e.recordedAt.getTime() - e.receivedAt.getTime()) / 1000 : 0)));
     };
     audit.backlog('memory', () => this.writer.backlogSize);
-    // Read at scrape time; while the store is down the inbox is unknown (no sample rather than a wrong one).
-    audit.backlog('inbox', () => this.repository.inboxSize().catch(() => null));
+    // Read at scrape time from the inbox's pending numbers (sealing takes the oldest first, so the
+    // range is the count but for rolled-back inserts); while the store is down: no sample.
+    audit.backlog('inbox', () =>
+      this.repository.inboxBounds().then(
+        ({ oldest, newest }) => (oldest === null || newest === null ? 0 : newest - oldest + 1),
+        () => null,
+      ),
+    );
   }
 }

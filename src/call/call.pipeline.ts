@@ -169,7 +169,8 @@ export class CallPipeline {
     if (end.ownEvent) this.audit.callFinished(entry); // not awaited: kept and retried if the store is down
     const route = facts.route?.name ?? 'unmatched';
     const firstByteAt = end.observation?.firstByteAt;
-    const usage = { tokens: entry.totalTokens, cost: entry.totalPrice, currency: entry.currency, firstByteSeconds: firstByteAt ? (firstByteAt - facts.startedMs) / 1000 : undefined };
+    const firstByteSeconds = firstByteAt ? (firstByteAt - facts.startedMs) / 1000 : undefined;
+    const usage = { tokens: entry.totalTokens, cost: entry.totalPrice, currency: entry.currency, firstByteSeconds };
     this.metrics.observeCall({ route, app: entry.appAlias, key: entry.callerKeyId, status: entry.status, seconds: entry.latencyMs / 1000, ...usage });
     if (entry.status === 429) this.metrics.limited(route, entry.appAlias, entry.upstreamStatus === 429 ? 'dify' : 'gateway', entry.errorCode ?? 'too_many_requests');
     this.logger.log({

@@ -10,7 +10,10 @@ export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 
   @Get('metrics')
-  @ApiOkResponse({ description: 'Prometheus text exposition format (no key: expose it to your scraper only).', content: { 'text/plain': { schema: { type: 'string' } } } })
+  @ApiOkResponse({
+    description: 'Prometheus text exposition format (no key: expose it to your scraper only).',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
   async scrape(@Res() res: Response): Promise<void> {
     const { contentType, body } = await this.metrics.render();
     res.setHeader('content-type', contentType);

@@ -16,7 +16,9 @@ export const SCHEMA_REF_PREFIX = '#/components/schemas/';
  * accepts in their own terms.
  */
 const CUSTOM: Record<string, SchemaObject> = {
-  isLaxBoolean: { oneOf: [{ type: 'boolean' }, { type: 'integer', enum: [0, 1] }, { type: 'string', description: 'true/false, yes/no, on/off, 1/0 (any case)' }] },
+  isLaxBoolean: {
+    oneOf: [{ type: 'boolean' }, { type: 'integer', enum: [0, 1] }, { type: 'string', description: 'true/false, yes/no, on/off, 1/0 (any case)' }],
+  },
   isLaxNumber: { oneOf: [{ type: 'number' }, { type: 'string', description: 'a number as a string' }] },
   isUuidOrEmpty: { type: 'string', description: 'a UUID (with or without dashes) or blank' },
   isNotBlank: { type: 'string', pattern: '\\S' },

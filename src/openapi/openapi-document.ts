@@ -49,7 +49,11 @@ export function buildOpenApiDocument(app: INestApplication, version: string): Op
   return {
     ...nest,
     paths,
-    components: { ...components, schemas: referencedSchemas({ paths, error }, schemas, SCHEMA_REF_PREFIX), responses: { ...components.responses, Error: error } },
+    components: {
+      ...components,
+      schemas: referencedSchemas({ paths, error }, schemas, SCHEMA_REF_PREFIX),
+      responses: { ...components.responses, Error: error },
+    },
   };
 }
 

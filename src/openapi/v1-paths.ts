@@ -32,7 +32,8 @@ function parameters(route: DifyRoute): ParameterObject[] {
   for (const [name, rule] of Object.entries(route.query ?? {})) params.push({ name, in: 'query', ...querySchema(rule) });
   const user = route.user?.in === 'query' ? (route.user.name ?? 'user') : undefined;
   if (user && !params.some((p) => p.name === user)) {
-    params.push({ name: user, in: 'query', required: false, schema: { type: 'string', maxLength: 255 }, description: 'The end user, put in the calling team\'s namespace.' });
+    const description = "The end user, put in the calling team's namespace.";
+    params.push({ name: user, in: 'query', required: false, schema: { type: 'string', maxLength: 255 }, description });
   }
   return params;
 }
@@ -57,7 +58,7 @@ function operation(route: DifyRoute): OperationObject {
     operationId: route.name,
     tags: [route.target === 'dataset' ? 'knowledge' : `v1 ${route.name.split('.')[0]}`],
     summary: `${route.method} ${route.path || '/'} (Dify ${route.target === 'dataset' ? 'knowledge' : 'app'} API)`,
-    description: `Scope \`${route.scope}\`; ${route.retry === 'idempotent' ? 'retried on transient failures' : 'repeated only when Dify provably did not run it'}.`,
+    description: `Scope \`${route.scope}\`; ${route.retry === 'idempotent' ? 'retried on transient failures' : 'repeated only when Dify did not run it'}.`,
     security: [{ [GATEWAY_KEY_SCHEME]: [route.scope] }],
     parameters: parameters(route),
     ...(body ? { requestBody: body } : {}),

@@ -82,7 +82,9 @@ export function lintExposition(text: string, options: LintOptions): string[] {
     if (!f.type || !TYPES.has(f.type)) problems.push(`${n}: missing or unknown TYPE`);
     if (f.type === 'counter' && !n.endsWith('_total')) problems.push(`${n}: counter metrics should have "_total" suffix`);
     if (f.type !== 'counter' && n.endsWith('_total')) problems.push(`${n}: non-counter metrics should not have "_total" suffix`);
-    if (f.type !== 'histogram' && f.type !== 'summary' && /_(count|sum|bucket)$/.test(n)) problems.push(`${n}: non-histogram and non-summary metrics should not have "_count", "_sum" or "_bucket" suffixes`);
+    if (f.type !== 'histogram' && f.type !== 'summary' && /_(count|sum|bucket)$/.test(n)) {
+      problems.push(`${n}: non-histogram and non-summary metrics should not have "_count", "_sum" or "_bucket" suffixes`);
+    }
     if (NON_BASE_UNITS.test(n)) problems.push(`${n}: use base units (seconds, bytes, ratio) and no abbreviations`);
     if (TYPE_IN_NAME.test(n.slice(options.prefix.length))) problems.push(`${n}: metric name should not include its type`);
     for (const s of f.samples) {

@@ -91,16 +91,6 @@ export class AuditRepository {
     }
   }
 
-  /** Events recorded and not sealed yet (the inbox), for the backlog metric. */
-  async inboxSize(): Promise<number> {
-    try {
-      const [row] = await this.prisma.sql.query<{ n: string | number }>('SELECT count(*) AS n FROM audit_pending');
-      return Number(row.n);
-    } catch (err) {
-      throw translateDriverError(err);
-    }
-  }
-
   /** Gives the seal lease up (closes its connection). At shutdown, so another replica takes over at once. */
   releaseLease(): Promise<void> {
     return this.sealer.release();

@@ -49,7 +49,6 @@ describe('API docs', () => {
     const res = await call(gw.origin, '/docs-json');
     expect(res.status).toBe(200);
     doc = res.json as Doc;
-    (await import('node:fs')).writeFileSync('/tmp/oa-doc.json', JSON.stringify(doc, null, 1));
   });
   afterAll(() => gw?.close());
 

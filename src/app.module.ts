@@ -16,6 +16,7 @@ import { DatabaseModule } from './database/database.module.js';
 import { DifyModule } from './dify/dify.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { OpenApiModule } from './openapi/openapi.module.js';
 import { RedisModule } from './redis/redis.module.js';
 
 @Module({
@@ -33,6 +34,7 @@ import { RedisModule } from './redis/redis.module.js';
     CallModule,
     HealthModule,
     ConsoleModule,
+    OpenApiModule,
   ],
   providers: [
     { provide: APP_FILTER, useClass: HttpExceptionFilter },

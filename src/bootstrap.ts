@@ -11,6 +11,7 @@ import { createAppLogger } from './common/logging.js';
 import { describeConfig } from './config/describe-config.js';
 import { gatewayConfig } from './config/gateway-config.js';
 import { earlyRefusal } from './dify/early-refusal.js';
+import { publishApiDocs } from './openapi/publish-api-docs.js';
 
 /**
  * Builds the gateway application exactly as production runs it. Tests call this too, so
@@ -31,6 +32,7 @@ export async function createGatewayApp(): Promise<INestApplication> {
   answerClientErrorsAsJson(app.getHttpServer());
   // Before every other middleware: a flood without a valid key costs as little as possible.
   app.use(earlyRefusal(app.get(CallerAuthService), app.get(RefusalAuditor)));
+  publishApiDocs(app); // /docs-json: built from the controllers and the route table at its first read
   Logger.log(describeConfig(cfg), 'Config');
   return app;
 }

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Req, UseGuards, UseInterceptors } from '@nestjs/common';
+import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../auth/scope.guard.js';
 import { RequiresScope, ScopeGuard } from '../auth/scope.guard.js';
 import type { ApiKeyLimits } from '../auth/api-key.repository.js';
@@ -8,6 +9,8 @@ import { AdminKeysService, type AdminActor } from './admin-keys.service.js';
 import { CreateKeyDto, KeyIdDto, ListKeysQueryDto, RotateKeyDto, UpdateKeyDto, type KeyLimitsDto } from './dto/key.dto.js';
 
 /** Gateway keys, for keys with the `admin` scope: the same powers as `npm run cli -- keys`. */
+@ApiTags('admin')
+@ApiSecurity('gatewayKey', ['admin'])
 @Controller('admin/keys')
 @UseGuards(ScopeGuard)
 @RequiresScope('admin')

@@ -1,4 +1,5 @@
 import { Controller, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { RequiresScope, ScopeGuard, type AuthenticatedRequest } from '../auth/scope.guard.js';
 import { requestIdOf } from '../common/request-id.middleware.js';
@@ -8,6 +9,8 @@ import { AuditEventIdDto, AuditEventsQueryDto, AuditExportQueryDto } from './rea
 import { AuditStatsQueryDto, AuditVerifyQueryDto } from './read/dto/audit-report-query.dto.js';
 
 /** Compliance reads of the audit log; needs a key with the `audit:read` scope. Every read is itself recorded. */
+@ApiTags('audit')
+@ApiSecurity('gatewayKey', ['audit:read'])
 @Controller('audit')
 @UseGuards(ScopeGuard)
 @RequiresScope('audit:read')

@@ -13,6 +13,7 @@ import { AuditVerifyService } from './read/audit-verify.service.js';
 import { AuditWriter } from './write/audit-writer.js';
 import { AuditController } from './audit.controller.js';
 import { AuditHealthIndicator } from './audit.health.js';
+import { AuditMetricsWiring } from './audit-metrics.wiring.js';
 import { AuditRepository } from './write/audit.repository.js';
 import { AuditService } from './audit.service.js';
 import { RefusalAuditor } from './refusal-auditor.js';
@@ -43,6 +44,7 @@ import { RefusalAuditor } from './refusal-auditor.js';
     AuditQueryService,
     AuditMaintenance,
     AuditHealthIndicator,
+    AuditMetricsWiring,
     RefusalAuditor,
   ],
   exports: [AuditService, AuditHealthIndicator, RefusalAuditor],

@@ -183,7 +183,10 @@ export class CallPipeline {
     await hold.claim?.finish({ status: entry.status, workNotDone: end.workNotDone });
     if (end.ownEvent) this.audit.callFinished(entry); // not awaited: kept and retried if the store is down
     const route = facts.route?.name ?? 'unmatched';
-    this.metrics.observeCall({ route, app: entry.appAlias, caller: entry.callerKeyId, status: entry.status, seconds: entry.latencyMs / 1000 });
+    const firstByteAt = end.observation?.firstByteAt;
+    const firstByteSeconds = firstByteAt ? (firstByteAt - facts.startedMs) / 1000 : undefined;
+    const usage = { tokens: entry.totalTokens, cost: entry.totalPrice, currency: entry.currency, firstByteSeconds };
+    this.metrics.observeCall({ route, app: entry.appAlias, key: entry.callerKeyId, status: entry.status, seconds: entry.latencyMs / 1000, ...usage });
     if (entry.status === 429) this.metrics.limited(route, entry.appAlias, entry.upstreamStatus === 429 ? 'dify' : 'gateway', entry.errorCode ?? 'too_many_requests');
     this.logger.log({
       event: 'dify_call',

@@ -63,6 +63,7 @@ async function relaySse(upstream: DifyCallResponse, res: ServerResponse, encoded
   try {
     for await (const chunk of upstream.body) {
       const out = encoded ? (chunk as Buffer) : observer.push(chunk as Buffer);
+      if (out.length > 0) observer.observation.firstByteAt ??= Date.now();
       if (out.length > 0 && !res.write(out)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
       if (res.destroyed) break;
     }

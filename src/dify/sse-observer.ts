@@ -16,6 +16,8 @@ export interface CallObservation {
   terminal?: string;
   /** An `error` event Dify sent inside the stream. */
   streamErrorCode?: string;
+  /** When the first event of a stream was written to the caller (epoch ms), for the time-to-first-byte metric. */
+  firstByteAt?: number;
   /** The answer text (only when asked for: the audit log stores it with AUDIT_STORE_TEXT), cut at 16 KiB. */
   answerText?: string;
 }

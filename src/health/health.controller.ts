@@ -1,10 +1,12 @@
 import { Controller, Get } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ShutdownService } from '../common/shutdown.service.js';
 import { AuditHealthIndicator } from '../audit/audit.health.js';
 import { DifyHealthIndicator } from '../dify/dify.health.js';
 
 /** Kubernetes probes: /live is the process alone; /ready needs the audit store and Dify. */
+@ApiTags('health')
 @Controller()
 export class HealthController {
   constructor(

@@ -225,7 +225,7 @@ describe('chaos: breaker, bulkhead, Idempotency-Key, abandoned streams', () => {
   beforeEach(() => gw.sim.reset());
 
   it('opens the breaker on the failure ratio, answers 503 at once, half-opens with one probe, closes or reopens', async () => {
-    const transitions = async (state: string) => sample(await metrics(), 'gateway_dify_breaker_transitions_total', { app: 'brk', state }) ?? 0;
+    const transitions = async (state: string) => sample(await metrics(), 'dify_gateway_dify_breaker_transitions_total', { app: 'brk', state }) ?? 0;
     gw.sim.addFault({ match: { path: '/info' }, kind: 'status', status: 500, times: 4 });
     for (let i = 0; i < 4; i++) expect((await call(gw.baseUrl, '/info', { key: keys.brk })).status).toBe(502);
     expect(upstream('/info')).toBe(4);
@@ -238,8 +238,9 @@ describe('chaos: breaker, bulkhead, Idempotency-Key, abandoned streams', () => {
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(refused.ms).toBeLessThan(100);
     expect(upstream('/info')).toBe(4);
-    expect(sample(await metrics(), 'gateway_dify_breaker_state', { app: 'brk' })).toBe(1);
-    expect(sample(await metrics(), 'gateway_rejected_requests_total', { app: 'brk', reason: 'breaker_open' })).toBe(1);
+    expect(sample(await metrics(), 'dify_gateway_dify_breaker_state', { app: 'brk', state: 'open' })).toBe(1);
+    expect(sample(await metrics(), 'dify_gateway_dify_breaker_state', { app: 'brk', state: 'closed' })).toBe(0);
+    expect(sample(await metrics(), 'dify_gateway_rejected_requests_total', { app: 'brk', reason: 'breaker_open' })).toBe(1);
     // Other apps are not affected.
     expect((await call(gw.baseUrl, '/info', { key: keys.default })).status).toBe(200);
 
@@ -254,7 +255,8 @@ describe('chaos: breaker, bulkhead, Idempotency-Key, abandoned streams', () => {
     expect((await probe).status).toBe(200);
     expect(await transitions('half_open')).toBe(1);
     expect(await transitions('closed')).toBe(1);
-    expect(sample(await metrics(), 'gateway_dify_breaker_state', { app: 'brk' })).toBe(0);
+    expect(sample(await metrics(), 'dify_gateway_dify_breaker_state', { app: 'brk', state: 'closed' })).toBe(1);
+    expect(sample(await metrics(), 'dify_gateway_dify_breaker_state', { app: 'brk', state: 'open' })).toBe(0);
 
     // Open again; a failed probe reopens it.
     gw.sim.addFault({ match: { path: '/info' }, kind: 'status', status: 502, times: 5 });
@@ -271,7 +273,7 @@ describe('chaos: breaker, bulkhead, Idempotency-Key, abandoned streams', () => {
     gw.sim.addFault({ match: { path: '/parameters' }, kind: 'latency', delayMs: 600, times: 2 });
     const slow = [call(gw.baseUrl, '/parameters', { key: keys.default }), call(gw.baseUrl, '/parameters', { key: keys.default })];
     await sleep(150);
-    expect(sample(await metrics(), 'gateway_dify_inflight_calls', { app: 'default' })).toBe(2);
+    expect(sample(await metrics(), 'dify_gateway_dify_inflight_calls', { app: 'default' })).toBe(2);
     const third = await call(gw.baseUrl, '/parameters', { key: keys.default });
     expect(third.status).toBe(429);
     expect(third.json?.code).toBe('too_many_requests');
@@ -279,9 +281,9 @@ describe('chaos: breaker, bulkhead, Idempotency-Key, abandoned streams', () => {
     expect(third.ms).toBeLessThan(100);
     expect((await Promise.all(slow)).map((a) => a.status)).toEqual([200, 200]);
     expect(upstream('/parameters')).toBe(2);
-    expect(sample(await metrics(), 'gateway_rejected_requests_total', { app: 'default', reason: 'bulkhead_full' })).toBe(1);
-    expect(sample(await metrics(), 'gateway_rate_limited_total', { app: 'default', source: 'gateway' })).toBe(1);
-    expect(sample(await metrics(), 'gateway_dify_inflight_calls', { app: 'default' })).toBe(0);
+    expect(sample(await metrics(), 'dify_gateway_rejected_requests_total', { app: 'default', reason: 'bulkhead_full' })).toBe(1);
+    expect(sample(await metrics(), 'dify_gateway_rate_limited_total', { app: 'default', source: 'gateway' })).toBe(1);
+    expect(sample(await metrics(), 'dify_gateway_dify_inflight_calls', { app: 'default' })).toBe(0);
     record(['bulkhead: 3 calls at once, cap 2', 'latency 600 ms ×2', String(upstream('/parameters')), '200, 200, 429 too_many_requests (at once)', '1', String(third.ms)]);
   });
 
@@ -347,7 +349,7 @@ describe('chaos: breaker, bulkhead, Idempotency-Key, abandoned streams', () => {
     expect(stop?.user).toBe(started?.user);
     expect(upstream(path, 'POST')).toBe(1);
     await sleep(100);
-    expect(sample(await metrics(), 'gateway_dify_stream_stops_total', { app, result: 'sent' })).toBeGreaterThanOrEqual(1);
+    expect(sample(await metrics(), 'dify_gateway_dify_stream_stops_total', { app, result: 'sent' })).toBeGreaterThanOrEqual(1);
     record([`caller leaves a ${_kind} stream`, '—', `1 + stop ${stopPath(':task_id')}`, 'upstream aborted; stop sent with the same user', '', '']);
   });
 });

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { call, type Answer } from '../support/call.js';
+import { lintExposition } from '../support/prom-lint.js';
 import { CANARY_DIFY_KEY, startTestGateway, type TestGateway } from '../support/test-gateway.js';
 
 const PII = {
@@ -182,7 +183,15 @@ describe('leak suite: no key or personal data in logs, answers, metrics or rows'
       await client.end();
     }
     expect(rows).toContain('leak-team'); // the rows are there...
-    expect(metrics).toContain('gateway_requests_total');
+    expect(metrics).toContain('dify_gateway_requests_total');
+    // The live exposition (process metrics, every family fed by real calls) passes the naming rules.
+    expect(lintExposition(metrics, { prefix: 'dify_gateway_', forbiddenHistogramLabels: ['key'] })).toEqual([]);
+    // The streams above fed the time to first byte, and Dify's usage the per-key token counter.
+    expect(metrics).toMatch(/^dify_gateway_stream_first_byte_seconds_count\{route="chat.create",app="default"\} [1-9]/m);
+    expect(metrics).toMatch(/^dify_gateway_tokens_total\{app="default",key="[0-9a-f-]+"\} [1-9]/m);
+    // Every call's write-ahead was timed; the backlogs are read at scrape time.
+    expect(metrics).toMatch(/^dify_gateway_audit_write_ahead_duration_seconds_count [1-9]/m);
+    expect(metrics).toMatch(/^dify_gateway_audit_backlog_events\{queue="inbox"\} \d+$/m);
     const logs = gw.output.text();
     expect(logs).toContain('"requestId"');
     for (const [what, canary] of canaries(ctx.key)) {

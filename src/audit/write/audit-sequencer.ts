@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { StoredEvent } from '../audit-event.js';
 import type { AuditRepository, ChainLinker, SealResult } from './audit.repository.js';
 
 export interface AuditSequencerOptions {
@@ -22,6 +23,8 @@ export class AuditSequencer {
   private stopped = true;
   private failing = false;
   readonly counters = { rounds: 0, busyRounds: 0, failedRounds: 0, sealed: 0, duplicates: 0, largestBatch: 0 };
+  /** Metrics hook: each round's sealed events (their seal lag is `recordedAt - receivedAt`). */
+  onSealed?: (sealed: readonly StoredEvent[]) => void;
 
   constructor(
     private readonly repository: Pick<AuditRepository, 'seal' | 'releaseLease' | 'inboxBounds'>,
@@ -84,6 +87,7 @@ export class AuditSequencer {
           this.counters.sealed += result.sealed.length;
           this.counters.duplicates += result.duplicates;
           this.counters.largestBatch = Math.max(this.counters.largestBatch, result.sealed.length);
+          if (result.sealed.length > 0) this.onSealed?.(result.sealed);
         }
         if (this.failing) this.logger.warn('audit sealing works again');
         this.failing = false;

@@ -60,6 +60,9 @@ export class AuditWriter {
 
   /** Told after each committed batch (the sequencer seals sooner). */
   onRecorded?: (count: number) => void;
+  /** Metrics hooks: an append's wait until its batch committed, and each committed batch's size. */
+  onAppended?: (seconds: number) => void;
+  onBatch?: (size: number) => void;
 
   constructor(
     private readonly repository: Pick<AuditRepository, 'record' | 'writeProbe'>,
@@ -83,11 +86,13 @@ export class AuditWriter {
   append(draft: EventDraft): Promise<RecordedEvent> {
     if (this.closed) return Promise.reject(new AuditStoreError('closed'));
     if (!this.isHealthy) return Promise.reject(new AuditStoreError(this.failure ?? 'unhealthy'));
+    const started = performance.now();
     return new Promise<RecordedEvent | null>((resolve, reject) => {
       this.queue.push({ body: toEventBody(draft), durable: false, resolve, reject });
       this.schedule();
     }).then((event) => {
       if (!event) throw new AuditStoreError('not stored');
+      this.onAppended?.((performance.now() - started) / 1000);
       return event;
     });
   }
@@ -151,6 +156,7 @@ export class AuditWriter {
       this.counters.batches += 1;
       this.counters.events += recorded.length;
       this.onRecorded?.(recorded.length);
+      this.onBatch?.(recorded.length);
       this.counters.largestBatch = Math.max(this.counters.largestBatch, batch.length);
       this.markHealthy();
     } catch (err) {

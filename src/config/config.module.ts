@@ -8,6 +8,7 @@ import { DifyTargets } from './dify-targets.js';
 import { idempotencyConfig } from './idempotency.config.js';
 import { keysConfig } from './keys.config.js';
 import { redisConfig } from './redis.config.js';
+import { sinksConfig } from './sinks.config.js';
 
 /**
  * Global typed config. The namespaces are built from `gatewayConfig()`, which validates the whole
@@ -27,7 +28,7 @@ import { redisConfig } from './redis.config.js';
       cache: true,
       ignoreEnvFile: true,
       skipProcessEnv: true,
-      load: [appConfig, difyConfig, databaseConfig, auditConfig, idempotencyConfig, keysConfig, redisConfig],
+      load: [appConfig, difyConfig, databaseConfig, auditConfig, idempotencyConfig, keysConfig, redisConfig, sinksConfig],
     }),
   ],
   // DifyTargets: the live Dify keys (reloaded from their files); global like the config itself.

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import type { SyslogSinkConfig } from '../../config/audit-sinks.js';
 import type { PresentedEvent } from '../read/audit-presenter.js';
@@ -69,7 +70,8 @@ export class SyslogSinkTransport implements SinkTransport {
       const s = connect({
         host: this.cfg.host,
         port: this.cfg.port,
-        servername: this.cfg.serverName ?? this.cfg.host,
+        // SNI takes host names only (RFC 6066); the certificate is still checked against an IP host.
+        ...(this.cfg.serverName || !isIP(this.cfg.host) ? { servername: this.cfg.serverName ?? this.cfg.host } : {}),
         ...(this.cfg.ca ? { ca: this.cfg.ca } : {}),
         minVersion: 'TLSv1.2',
       });

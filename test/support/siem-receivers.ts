@@ -50,7 +50,7 @@ function track(server: Server | TlsServer): Set<Socket> {
 }
 
 /** An HTTP receiver (webhook or Splunk HEC): 200 for a well-signed batch, 401 otherwise; `status` forces an answer. */
-export async function startHttpReceiver(hmacKey: string, opts: { token?: string } = {}): Promise<Receiver & { status?: number; authorizations: string[] }> {
+export async function startHttpReceiver(hmacKey: string, opts: { token?: string; delayMs?: number } = {}): Promise<Receiver & { status?: number; authorizations: string[]; inFlight: number }> {
   const file = tempFile('http.ndjson');
   let server: Server | undefined;
   let sockets = new Set<Socket>();
@@ -62,6 +62,8 @@ export async function startHttpReceiver(hmacKey: string, opts: { token?: string 
     requests: 0,
     status: undefined as number | undefined,
     authorizations: [] as string[],
+    /** Batches received and kept, not answered yet (`delayMs`): a sender killed now dies mid-batch. */
+    inFlight: 0,
     async up() {
       server = createServer((req: IncomingMessage, res) => {
         const chunks: Buffer[] = [];
@@ -82,7 +84,11 @@ export async function startHttpReceiver(hmacKey: string, opts: { token?: string 
             const value = JSON.parse(line) as { seq?: number; event?: { seq: number } };
             receiver.seqs.push(value.event ? value.event.seq : value.seq!);
           }
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{"text":"Success","code":0}');
+          receiver.inFlight += 1;
+          setTimeout(() => {
+            receiver.inFlight -= 1;
+            res.writeHead(200, { 'content-type': 'application/json' }).end('{"text":"Success","code":0}');
+          }, opts.delayMs ?? 0);
         });
       });
       sockets = track(server);
@@ -123,7 +129,7 @@ export async function startSyslogReceiver(hmacKey: string, tls: { key: string; c
     async up() {
       server = createTlsServer({ key: tls.key, cert: tls.cert }, (socket) => {
         receiver.requests += 1;
-        let buffer = Buffer.alloc(0);
+        let buffer: Buffer = Buffer.alloc(0);
         socket.on('data', (chunk: Buffer) => {
           const split = splitOctetFrames(Buffer.concat([buffer, chunk]));
           buffer = split.rest;

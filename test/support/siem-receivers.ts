@@ -50,7 +50,7 @@ function track(server: Server | TlsServer): Set<Socket> {
 }
 
 /** An HTTP receiver (webhook or Splunk HEC): 200 for a well-signed batch, 401 otherwise; `status` forces an answer. */
-export async function startHttpReceiver(hmacKey: string, opts: { token?: string; delayMs?: number } = {}): Promise<Receiver & { status?: number; authorizations: string[]; inFlight: number }> {
+export async function startHttpReceiver(hmacKey: string, opts: { token?: string; delayMs?: number } = {}): Promise<Receiver & { status?: number; authorizations: string[]; inFlight: number; bodies: string[] }> {
   const file = tempFile('http.ndjson');
   let server: Server | undefined;
   let sockets = new Set<Socket>();
@@ -64,6 +64,8 @@ export async function startHttpReceiver(hmacKey: string, opts: { token?: string;
     authorizations: [] as string[],
     /** Batches received and kept, not answered yet (`delayMs`): a sender killed now dies mid-batch. */
     inFlight: 0,
+    /** Bodies of the well-signed requests, as received. */
+    bodies: [] as string[],
     async up() {
       server = createServer((req: IncomingMessage, res) => {
         const chunks: Buffer[] = [];
@@ -80,6 +82,7 @@ export async function startHttpReceiver(hmacKey: string, opts: { token?: string;
             return void res.writeHead(401).end();
           }
           appendFileSync(file, `${JSON.stringify({ timestamp, signature, body })}\n`);
+          receiver.bodies.push(body);
           for (const line of body.split('\n').filter(Boolean)) {
             const value = JSON.parse(line) as { seq?: number; event?: { seq: number } };
             receiver.seqs.push(value.event ? value.event.seq : value.seq!);

@@ -1,10 +1,10 @@
 import type { HttpSinkConfig } from '../../config/audit-sinks.js';
 import type { PresentedEvent } from '../read/audit-presenter.js';
+import { postSigned } from './signed-post.js';
 import { httpBody, httpContentType } from './sink-format.js';
-import { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER, unixSeconds } from './sink-signature.js';
-import { SinkDeliveryError, type SinkTransport } from './sink-transport.js';
+import type { SinkTransport } from './sink-transport.js';
 
-/** Headers sent with a batch: range of seq it holds, so a receiver can log it without parsing. */
+/** The seq range a batch holds, so a receiver can log it without parsing the body. */
 export const SEQ_RANGE_HEADER = 'x-gateway-seq-range';
 
 /**
@@ -16,28 +16,17 @@ export class HttpSinkTransport implements SinkTransport {
   constructor(private readonly cfg: HttpSinkConfig) {}
 
   async send(events: PresentedEvent[]): Promise<void> {
-    const body = httpBody(this.cfg, events);
-    const timestamp = unixSeconds();
-    const headers: Record<string, string> = {
-      'content-type': httpContentType(this.cfg.type),
-      [TIMESTAMP_HEADER]: timestamp,
-      [SIGNATURE_HEADER]: signBody(this.cfg.hmacKey.reveal(), timestamp, body),
-      [SEQ_RANGE_HEADER]: `${events[0]?.seq}-${events.at(-1)?.seq}`,
-      'user-agent': 'dify-gateway-audit-sink',
-    };
-    if (this.cfg.token) headers.authorization = `Splunk ${this.cfg.token.reveal()}`;
-    let res: Response;
-    try {
-      res = await fetch(this.cfg.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.cfg.timeoutMs), redirect: 'error' });
-    } catch (err) {
-      const name = (err as Error).name;
-      throw name === 'TimeoutError' || name === 'AbortError'
-        ? new SinkDeliveryError('timeout', `no answer within ${this.cfg.timeoutMs} ms`)
-        : new SinkDeliveryError('network', `cannot reach the receiver (${causeCode(err)})`);
-    }
-    // Read the answer to the end: the connection goes back to the pool.
-    await res.arrayBuffer().catch(() => undefined);
-    if (res.status < 200 || res.status > 299) throw new SinkDeliveryError('status', `the receiver answered ${res.status}`);
+    await postSigned({
+      url: this.cfg.url,
+      hmacKey: this.cfg.hmacKey.reveal(),
+      body: httpBody(this.cfg, events),
+      contentType: httpContentType(this.cfg.type),
+      timeoutMs: this.cfg.timeoutMs,
+      headers: {
+        [SEQ_RANGE_HEADER]: `${events[0]?.seq}-${events.at(-1)?.seq}`,
+        ...(this.cfg.token ? { authorization: `Splunk ${this.cfg.token.reveal()}` } : {}),
+      },
+    });
   }
 
   takeReplay(): number {
@@ -45,9 +34,4 @@ export class HttpSinkTransport implements SinkTransport {
   }
 
   async close(): Promise<void> {}
-}
-
-function causeCode(err: unknown): string {
-  const cause = (err as { cause?: { code?: unknown } }).cause;
-  return typeof cause?.code === 'string' && /^[A-Z_]{1,32}$/.test(cause.code) ? cause.code : 'error';
 }

@@ -45,8 +45,6 @@ export class SinkDelivery {
   private running?: Promise<unknown>;
   private stopped = true;
   private state: SinkStatus;
-  /** The batch after the one being sent, read meanwhile (used only if the send succeeded and the cursor is where it was read from). */
-  private ahead?: { after: number; rows: Promise<StoredEvent[] | undefined> };
 
   constructor(
     private readonly cfg: SinkConfig,
@@ -100,7 +98,6 @@ export class SinkDelivery {
       if (!(err instanceof SinkDeliveryError)) await this.lease.release().catch(() => undefined);
       // The lag keeps growing while the receiver is down: keep the figures current.
       await this.cursors.read(this.cfg.name).then((c) => this.measure(c.lastSeq)).catch(() => undefined);
-      this.ahead = undefined;
       this.backoff = this.backoff ? this.backoff.next(undefined) : this.backoffs.next();
       return this.backoff.duration;
     }
@@ -111,11 +108,7 @@ export class SinkDelivery {
     const cursor = await this.lease.cursor();
     const replay = this.transport.takeReplay();
     const after = Math.max(0, cursor.lastSeq - replay);
-    const events = await this.read(after);
-    if (events.length === this.cfg.batchSize) {
-      const next = events[events.length - 1].seq;
-      this.ahead = { after: next, rows: this.scan({}, { limit: this.cfg.batchSize, afterSeq: next }).catch(() => undefined) };
-    }
+    const events = await this.scan({}, { limit: this.cfg.batchSize, afterSeq: after });
     if (events.length > 0) {
       const started = performance.now();
       await this.transport.send(events.map(presentEvent));
@@ -129,16 +122,7 @@ export class SinkDelivery {
     return events.length === this.cfg.batchSize ? 0 : this.cfg.intervalMs;
   }
 
-  /** Sealed events after `after`, oldest first: the batch read ahead when it is the one wanted. */
-  private async read(after: number): Promise<StoredEvent[]> {
-    const ahead = this.ahead;
-    this.ahead = undefined;
-    const rows = ahead && ahead.after === after ? await ahead.rows : undefined;
-    return rows ?? (await this.scan({}, { limit: this.cfg.batchSize, afterSeq: after }));
-  }
-
   private async observe(): Promise<number> {
-    this.ahead = undefined;
     this.state.delivering = false;
     await this.measure((await this.cursors.read(this.cfg.name)).lastSeq);
     return this.cfg.intervalMs;

@@ -52,7 +52,8 @@ async function main(): Promise<void> {
       await receiver.close();
       const unique = new Set(receiver.seqs).size;
 
-      console.log(`${type.padEnd(8)} ${Math.round(EVENTS / seconds).toLocaleString('en-US').padStart(8)} events/s  (${seconds.toFixed(2)} s, ${unique} distinct received, ${receiver.badSignatures} bad signatures)`);
+      const rate = Math.round(EVENTS / seconds).toLocaleString('en-US').padStart(8);
+      console.log(`${type.padEnd(8)} ${rate} events/s  (${seconds.toFixed(2)} s, ${unique} distinct received, ${receiver.badSignatures} bad signatures)`);
     }
   } finally {
     await db.close();

@@ -34,7 +34,8 @@ export class AlertOccurrenceRepository {
   async transition(subject: string, state: string, normal: string, episode: string): Promise<boolean> {
     return this.withFallback(`${subject}:${state}:${episode}`, async () => {
       const key = `state:${subject}`;
-      const updated = await this.prisma.client.$executeRaw`UPDATE alert_occurrences SET kind = ${state}, created_at = clock_timestamp() WHERE key = ${key} AND kind <> ${state}`;
+      const updated = await this.prisma.client.$executeRaw`
+        UPDATE alert_occurrences SET kind = ${state}, created_at = clock_timestamp() WHERE key = ${key} AND kind <> ${state}`;
       if (updated === 1) return true;
       const inserted = await this.prisma.client.$executeRaw`INSERT INTO alert_occurrences (key, kind) VALUES (${key}, ${state}) ON CONFLICT (key) DO NOTHING`;
       return inserted === 1 && state !== normal;

@@ -76,16 +76,17 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
     }
     if (!(await (claim ?? (() => this.occurrences.claimOnce(key, alert.kind)))())) return false;
     const id = randomUUID();
+    const about = { kind: alert.kind, severity: alert.severity, subject: alert.subject, message: alert.message };
     const occurredAt = new Date().toISOString();
     await this.audit
-      .recordSystem({ type: 'alert.raised', outcome: null, details: { alert_id: id, kind: alert.kind, severity: alert.severity, subject: alert.subject, message: alert.message, ...alert.details } })
+      .recordSystem({ type: 'alert.raised', outcome: null, details: { alert_id: id, ...about, ...alert.details } })
       .catch((err: Error) => this.logger.warn(`alert ${alert.kind} not audited: ${err.name}`));
     const { url, hmacKey } = this.cfg.alerts;
     if (!url || !hmacKey) {
       this.metrics.raised(alert.kind, 'not_configured');
       return true;
     }
-    const body = JSON.stringify({ id, kind: alert.kind, severity: alert.severity, subject: alert.subject, message: alert.message, occurred_at: occurredAt, details: alert.details });
+    const body = JSON.stringify({ id, ...about, occurred_at: occurredAt, details: alert.details });
     try {
       await this.send.execute(() => postSigned({ url, hmacKey: hmacKey.reveal(), body, contentType: 'application/json', timeoutMs: 5_000 }));
       this.metrics.raised(alert.kind, 'sent');

@@ -89,7 +89,8 @@ export class CallerLimits {
     const used = await this.failOpen('token budget', () => this.budget.add(caller.keyId, tokens));
     // For the budget alerts (80 % and 100 %), which decide whether this crosses a threshold.
     if (used !== undefined) {
-      this.signals?.emit({ kind: 'budget.used', keyId: caller.keyId, keyName: caller.name, usedTokens: used, dailyTokens: caller.limits.dailyTokens, day: utcDay(Date.now()) });
+      const { keyId, name: keyName, limits } = caller;
+      this.signals?.emit({ kind: 'budget.used', keyId, keyName, usedTokens: used, dailyTokens: limits.dailyTokens, day: utcDay(Date.now()) });
     }
   }
 

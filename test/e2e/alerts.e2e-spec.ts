@@ -46,7 +46,11 @@ describe('alerts: each occurrence once, signed, audited and counted (postgres)',
     await Promise.all([alerts?.close(), siem?.close()]);
   });
 
-  const chat = (key: string) => request(gw.app.getHttpServer()).post('/v1/chat-messages').set('authorization', `Bearer ${key}`).send({ inputs: {}, query: 'hi', user: 'u', response_mode: 'blocking' });
+  const chat = (key: string) =>
+    request(gw.app.getHttpServer())
+      .post('/v1/chat-messages')
+      .set('authorization', `Bearer ${key}`)
+      .send({ inputs: {}, query: 'hi', user: 'u', response_mode: 'blocking' });
 
   it('budget at 80 % and 100 %, once per key and day', async () => {
     const probe = await gw.createKey(['chat'], 'probe');
@@ -86,11 +90,16 @@ describe('alerts: each occurrence once, signed, audited and counted (postgres)',
     await db.connect();
     await db.query(`UPDATE audit_events SET caller_name = 'edited' WHERE seq = 2`);
     await db.end();
-    for (let i = 0; i < 2; i++) expect((await request(gw.app.getHttpServer()).get('/audit/verify').set('authorization', `Bearer ${auditor}`)).body.ok).toBe(false);
+    for (let i = 0; i < 2; i++) {
+      const verify = await request(gw.app.getHttpServer()).get('/audit/verify').set('authorization', `Bearer ${auditor}`);
+      expect(verify.body.ok).toBe(false);
+    }
     await waitFor(() => received('audit.verify_failed').length === 1, 5_000, 'audit.verify_failed');
     await new Promise((r) => setTimeout(r, 500));
     // Periodic checks ran many times since: still once per occurrence.
-    for (const kind of ['key.expiring', 'sink.lagging', 'sink.caught_up', 'audit.verify_failed']) expect({ kind, n: received(kind).length }).toEqual({ kind, n: 1 });
+    for (const kind of ['key.expiring', 'sink.lagging', 'sink.caught_up', 'audit.verify_failed']) {
+      expect({ kind, n: received(kind).length }).toEqual({ kind, n: 1 });
+    }
   });
 
   it('every alert is signed, audited and counted; claims are exclusive across replicas', async () => {

@@ -50,7 +50,9 @@ function track(server: Server | TlsServer): Set<Socket> {
 }
 
 /** An HTTP receiver (webhook or Splunk HEC): 200 for a well-signed batch, 401 otherwise; `status` forces an answer. */
-export async function startHttpReceiver(hmacKey: string, opts: { token?: string; delayMs?: number } = {}): Promise<Receiver & { status?: number; authorizations: string[]; inFlight: number; bodies: string[] }> {
+export type HttpReceiver = Receiver & { status?: number; authorizations: string[]; inFlight: number; bodies: string[] };
+
+export async function startHttpReceiver(hmacKey: string, opts: { token?: string; delayMs?: number } = {}): Promise<HttpReceiver> {
   const file = tempFile('http.ndjson');
   let server: Server | undefined;
   let sockets = new Set<Socket>();

@@ -56,7 +56,10 @@ export class SinkDelivery {
     this.logger = new Logger(`SinkDelivery:${cfg.name}`);
     this.lease = cursors.lease(cfg.name);
     this.backoffs = new ExponentialBackoff({ initialDelay: cfg.backoff.initialMs, maxDelay: cfg.backoff.maxMs });
-    this.state = { name: cfg.name, type: cfg.type, delivering: false, deliveredSeq: 0, lagEvents: 0, lagSeconds: 0, consecutiveFailures: 0, lastError: null, lastDeliveredAt: null };
+    this.state = {
+      ...{ name: cfg.name, type: cfg.type, delivering: false, deliveredSeq: 0, lagEvents: 0, lagSeconds: 0 },
+      ...{ consecutiveFailures: 0, lastError: null, lastDeliveredAt: null },
+    };
   }
 
   status(): SinkStatus {

@@ -12,10 +12,30 @@ export class SinkMetrics implements SinkObserver {
 
   constructor(metrics: Pick<MetricsService, 'registry'>) {
     const registers = [metrics.registry];
-    this.deliveredTotal = new Counter({ name: 'dify_gateway_audit_sink_delivered_events_total', help: 'Sealed audit events delivered to a sink for the first time (replays not counted).', labelNames: ['sink'], registers });
-    this.failures = new Counter({ name: 'dify_gateway_audit_sink_failures_total', help: 'Failed deliveries to a sink, by reason (network, timeout, status, tls, internal).', labelNames: ['sink', 'reason'], registers });
-    this.lagEvents = new Gauge({ name: 'dify_gateway_audit_sink_lag_events', help: 'Sealed audit events not delivered to a sink yet.', labelNames: ['sink'], registers });
-    this.lagSeconds = new Gauge({ name: 'dify_gateway_audit_sink_lag_seconds', help: 'Age of the oldest sealed audit event not delivered to a sink yet (0: none waiting).', labelNames: ['sink'], registers });
+    this.deliveredTotal = new Counter({
+      name: 'dify_gateway_audit_sink_delivered_events_total',
+      help: 'Sealed audit events delivered to a sink for the first time (replays not counted).',
+      labelNames: ['sink'],
+      registers,
+    });
+    this.failures = new Counter({
+      name: 'dify_gateway_audit_sink_failures_total',
+      help: 'Failed deliveries to a sink, by reason (network, timeout, status, tls, internal).',
+      labelNames: ['sink', 'reason'],
+      registers,
+    });
+    this.lagEvents = new Gauge({
+      name: 'dify_gateway_audit_sink_lag_events',
+      help: 'Sealed audit events not delivered to a sink yet.',
+      labelNames: ['sink'],
+      registers,
+    });
+    this.lagSeconds = new Gauge({
+      name: 'dify_gateway_audit_sink_lag_seconds',
+      help: 'Age of the oldest sealed audit event not delivered to a sink yet (0: none waiting).',
+      labelNames: ['sink'],
+      registers,
+    });
     this.batchSeconds = new Histogram({
       name: 'dify_gateway_audit_sink_batch_duration_seconds',
       help: 'Time to hand one batch to a sink (until acknowledged).',

@@ -9,7 +9,8 @@ export const VERIFY_STREAM_USAGE = '  audit verify-stream <file> [--hmac-key-fil
  * Needs no database and no gateway config. Exit 0 when it verifies, 1 when it does not, 2 on usage.
  */
 export async function runVerifyStream(args: string[], out: (line: string) => void = console.log): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'hmac-key-file': { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const options = { 'hmac-key-file': { type: 'string' }, json: { type: 'boolean', default: false } } as const;
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options });
   const [file] = positionals;
   if (!file) {
     out(`Usage:\n${VERIFY_STREAM_USAGE}`);
@@ -19,8 +20,11 @@ export async function runVerifyStream(args: string[], out: (line: string) => voi
   const report = await verifyStream(file, key);
   if (values.json) out(JSON.stringify(report, null, 2));
   else {
-    out(`${report.ok ? 'OK' : 'FAILED'}: ${report.events} events (seq ${report.first_seq ?? '-'} to ${report.last_seq ?? '-'}), ${report.duplicates} duplicates, ${report.signatures_checked} signatures checked`);
-    for (const p of report.problems) out(`  ${p.kind}${p.seq !== undefined ? ` at seq ${p.seq}` : ''}${p.line !== undefined ? ` (line ${p.line})` : ''}: ${p.message}`);
+    const range = `seq ${report.first_seq ?? '-'} to ${report.last_seq ?? '-'}`;
+    out(`${report.ok ? 'OK' : 'FAILED'}: ${report.events} events (${range}), ${report.duplicates} duplicates, ${report.signatures_checked} signatures checked`);
+    for (const p of report.problems) {
+      out(`  ${p.kind}${p.seq !== undefined ? ` at seq ${p.seq}` : ''}${p.line !== undefined ? ` (line ${p.line})` : ''}: ${p.message}`);
+    }
   }
   return report.ok ? 0 : 1;
 }

@@ -62,7 +62,8 @@ export async function verifyStream(path: string, hmacKey?: string): Promise<Stre
     if (syslog) {
       if (hmacKey) {
         report.signatures_checked += 1;
-        if (!checkSignature(hmacKey, syslog.params.ts ?? '', syslog.msg, syslog.params.sig ?? '')) problem({ kind: 'signature', line, message: 'bad message signature' });
+        const signed = checkSignature(hmacKey, syslog.params.ts ?? '', syslog.msg, syslog.params.sig ?? '');
+        if (!signed) problem({ kind: 'signature', line, message: 'bad message signature' });
       }
       return takeEvent(parse(syslog.msg), line);
     }
@@ -72,7 +73,8 @@ export async function verifyStream(path: string, hmacKey?: string): Promise<Stre
       report.batches += 1;
       if (hmacKey) {
         report.signatures_checked += 1;
-        if (!checkSignature(hmacKey, String(value.timestamp ?? ''), value.body, value.signature)) problem({ kind: 'signature', line, message: 'bad batch signature' });
+        const signed = checkSignature(hmacKey, String(value.timestamp ?? ''), value.body, value.signature);
+        if (!signed) problem({ kind: 'signature', line, message: 'bad batch signature' });
       }
       for (const part of value.body.split('\n')) if (part.trim()) takeEnvelope(parse(part), line);
       return;
@@ -100,7 +102,9 @@ export async function verifyStream(path: string, hmacKey?: string): Promise<Stre
       continue;
     }
     const previous = bySeq.get(seqs[i - 1])!;
-    if (current.seq !== previous.seq + 1) problem({ kind: 'gap', seq: previous.seq + 1, message: `events ${previous.seq + 1} to ${current.seq - 1} are missing` });
+    if (current.seq !== previous.seq + 1) {
+      problem({ kind: 'gap', seq: previous.seq + 1, message: `events ${previous.seq + 1} to ${current.seq - 1} are missing` });
+    }
     else if (current.prevHash !== previous.hash) problem({ kind: 'link', seq: current.seq, message: 'prev_hash is not the hash of the event before' });
   }
   return { ok: problems.length === 0, ...report, first_seq: seqs[0] ?? null, last_seq: seqs.at(-1) ?? null, problems };

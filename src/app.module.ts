@@ -1,6 +1,7 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AdminModule } from './admin/admin.module.js';
+import { AlertsModule } from './alerts/alerts.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CallModule } from './call/call.module.js';
@@ -35,6 +36,7 @@ import { RedisModule } from './redis/redis.module.js';
     HealthModule,
     ConsoleModule,
     OpenApiModule,
+    AlertsModule,
   ],
   providers: [
     { provide: APP_FILTER, useClass: HttpExceptionFilter },

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { AdminKeysService, type KeyView } from './admin/admin-keys.service.js';
 import { createAuditLog } from './audit/audit-log.js';
 import { AUDIT_USAGE, runAuditCommand } from './audit/audit-cli.js';
+import { runVerifyStream, VERIFY_STREAM_USAGE } from './audit/sinks/verify-stream-cli.js';
 import { ApiKeyRepository, type ApiKeyLimits } from './auth/api-key.repository.js';
 import { ApiKeyService, type KeyStatus } from './auth/api-key.service.js';
 import { KeyEvents } from './auth/key-events.js';
@@ -27,7 +28,8 @@ const USAGE = `Usage: npm run cli -- keys <command> | audit <command>
 --app <alias> is accepted for --apps <alias>. Without --apps, create binds the default app.
 Limits: 0 means no limit, "default" the gateway's default. The secret is printed only by create
 and rotate. With REDIS_URL set, every running gateway drops a changed key within a second.
-${AUDIT_USAGE}`;
+${AUDIT_USAGE}
+${VERIFY_STREAM_USAGE}`;
 
 const OPTIONS = {
   name: { type: 'string' },
@@ -50,6 +52,8 @@ const OPTIONS = {
 
 /** Operator CLI for gateway keys. It uses the gateway's own config, database and Redis. */
 async function main(argv: string[]): Promise<number> {
+  // A receiver's check of a delivered file: no database, no gateway config.
+  if (argv[0] === 'audit' && argv[1] === 'verify-stream') return runVerifyStream(argv.slice(2));
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   const [group, command, ...rest] = positionals;
   if (values.help || (group !== 'keys' && group !== 'audit') || !command) {

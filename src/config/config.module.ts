@@ -9,6 +9,7 @@ import { idempotencyConfig } from './idempotency.config.js';
 import { keysConfig } from './keys.config.js';
 import { redisConfig } from './redis.config.js';
 import { tracingConfig } from './tracing.config.js';
+import { sinksConfig } from './sinks.config.js';
 
 /**
  * Global typed config. The namespaces are built from `gatewayConfig()`, which validates the whole
@@ -28,7 +29,7 @@ import { tracingConfig } from './tracing.config.js';
       cache: true,
       ignoreEnvFile: true,
       skipProcessEnv: true,
-      load: [appConfig, difyConfig, databaseConfig, auditConfig, idempotencyConfig, keysConfig, redisConfig, tracingConfig],
+      load: [appConfig, difyConfig, databaseConfig, auditConfig, idempotencyConfig, keysConfig, redisConfig, tracingConfig, sinksConfig],
     }),
   ],
   // DifyTargets: the live Dify keys (reloaded from their files); global like the config itself.

@@ -6,6 +6,7 @@
  */
 import { checkEnvironment, ConfigValidationError, type ConfigIssue, type LogLevel } from './env.schema.js';
 import { readSigningKeys } from './audit-signing-keys.js';
+import { collectSinks, type SinksConfig } from './audit-sinks.js';
 import { collectDifyApps } from './dify-apps.js';
 import { Secret } from './secret.js';
 import { collectSecretFiles } from './secret-file.js';
@@ -119,6 +120,8 @@ export interface GatewayConfig {
   keys: KeysConfig;
   redis: RedisConfig;
   tracing: TracingConfig;
+  /** Audit sinks (SIEM push) and alert webhooks. */
+  sinks: SinksConfig;
 }
 
 /** Variables that may also be given as `<NAME>_FILE` (a mounted secret). */
@@ -180,6 +183,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
   issues.push(...dify.issues);
   const signing = readSigningKeys(invalid.has('AUDIT_SIGNING_KEY_FILE') ? undefined : v.AUDIT_SIGNING_KEY_FILE);
   issues.push(...signing.issues);
+  const sinks = collectSinks(env);
+  issues.push(...sinks.issues);
 
   if (issues.length > 0) throw new ConfigValidationError(issues);
   if (dify.defaultApp === undefined || !(dify.defaultApp in dify.apps)) {
@@ -269,6 +274,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
       keyPrefix: v.REDIS_KEY_PREFIX,
     },
     tracing: tracingOf(v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? v.OTEL_EXPORTER_OTLP_ENDPOINT, v.OTEL_SDK_DISABLED),
+    sinks: sinks.config,
   });
 }
 

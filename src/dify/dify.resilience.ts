@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import {
   bulkhead,
@@ -10,6 +10,7 @@ import {
   type BulkheadPolicy,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
+import { GatewaySignals } from '../common/gateway-signals.js';
 import { difyConfig } from '../config/dify.config.js';
 import { MetricsService, type BreakerStateName } from '../metrics/metrics.service.js';
 
@@ -57,6 +58,7 @@ export class AppGuard {
     readonly app: string,
     private readonly cfg: ConfigType<typeof difyConfig>,
     private readonly metrics: MetricsService,
+    private readonly signals?: GatewaySignals,
   ) {
     const { failureRatio, windowMs, minCalls, openMs } = cfg.breaker;
     if (failureRatio > 0) {
@@ -68,6 +70,7 @@ export class AppGuard {
       this.breaker.onStateChange((state) => {
         const name = STATE_NAMES[state];
         this.metrics.breaker(app, name, true);
+        this.signals?.emit({ kind: 'breaker.state', app, state: name });
         const log = { event: 'dify_breaker', app, state: name };
         if (name === 'open') this.logger.warn(log);
         else this.logger.log(log);
@@ -135,12 +138,13 @@ export class DifyResilience {
   constructor(
     @Inject(difyConfig.KEY) private readonly cfg: ConfigType<typeof difyConfig>,
     private readonly metrics: MetricsService,
+    @Optional() private readonly signals?: GatewaySignals,
   ) {}
 
   guard(app: string): AppGuard {
     let guard = this.guards.get(app);
     if (!guard) {
-      guard = new AppGuard(app, this.cfg, this.metrics);
+      guard = new AppGuard(app, this.cfg, this.metrics, this.signals);
       this.guards.set(app, guard);
     }
     return guard;

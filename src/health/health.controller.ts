@@ -3,6 +3,7 @@ import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ShutdownService } from '../common/shutdown.service.js';
 import { AuditHealthIndicator } from '../audit/audit.health.js';
+import { SinksHealthIndicator } from '../audit/sinks/sinks.health.js';
 import { DifyHealthIndicator } from '../dify/dify.health.js';
 
 /** Kubernetes probes: /live is the process alone; /ready needs the audit store and Dify. */
@@ -15,6 +16,7 @@ export class HealthController {
     private readonly dify: DifyHealthIndicator,
     private readonly shutdown: ShutdownService,
     private readonly indicators: HealthIndicatorService,
+    private readonly sinks: SinksHealthIndicator,
   ) {}
 
   @Get('live')
@@ -31,6 +33,8 @@ export class HealthController {
       () => (this.shutdown.draining ? this.indicators.check('shutdown').down({ draining: true }) : this.indicators.check('shutdown').up()),
       () => this.audit.check(),
       () => this.dify.check(),
+      // Details only: a SIEM outage never takes the gateway out of rotation.
+      () => this.sinks.check(),
     ]);
   }
 }

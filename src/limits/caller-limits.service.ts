@@ -1,11 +1,12 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import type { ServerResponse } from 'node:http';
 import type { Caller } from '../auth/caller.js';
 import { GatewayError } from '../common/gateway-error.js';
+import { GatewaySignals } from '../common/gateway-signals.js';
 import { RedisService } from '../redis/redis.service.js';
 import { StreamSlots, type StreamSlot } from './stream-slots.js';
-import { secondsUntilUtcMidnight, TokenBudget } from './token-budget.js';
+import { secondsUntilUtcMidnight, TokenBudget, utcDay } from './token-budget.js';
 
 export const RATE_WINDOW_MS = 60_000;
 /** The throttler name under which per-key request counts are kept. */
@@ -34,6 +35,7 @@ export class CallerLimits {
   constructor(
     @Inject(ThrottlerStorage) private readonly storage: ThrottlerStorage,
     redis: RedisService,
+    @Optional() private readonly signals?: GatewaySignals,
   ) {
     this.slots = new StreamSlots(redis.enabled ? redis : undefined);
     this.budget = new TokenBudget(redis.enabled ? redis : undefined);
@@ -84,7 +86,12 @@ export class CallerLimits {
   /** Adds the tokens Dify reported for a finished call to the key's day. */
   async recordTokens(caller: Caller, tokens: number | undefined): Promise<void> {
     if (!tokens || caller.limits.dailyTokens <= 0) return;
-    await this.failOpen('token budget', () => this.budget.add(caller.keyId, tokens));
+    const used = await this.failOpen('token budget', () => this.budget.add(caller.keyId, tokens));
+    // For the budget alerts (80 % and 100 %), which decide whether this crosses a threshold.
+    if (used !== undefined) {
+      const { keyId, name: keyName, limits } = caller;
+      this.signals?.emit({ kind: 'budget.used', keyId, keyName, usedTokens: used, dailyTokens: limits.dailyTokens, day: utcDay(Date.now()) });
+    }
   }
 
   private async failOpen<T>(what: string, work: () => Promise<T>): Promise<T | undefined> {

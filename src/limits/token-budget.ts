@@ -30,16 +30,19 @@ export class TokenBudget {
     return Number((await this.redis.client.get(key)) ?? 0);
   }
 
-  async add(keyId: string, tokens: number): Promise<void> {
-    if (!Number.isFinite(tokens) || tokens <= 0) return;
+  /** Adds to today's count; resolves with the day's total after it (undefined when nothing was added). */
+  async add(keyId: string, tokens: number): Promise<number | undefined> {
+    if (!Number.isFinite(tokens) || tokens <= 0) return undefined;
     const key = this.key(keyId);
     if (!this.redis?.client) {
       const today = utcDay(this.now());
       for (const k of this.local.keys()) if (!k.endsWith(today)) this.local.delete(k);
-      this.local.set(key, (this.local.get(key) ?? 0) + Math.round(tokens));
-      return;
+      const total = (this.local.get(key) ?? 0) + Math.round(tokens);
+      this.local.set(key, total);
+      return total;
     }
-    await this.redis.client.multi().incrby(key, Math.round(tokens)).pexpire(key, 2 * DAY_MS).exec();
+    const results = await this.redis.client.multi().incrby(key, Math.round(tokens)).pexpire(key, 2 * DAY_MS).exec();
+    return Number(results?.[0]?.[1] ?? 0);
   }
 
   private key(keyId: string): string {

@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { GatewaySignals } from '../../common/gateway-signals.js';
 import type { ConfigType } from '@nestjs/config';
 import { auditConfig } from '../../config/audit.config.js';
 import { GENESIS_HASH } from '../write/audit-chain.js';
@@ -49,9 +50,17 @@ export class AuditVerifyService {
     private readonly read: AuditReadRepository,
     private readonly signer: AuditSigner,
     @Inject(auditConfig.KEY) private readonly cfg: Pick<ConfigType<typeof auditConfig>, 'seal'>,
+    @Optional() private readonly signals?: GatewaySignals,
   ) {}
 
   async verify(range: VerifyRange = {}): Promise<VerifyReport> {
+    const report = await this.check(range);
+    // A failure is an alert (once per problem found, see src/alerts).
+    if (!report.ok && report.problem) this.signals?.emit({ kind: 'audit.verify_failed', problem: report.problem.kind, seq: report.problem.seq ?? null });
+    return report;
+  }
+
+  private async check(range: VerifyRange): Promise<VerifyReport> {
     let fromSeq = range.fromSeq;
     let toSeq = range.toSeq;
     if ((fromSeq === undefined && range.from) || (toSeq === undefined && range.to)) {

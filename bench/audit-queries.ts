@@ -151,6 +151,15 @@ async function main(): Promise<void> {
     await list('a request id', (i) => ({ request_id: sample(i).requestId! }));
     await list('a conversation id, up to 200 events', (i) => ({ conversation_id: `conv-${(i + 100) * 97}`, limit: 200 }));
     await list('a message id', (i) => ({ message_id: sample(i).messageId ?? 'none' }));
+    // Ids and values nobody used: the planner must not walk the whole seq index looking for them.
+    await list('a conversation id with no events', (i) => ({ conversation_id: `conv-none-${i}`, limit: 200 }));
+    await list('a request id with no events', (i) => ({ request_id: `req-none-${i}` }));
+    await list('a message id with no events', (i) => ({ message_id: `msg-none-${i}` }));
+    await list('an end user with no events', (i) => ({ user: `user-none-${i}` }));
+    await list('a status nobody got (418), 50', () => ({ status: 418 }));
+    await list('a route nobody called, 50', (i) => ({ route: `/none-${i}` }));
+    await list('an outcome nobody had (stream_error), 50', () => ({ outcome: 'stream_error' }));
+    await list('one app, outcome timeout (rare), 50', (i) => ({ app: APPS[(i + 8) % 8], outcome: 'timeout' }));
     await list('a one-hour window two weeks ago, 50', (i) => ({ from: iso(END - 14 * 86_400_000 + i * 3_600_000), to: iso(END - 14 * 86_400_000 + (i + 2) * 3_600_000) }));
     await list('one route over the last day, 50', () => ({ route: '/files/upload', from: iso(END - 86_400_000) }));
     await list('one caller, the 5th page of 200 (cursor)', (i) => ({ caller: CALLERS[(i + 200) % 5], limit: 200, cursor: Buffer.from(`seq:${Math.floor(EVENTS * 0.9)}`).toString('base64url') }));

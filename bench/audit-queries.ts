@@ -1,12 +1,15 @@
 /**
  * `npm run bench:audit-queries`: compliance queries over a large audit log in PostgreSQL.
  *
- * Seeds BENCH_EVENTS events (default 1,000,000: 500,000 calls, started and finished, spread over
- * 30 days, 200 callers, 8 apps, 20,000 end users, realistic outcomes) into a fresh database on
- * the local server (or TEST_DATABASE_ADMIN_URL), as a valid signed chain. Then runs each typical
- * query BENCH_RUNS times through the real query service (each run also records its own
- * `audit.query` event, as the API does) and prints p50/p95, the export rate (CSV and NDJSON) and
- * the verification rate. The database is dropped at the end unless BENCH_KEEP=1. No assertions.
+ * Seeds BENCH_EVENTS events (default 1,000,000: about two per call, spread over 30 days, 200
+ * callers, 8 apps, 20,000 end users, realistic outcomes; see bench/audit-seed.ts: the bulk is
+ * generated in SQL, the newest 150,000 go through the chain code as a valid signed chain) into a
+ * fresh database on the local server (or TEST_DATABASE_ADMIN_URL). Then runs each typical query
+ * BENCH_RUNS times through the real query service (each run also records its own `audit.query`
+ * event, as the API does) and prints p50/p95, the export rate (CSV and NDJSON) and the
+ * verification rate (of the signed tail). The database is dropped at the end unless BENCH_KEEP=1.
+ * BENCH_DATABASE=name seeds that database once and reuses it on later runs (never dropped;
+ * migrations added since are applied on open, and their time is printed). No assertions.
  */
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';

@@ -85,8 +85,8 @@ export async function seedEvents(url: string, events: number, start: number, end
         console.log(`  bulk: ${seq} events (${elapsed()})`);
       }
       // The bulk went around the sequencer: add it to the statistics rollup as the migration's backfill does.
-      const rollup = (await client.query(`SELECT to_regclass('audit_stats') IS NOT NULL AS ok`)).rows[0].ok as boolean;
-      if (rollup) await client.query(BACKFILL_ROLLUP_SQL);
+      const rollup = (await client.query(`SELECT to_regclass('audit_stats_daily') IS NOT NULL AS ok`)).rows[0].ok as boolean;
+      if (rollup) for (const sql of BACKFILL_ROLLUP_SQL) await client.query(sql);
       console.log(`  rollup: ${rollup ? 'backfilled' : 'none (schema before it)'} (${elapsed()})`);
       await client.query(`SET maintenance_work_mem = '1GB'`);
       for (const ix of indexes) {

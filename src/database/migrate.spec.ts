@@ -111,7 +111,7 @@ describe.each(DATABASE_KINDS)('applyMigrations (%s)', (kind) => {
   it("creates the tables and indexes with Prisma's names", async () => {
     const indexes = await rows(
       `SELECT tablename, indexname, indexdef FROM pg_indexes
-        WHERE tablename IN ('api_keys', 'audit_events', 'audit_checkpoints', 'audit_pending', 'audit_stats') ORDER BY indexname`,
+        WHERE tablename IN ('api_keys', 'audit_events', 'audit_checkpoints', 'audit_pending', 'audit_stats_daily', 'audit_stats_hourly') ORDER BY indexname`,
     );
     expect(indexes.map((i) => i.indexname)).toEqual([
       'api_keys_hash_key',
@@ -137,7 +137,8 @@ describe.each(DATABASE_KINDS)('applyMigrations (%s)', (kind) => {
       'audit_pending_id_key',
       'audit_pending_pkey',
       'audit_pending_type_instance_id_idx',
-      'audit_stats_pkey',
+      'audit_stats_daily_pkey',
+      'audit_stats_hourly_pkey',
     ]);
     expect(await rows(`SELECT to_regclass('audit_records') AS t`)).toEqual([{ t: null }]);
     expect(indexes.find((i) => i.indexname === 'api_keys_hash_key')?.indexdef).toContain('CREATE UNIQUE INDEX');

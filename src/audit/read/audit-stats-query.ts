@@ -82,21 +82,22 @@ export function statsSql(filter: StatsFilter, groupBy: readonly StatsDimension[]
   const plan = planStats(filter.from?.getTime() ?? -Infinity, filter.to?.getTime() ?? Infinity);
   if (!plan) return null;
   const by = new Set(groupBy);
-  const day = by.has('day') ? Prisma.sql`to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD')` : Prisma.sql`NULL::text`;
-  const caller = by.has('caller') ? Prisma.sql`caller_key_id::text` : Prisma.sql`NULL::text`;
+  // Grouped on the raw values (a timestamp, a uuid), turned into text once per output row.
+  const day = by.has('day') ? Prisma.sql`date_trunc('day', at AT TIME ZONE 'UTC')` : Prisma.sql`NULL::timestamp`;
+  const caller = by.has('caller') ? Prisma.sql`caller_key_id` : Prisma.sql`NULL::uuid`;
   const app = by.has('app') ? Prisma.sql`app_alias` : Prisma.sql`NULL::text`;
   const same: Prisma.Sql[] = [];
   if (filter.callerKeyId !== undefined) same.push(Prisma.sql`caller_key_id = ${filter.callerKeyId}::uuid`);
   if (filter.appAlias !== undefined) same.push(Prisma.sql`app_alias = ${filter.appAlias}`);
-  const rollup = (grain: 'day' | 'hour', span: Span) => Prisma.sql`
-    SELECT bucket AS at, caller_key_id, caller_name, app_alias, currency, calls, errors, tokens, priced, cost FROM audit_stats
-     WHERE grain = ${grain} AND ${spanOn(Prisma.sql`bucket`, span)} AND calls > 0 ${and(same)}`;
+  const rollup = (table: 'audit_stats_daily' | 'audit_stats_hourly', span: Span) => Prisma.sql`
+    SELECT bucket AS at, caller_key_id, caller_name, app_alias, currency, calls, errors, tokens, priced, cost FROM ${Prisma.raw(table)}
+     WHERE ${spanOn(Prisma.sql`bucket`, span)} AND calls > 0 ${and(same)}`;
   const events = (span: Span) => Prisma.sql`
     SELECT recorded_at AS at, caller_key_id, caller_name, app_alias, currency, 1::bigint AS calls,
            (outcome IS DISTINCT FROM 'success')::int::bigint AS errors, coalesce(total_tokens, 0)::bigint AS tokens,
            (total_price IS NOT NULL)::int::bigint AS priced, total_price::numeric AS cost
       FROM audit_events WHERE type = 'call.finished' AND ${spanOn(Prisma.sql`recorded_at`, span)} ${and(same)}`;
-  const parts = [...(plan.days ? [rollup('day', plan.days)] : []), ...plan.hours.map((s) => rollup('hour', s)), ...plan.events.map(events)];
+  const parts = [...(plan.days ? [rollup('audit_stats_daily', plan.days)] : []), ...plan.hours.map((s) => rollup('audit_stats_hourly', s)), ...plan.events.map(events)];
   return Prisma.sql`
     WITH parts AS (${Prisma.join(parts, ' UNION ALL ')}),
     per_currency AS (
@@ -105,12 +106,12 @@ export function statsSql(filter: StatsFilter, groupBy: readonly StatsDimension[]
         FROM parts
        GROUP BY 1, 2, 4, 5
     )
-    SELECT day, caller_key_id, max(caller_name) AS caller_name, app,
+    SELECT to_char(day, 'YYYY-MM-DD') AS day, caller_key_id::text AS caller_key_id, max(caller_name) AS caller_name, app,
            sum(calls)::int AS calls, sum(errors)::int AS errors, sum(tokens)::bigint AS tokens,
            coalesce(jsonb_object_agg(currency, cost::text) FILTER (WHERE currency IS NOT NULL AND cost IS NOT NULL), '{}'::jsonb) AS cost
       FROM per_currency
-     GROUP BY day, caller_key_id, app
-     ORDER BY day NULLS FIRST, caller_key_id NULLS FIRST, app NULLS FIRST`;
+     GROUP BY per_currency.day, per_currency.caller_key_id, app
+     ORDER BY 1 NULLS FIRST, 2 NULLS FIRST, app NULLS FIRST`;
 }
 
 function and(conditions: Prisma.Sql[]): Prisma.Sql {

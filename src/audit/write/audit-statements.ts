@@ -1,6 +1,6 @@
 import { FIELD_NAMES, type EventBody, type StoredEvent } from '../audit-event.js';
 import { columnOf } from './audit-sql.js';
-import { addToRollup, rollupOf, ROLLUP_SOURCE_COLUMNS } from './audit-stats-sql.js';
+import { addToRollup, ROLLUP_SOURCE_COLUMNS } from './audit-stats-sql.js';
 
 /**
  * The write-ahead's and the sequencer's statements, as bare SQL text (run on `RawSql`: a `pg`
@@ -40,8 +40,9 @@ export const DELETE_TAKEN_SQL = `
 export const INSERT_SEALED_SQL = `
   WITH sealed AS (
     INSERT INTO audit_events (${CHAIN_LIST}) SELECT ${CHAIN_LIST} FROM json_populate_recordset(NULL::audit_events, $1::json)
-    RETURNING ${ROLLUP_SOURCE_COLUMNS})
-  ${addToRollup(`(${rollupOf('sealed')})`)}`;
+    RETURNING ${ROLLUP_SOURCE_COLUMNS}),
+  daily AS (${addToRollup('sealed', 'day')})
+  ${addToRollup('sealed', 'hour')}`;
 
 function bodyRow(e: EventBody): Record<string, unknown> {
   const row: Record<string, unknown> = {};

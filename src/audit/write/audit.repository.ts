@@ -213,7 +213,7 @@ export class MaintenanceSession {
   async purgeThrough(seq: number): Promise<number> {
     const last = await this.tx.auditEvent.findUnique({ where: { seq: BigInt(seq) }, select: { recordedAt: true } });
     const [{ n }] = await this.tx.$queryRawUnsafe<{ n: number }[]>(PURGE_EVENTS_SQL, seq);
-    if (last) await this.tx.$executeRawUnsafe(DROP_EMPTY_ROLLUP_SQL, last.recordedAt);
+    if (last) for (const sql of DROP_EMPTY_ROLLUP_SQL) await this.tx.$executeRawUnsafe(sql, last.recordedAt);
     await this.tx.auditCheckpoint.deleteMany({ where: { seq: { lt: BigInt(seq) } } });
     return Number(n);
   }

@@ -183,11 +183,14 @@ async function main(): Promise<void> {
     }
 
     console.log('\nverification');
+    // The queries' own audit.query events (and any a killed run left in the inbox of a kept database) are sealed first:
+    // the bench runs no sequencer loop, and verification fails on events left unsealed past the lag bound.
+    await log.sequencer.sealNow();
     for (const count of [100_000]) {
       const t0 = performance.now();
       const report = await log.verifier.verify({ fromSeq: EVENTS - count + 1 });
       const seconds = (performance.now() - t0) / 1000;
-      console.log(`  last ${count} events: ${report.ok ? 'OK' : 'FAILED'}, ${report.checked} checked in ${seconds.toFixed(1)} s = ${(report.checked / seconds).toFixed(0)} events/s`);
+      console.log(`  last ${count} events: ${report.ok ? 'OK' : `FAILED (${report.problem?.kind})`}, ${report.checked} checked in ${seconds.toFixed(1)} s = ${(report.checked / seconds).toFixed(0)} events/s`);
     }
   } finally {
     await log.close();

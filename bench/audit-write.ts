@@ -55,9 +55,14 @@ const MIX_CALLERS = Array.from({ length: 200 }, () => randomUUID());
 const MIX_APPS = ['default', 'support', 'billing', 'search'];
 
 export function draft(n: number): EventDraft {
-  const started: EventDraft = { id: randomUUID(), type: 'call.started', callId: randomUUID(), requestId: `bench-${n}`, callerKeyId: randomUUID(), callerName: 'bench', appAlias: 'default', method: 'POST', route: '/chat-messages', endUser: `user-${n % 100}`, details: { started_at: new Date().toISOString() } };
+  const started: EventDraft = {
+    id: randomUUID(), type: 'call.started', callId: randomUUID(), requestId: `bench-${n}`, callerKeyId: randomUUID(), callerName: 'bench',
+    appAlias: 'default', method: 'POST', route: '/chat-messages', endUser: `user-${n % 100}`, details: { started_at: new Date().toISOString() },
+  };
   if (!MIX_CALLS || n % 2 === 0) return started;
-  return { ...started, type: 'call.finished', callerKeyId: MIX_CALLERS[n % 200], appAlias: MIX_APPS[n % 4], status: 200, outcome: n % 10 === 1 ? 'upstream_error' : 'success', totalTokens: 100 + (n % 900), totalPrice: '0.0012', currency: 'USD' };
+  const outcome = n % 10 === 1 ? 'upstream_error' : 'success';
+  const usage = { totalTokens: 100 + (n % 900), totalPrice: '0.0012', currency: 'USD' };
+  return { ...started, type: 'call.finished', callerKeyId: MIX_CALLERS[n % 200], appAlias: MIX_APPS[n % 4], status: 200, outcome, ...usage };
 }
 
 type Recorder = Pick<AuditWriter, 'append'>;

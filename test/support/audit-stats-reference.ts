@@ -23,9 +23,8 @@ export async function statsFromLog(
   if (range.toSeq !== undefined) conditions.push(Prisma.sql`seq <= ${range.toSeq}::bigint`);
   if (filter.callerKeyId !== undefined) conditions.push(Prisma.sql`caller_key_id = ${filter.callerKeyId}::uuid`);
   if (filter.appAlias !== undefined) conditions.push(Prisma.sql`app_alias = ${filter.appAlias}`);
-  const rows = await db.client.$queryRaw<
-    { day: string | null; caller_key_id: string | null; caller_name: string | null; app: string | null; calls: number; errors: number; tokens: bigint; cost: Record<string, string> }[]
-  >`
+  type Row = { day: string | null; caller_key_id: string | null; caller_name: string | null; app: string | null };
+  const rows = await db.client.$queryRaw<(Row & { calls: number; errors: number; tokens: bigint; cost: Record<string, string> })[]>`
     WITH per_currency AS (
       SELECT ${day} AS day, ${caller} AS caller_key_id, max(caller_name) AS caller_name, ${app} AS app, currency,
              count(*) AS calls, count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success') AS errors,

@@ -97,7 +97,11 @@ export function statsSql(filter: StatsFilter, groupBy: readonly StatsDimension[]
            (outcome IS DISTINCT FROM 'success')::int::bigint AS errors, coalesce(total_tokens, 0)::bigint AS tokens,
            (total_price IS NOT NULL)::int::bigint AS priced, total_price::numeric AS cost
       FROM audit_events WHERE type = 'call.finished' AND ${spanOn(Prisma.sql`recorded_at`, span)} ${and(same)}`;
-  const parts = [...(plan.days ? [rollup('audit_stats_daily', plan.days)] : []), ...plan.hours.map((s) => rollup('audit_stats_hourly', s)), ...plan.events.map(events)];
+  const parts = [
+    ...(plan.days ? [rollup('audit_stats_daily', plan.days)] : []),
+    ...plan.hours.map((s) => rollup('audit_stats_hourly', s)),
+    ...plan.events.map(events),
+  ];
   return Prisma.sql`
     WITH parts AS (${Prisma.join(parts, ' UNION ALL ')}),
     per_currency AS (

@@ -111,7 +111,8 @@ describe.each(DATABASE_KINDS)('audit statistics rollup (%s)', (kind) => {
     const more = await log.append(Array.from({ length: 30 }, (_, i) => draft(i + 7)));
     await expectSameAsLog(log, first, more.at(-1)!.recordedAt.getTime());
     const [total] = await log.read.stats({}, []);
-    expect(total.calls).toBe([...Array(300).keys(), ...Array.from({ length: 40 }, (_, i) => i + 300), ...Array.from({ length: 30 }, (_, i) => i + 7)].filter((i) => i % 5 !== 4).length);
+    const drafted = [...Array(300).keys(), ...Array.from({ length: 40 }, (_, i) => i + 300), ...Array.from({ length: 30 }, (_, i) => i + 7)];
+    expect(total.calls).toBe(drafted.filter((i) => i % 5 !== 4).length);
   }, SLOW_MS);
 
   it('counts an event only once it is sealed (as the log scan did: unsealed events are not in the statistics)', async () => {
@@ -156,7 +157,9 @@ describe.each(DATABASE_KINDS)('audit statistics rollup migration (%s)', (kind) =
     testDb = await createTestDatabase(kind);
     // The migrations before the rollup, in a folder of their own.
     before = await mkdtemp(path.join(os.tmpdir(), 'gw-migrations-'));
-    for (const name of (await readdir(MIGRATIONS_DIR)).filter((n) => n < '20261203000000')) await cp(path.join(MIGRATIONS_DIR, name), path.join(before, name), { recursive: true });
+    for (const name of (await readdir(MIGRATIONS_DIR)).filter((n) => n < '20261203000000')) {
+      await cp(path.join(MIGRATIONS_DIR, name), path.join(before, name), { recursive: true });
+    }
   }, DATABASE_SETUP_TIMEOUT_MS);
 
   afterAll(async () => {

@@ -90,10 +90,16 @@ async function main(): Promise<void> {
     const recorded = results.reduce((n, r) => n + r.recorded, 0);
     results.forEach((r, i) => line(`replica ${i + 1}: write-ahead, ${CONCURRENCY} callers`, `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${(r.recorded / SECONDS).toFixed(0)} events/s recorded, sealed ${r.sealedHere}`));
     line('both: recorded', `${(recorded / SECONDS).toFixed(0)} events/s`);
-    const live = await sealFigures(client, "type = 'call.started'");
+    const live = await sealFigures(client, "type LIKE 'call.%'");
     line('both: sealed while recording', `${live.perSecond.toFixed(0)} events/s (${live.sealed} events), seal lag p50 ${live.lagP50.toFixed(0)} ms  p99 ${live.lagP99.toFixed(0)} ms`);
 
-    await client.query(`INSERT INTO audit_pending (id, type, request_id, details) SELECT gen_random_uuid(), 'config.reloaded', 'backlog', jsonb_build_object('n', n) FROM generate_series(1, ${BACKLOG}) AS n`);
+    await client.query(
+      process.env.BENCH_MIX === 'calls'
+        ? `INSERT INTO audit_pending (id, type, request_id, caller_key_id, caller_name, app_alias, outcome, total_tokens, total_price, currency, details)
+           SELECT gen_random_uuid(), 'call.finished', 'backlog', md5('caller-' || (n % 200))::uuid, 'bench', 'app-' || (n % 4), 'success', 100 + n % 900, '0.0012', 'USD',
+                  jsonb_build_object('n', n) FROM generate_series(1, ${BACKLOG}) AS n`
+        : `INSERT INTO audit_pending (id, type, request_id, details) SELECT gen_random_uuid(), 'config.reloaded', 'backlog', jsonb_build_object('n', n) FROM generate_series(1, ${BACKLOG}) AS n`,
+    );
     const t0 = performance.now();
     const drained = await twoReplicas(testDb.url!, 0, 0);
     const seconds = (performance.now() - t0) / 1000;
@@ -115,7 +121,7 @@ async function main(): Promise<void> {
       SELECT count(*)::int AS n, extract(epoch FROM max(recorded_at) - min(received_at))::float8 AS span,
              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM recorded_at - received_at) * 1000)::float8 AS p50,
              percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM recorded_at - received_at) * 1000)::float8 AS p99
-        FROM audit_events WHERE type = 'call.started'`;
+        FROM audit_events WHERE type LIKE 'call.%'`;
     await db.close();
     line('sealed while recording', `${(f.n / Math.max(f.span, 0.001)).toFixed(0)} events/s, seal lag p50 ${f.p50.toFixed(0)} ms  p99 ${f.p99.toFixed(0)} ms`);
   } finally {

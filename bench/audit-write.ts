@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { toEventBody } from '../src/audit/write/audit-chain.js';
-import type { EventBody, RecordedEvent } from '../src/audit/audit-event.js';
+import type { EventBody, EventDraft, RecordedEvent } from '../src/audit/audit-event.js';
 import { createAuditLog } from '../src/audit/audit-log.js';
 import { AuditWriter } from '../src/audit/write/audit-writer.js';
 import { recordStatement } from '../src/audit/write/audit.repository.js';
@@ -49,8 +49,20 @@ function summary(latencies: number[]): string {
   return `p50 ${quantile(sorted, 0.5).toFixed(2)} ms  p99 ${quantile(sorted, 0.99).toFixed(2)} ms`;
 }
 
-export function draft(n: number) {
-  return { id: randomUUID(), type: 'call.started' as const, callId: randomUUID(), requestId: `bench-${n}`, callerKeyId: randomUUID(), callerName: 'bench', appAlias: 'default', method: 'POST', route: '/chat-messages', endUser: `user-${n % 100}`, details: { started_at: new Date().toISOString() } };
+/** BENCH_MIX=calls: every other event a finished call with usage (200 callers, 4 apps), so the seal also updates the statistics rollup. */
+const MIX_CALLS = process.env.BENCH_MIX === 'calls';
+const MIX_CALLERS = Array.from({ length: 200 }, () => randomUUID());
+const MIX_APPS = ['default', 'support', 'billing', 'search'];
+
+export function draft(n: number): EventDraft {
+  const started: EventDraft = {
+    id: randomUUID(), type: 'call.started', callId: randomUUID(), requestId: `bench-${n}`, callerKeyId: randomUUID(), callerName: 'bench',
+    appAlias: 'default', method: 'POST', route: '/chat-messages', endUser: `user-${n % 100}`, details: { started_at: new Date().toISOString() },
+  };
+  if (!MIX_CALLS || n % 2 === 0) return started;
+  const outcome = n % 10 === 1 ? 'upstream_error' : 'success';
+  const usage = { totalTokens: 100 + (n % 900), totalPrice: '0.0012', currency: 'USD' };
+  return { ...started, type: 'call.finished', callerKeyId: MIX_CALLERS[n % 200], appAlias: MIX_APPS[n % 4], status: 200, outcome, ...usage };
 }
 
 type Recorder = Pick<AuditWriter, 'append'>;

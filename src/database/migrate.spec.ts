@@ -111,7 +111,7 @@ describe.each(DATABASE_KINDS)('applyMigrations (%s)', (kind) => {
   it("creates the tables and indexes with Prisma's names", async () => {
     const indexes = await rows(
       `SELECT tablename, indexname, indexdef FROM pg_indexes
-        WHERE tablename IN ('api_keys', 'audit_events', 'audit_checkpoints', 'audit_pending') ORDER BY indexname`,
+        WHERE tablename IN ('api_keys', 'audit_events', 'audit_checkpoints', 'audit_pending', 'audit_stats_daily', 'audit_stats_hourly') ORDER BY indexname`,
     );
     expect(indexes.map((i) => i.indexname)).toEqual([
       'api_keys_hash_key',
@@ -122,19 +122,23 @@ describe.each(DATABASE_KINDS)('applyMigrations (%s)', (kind) => {
       'audit_events_app_alias_seq_idx',
       'audit_events_call_id_idx',
       'audit_events_caller_key_id_seq_idx',
-      'audit_events_conversation_id_idx',
+      'audit_events_conversation_id_seq_idx',
       'audit_events_end_user_seq_idx',
       'audit_events_id_key',
-      'audit_events_message_id_idx',
-      'audit_events_outcome_seq_idx',
+      'audit_events_message_id_seq_idx',
+      'audit_events_outcome_app_alias_seq_idx',
       'audit_events_pkey',
       'audit_events_recorded_at_seq_idx',
-      'audit_events_request_id_idx',
+      'audit_events_request_id_seq_idx',
+      'audit_events_route_seq_idx',
+      'audit_events_status_seq_idx',
       'audit_events_type_instance_id_idx',
       'audit_pending_call_id_idx',
       'audit_pending_id_key',
       'audit_pending_pkey',
       'audit_pending_type_instance_id_idx',
+      'audit_stats_daily_pkey',
+      'audit_stats_hourly_pkey',
     ]);
     expect(await rows(`SELECT to_regclass('audit_records') AS t`)).toEqual([{ t: null }]);
     expect(indexes.find((i) => i.indexname === 'api_keys_hash_key')?.indexdef).toContain('CREATE UNIQUE INDEX');

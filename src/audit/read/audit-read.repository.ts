@@ -4,6 +4,7 @@ import { PrismaService } from '../../database/prisma.service.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import type { AuditRow, Checkpoint, StoredEvent, UnsealedEvent } from '../audit-event.js';
 import { toCheckpoint, toStoredEvent, toUnsealedEvent } from '../audit-rows.js';
+import { statsSql, toStatsRow, type RawStatsRow, type StatsDimension, type StatsFilter, type StatsRow } from './audit-stats-query.js';
 
 /**
  * Filters on events; every one is an exact match. `fromSeq`/`toSeq` are inclusive and apply to
@@ -27,19 +28,7 @@ export interface EventFilter {
   endUser?: string;
 }
 
-export type StatsDimension = 'day' | 'caller' | 'app';
-
-export interface StatsRow {
-  day: string | null;
-  callerKeyId: string | null;
-  callerName: string | null;
-  appAlias: string | null;
-  calls: number;
-  errors: number;
-  totalTokens: number;
-  /** Summed price per currency, as decimal strings. */
-  cost: Record<string, string>;
-}
+export type { StatsDimension, StatsFilter, StatsRow } from './audit-stats-query.js';
 
 /** A guard against unbounded reads; services cap pages far below it. */
 export const MAX_READ_LIMIT = 10_000;
@@ -169,48 +158,18 @@ export class AuditReadRepository {
   }
 
   /**
-   * Calls, errors (outcome other than success), tokens and cost of `call.finished` events, grouped
-   * by the chosen dimensions (a dimension not chosen is null in every row). Days are UTC.
+   * Calls, errors (outcome other than success), tokens and cost of sealed `call.finished` events
+   * recorded in `[from, to)`, grouped by the chosen dimensions (a dimension not chosen is null in
+   * every row). Days are UTC. Read from the rollup the sequencer keeps (see `statsSql`).
    */
-  async stats(filter: Pick<EventFilter, 'fromSeq' | 'toSeq' | 'callerKeyId' | 'appAlias'>, groupBy: readonly StatsDimension[]): Promise<StatsRow[]> {
+  async stats(filter: StatsFilter, groupBy: readonly StatsDimension[]): Promise<StatsRow[]> {
     if (filter.callerKeyId !== undefined && !isUuid(filter.callerKeyId)) return [];
-    const by = new Set(groupBy);
-    const day = by.has('day') ? Prisma.sql`to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')` : Prisma.sql`NULL::text`;
-    const caller = by.has('caller') ? Prisma.sql`caller_key_id::text` : Prisma.sql`NULL::text`;
-    const app = by.has('app') ? Prisma.sql`app_alias` : Prisma.sql`NULL::text`;
-    const conditions = [Prisma.sql`type = 'call.finished'`];
-    if (filter.fromSeq !== undefined) conditions.push(Prisma.sql`seq >= ${filter.fromSeq}::bigint`);
-    if (filter.toSeq !== undefined) conditions.push(Prisma.sql`seq <= ${filter.toSeq}::bigint`);
-    if (filter.callerKeyId !== undefined) conditions.push(Prisma.sql`caller_key_id = ${filter.callerKeyId}::uuid`);
-    if (filter.appAlias !== undefined) conditions.push(Prisma.sql`app_alias = ${filter.appAlias}`);
+    const sql = statsSql(filter, groupBy);
+    if (!sql) return [];
+    // A week by day, caller and app groups some 25,000 rollup rows: in memory, not spilled to disk at the default 4 MB.
     return this.read(async (client) => {
-      const rows = await client.$queryRaw<
-        { day: string | null; caller_key_id: string | null; caller_name: string | null; app: string | null; calls: number; errors: number; tokens: bigint; cost: Record<string, string> }[]
-      >`
-        WITH per_currency AS (
-          SELECT ${day} AS day, ${caller} AS caller_key_id, max(caller_name) AS caller_name, ${app} AS app, currency,
-                 count(*) AS calls, count(*) FILTER (WHERE outcome IS DISTINCT FROM 'success') AS errors,
-                 coalesce(sum(total_tokens), 0) AS tokens, sum(total_price::numeric) AS cost
-            FROM audit_events
-           WHERE ${Prisma.join(conditions, ' AND ')}
-           GROUP BY 1, 2, 4, 5
-        )
-        SELECT day, caller_key_id, max(caller_name) AS caller_name, app,
-               sum(calls)::int AS calls, sum(errors)::int AS errors, sum(tokens)::bigint AS tokens,
-               coalesce(jsonb_object_agg(currency, cost::text) FILTER (WHERE currency IS NOT NULL AND cost IS NOT NULL), '{}'::jsonb) AS cost
-          FROM per_currency
-         GROUP BY day, caller_key_id, app
-         ORDER BY day NULLS FIRST, caller_key_id NULLS FIRST, app NULLS FIRST`;
-      return rows.map((r) => ({
-        day: r.day,
-        callerKeyId: r.caller_key_id,
-        callerName: by.has('caller') ? r.caller_name : null,
-        appAlias: r.app,
-        calls: Number(r.calls),
-        errors: Number(r.errors),
-        totalTokens: Number(r.tokens),
-        cost: Object.fromEntries(Object.entries(r.cost ?? {}).map(([currency, amount]) => [currency, trimDecimal(String(amount))])),
-      }));
+      const [, rows] = await client.$transaction([client.$executeRaw`SET LOCAL work_mem = '32MB'`, client.$queryRaw<RawStatsRow[]>(sql)]);
+      return rows.map((r) => toStatsRow(r, groupBy));
     });
   }
 
@@ -261,9 +220,4 @@ function fieldsWhereOf(f: EventFilter): Prisma.AuditEventWhereInput & Prisma.Aud
   if (f.messageId !== undefined) where.messageId = f.messageId;
   if (f.endUser !== undefined) where.endUser = f.endUser;
   return where;
-}
-
-/** `12.3400000000` -> `12.34`, `5.000` -> `5`. */
-function trimDecimal(value: string): string {
-  return value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value;
 }

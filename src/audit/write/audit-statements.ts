@@ -1,5 +1,6 @@
 import { FIELD_NAMES, type EventBody, type StoredEvent } from '../audit-event.js';
 import { columnOf } from './audit-sql.js';
+import { addToRollup, ROLLUP_SOURCE_COLUMNS } from './audit-stats-sql.js';
 
 /**
  * The write-ahead's and the sequencer's statements, as bare SQL text (run on `RawSql`: a `pg`
@@ -32,9 +33,16 @@ export const READ_PENDING_SQL = `
 export const DELETE_TAKEN_SQL = `
   WITH taken AS (DELETE FROM audit_pending WHERE pending_no = ANY($1::bigint[]) RETURNING 1) SELECT count(*)::int AS n FROM taken`;
 
-/** $1: the linked events as JSON (see `sealedJson`). */
+/**
+ * $1: the linked events as JSON (see `sealedJson`). Inserts them and adds the finished calls to
+ * the statistics rollup in the same statement: the rollup counts exactly the sealed events.
+ */
 export const INSERT_SEALED_SQL = `
-  INSERT INTO audit_events (${CHAIN_LIST}) SELECT ${CHAIN_LIST} FROM json_populate_recordset(NULL::audit_events, $1::json)`;
+  WITH sealed AS (
+    INSERT INTO audit_events (${CHAIN_LIST}) SELECT ${CHAIN_LIST} FROM json_populate_recordset(NULL::audit_events, $1::json)
+    RETURNING ${ROLLUP_SOURCE_COLUMNS}),
+  daily AS (${addToRollup('sealed', 'day')})
+  ${addToRollup('sealed', 'hour')}`;
 
 function bodyRow(e: EventBody): Record<string, unknown> {
   const row: Record<string, unknown> = {};

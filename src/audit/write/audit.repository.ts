@@ -7,6 +7,7 @@ import type { ChainHead, Checkpoint, EventBody, RecordedEvent, StoredEvent } fro
 import { BODY_COLUMNS, bodyArrays, bodyOfRow, type RawEventRow } from './audit-sql.js';
 import { InboxSealer, type ChainLinker, type SealResult } from './audit-sealer.js';
 import { bodiesJson, RECORD_SQL } from './audit-statements.js';
+import { DROP_EMPTY_ROLLUP_SQL, PURGE_EVENTS_SQL } from './audit-stats-sql.js';
 import { toCheckpoint, toCheckpointRow, toStoredEvent } from '../audit-rows.js';
 
 export { SEAL_LOCK_KEY, type ChainLinker, type SealResult } from './audit-sealer.js';
@@ -205,11 +206,16 @@ export class MaintenanceSession {
     return row ? toStoredEvent(row) : null;
   }
 
-  /** Retention: deletes events up to `seq` and the checkpoints before it. Returns the events deleted. */
+  /**
+   * Retention: deletes events up to `seq` (subtracting them from the statistics rollup in the
+   * same statement) and the checkpoints before it. Returns the events deleted.
+   */
   async purgeThrough(seq: number): Promise<number> {
-    const deleted = await this.tx.auditEvent.deleteMany({ where: { seq: { lte: BigInt(seq) } } });
+    const last = await this.tx.auditEvent.findUnique({ where: { seq: BigInt(seq) }, select: { recordedAt: true } });
+    const [{ n }] = await this.tx.$queryRawUnsafe<{ n: number }[]>(PURGE_EVENTS_SQL, seq);
+    if (last) for (const sql of DROP_EMPTY_ROLLUP_SQL) await this.tx.$executeRawUnsafe(sql, last.recordedAt);
     await this.tx.auditCheckpoint.deleteMany({ where: { seq: { lt: BigInt(seq) } } });
-    return deleted.count;
+    return Number(n);
   }
 }
 

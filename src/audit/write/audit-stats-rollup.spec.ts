@@ -184,7 +184,8 @@ describe.each(DATABASE_KINDS)('audit statistics rollup migration (%s)', (kind) =
     await old.close();
     const log = await openTestAuditLog(kind, {}, testDb);
     try {
-      expect(log.db.applied).toEqual(['20261203000000_audit_stats_rollup']);
+      // The rollup's migration is the first one applied over the old events (later ones may follow).
+      expect(log.db.applied[0]).toBe('20261203000000_audit_stats_rollup');
       await expectSameAsLog(log, Date.now() - 2 * DAY, Date.now(), true);
       expect((await log.read.stats({}, []))[0].calls).toBe(bodies.filter((b) => b.type === 'call.finished').length);
     } finally {

@@ -4,6 +4,7 @@ import type { SinkConfig } from '../../config/audit-sinks.js';
 import type { StoredEvent } from '../audit-event.js';
 import { presentEvent } from '../read/audit-presenter.js';
 import type { EventFilter } from '../read/audit-read.repository.js';
+import { contiguousRun } from './contiguous-run.js';
 import type { SinkCursorRepository, SinkLease } from './sink-cursor.repository.js';
 import { SinkDeliveryError, type SinkTransport } from './sink-transport.js';
 
@@ -27,6 +28,9 @@ export interface SinkObserver {
   lag(sink: string, events: number, seconds: number): void;
 }
 
+/** How long a gap right after the cursor may last before it is taken as purged by retention. */
+export const SINK_GAP_PATIENCE_MS = 30_000;
+
 type Scan = (filter: EventFilter, page: { limit: number; afterSeq?: number }) => Promise<StoredEvent[]>;
 
 /**
@@ -45,6 +49,8 @@ export class SinkDelivery {
   private running?: Promise<unknown>;
   private stopped = true;
   private state: SinkStatus;
+  /** When the current gap after the cursor was first seen. */
+  private gapSince?: number;
 
   constructor(
     private readonly cfg: SinkConfig,
@@ -111,7 +117,8 @@ export class SinkDelivery {
     const cursor = await this.lease.cursor();
     const replay = this.transport.takeReplay();
     const after = Math.max(0, cursor.lastSeq - replay);
-    const events = await this.scan({}, { limit: this.cfg.batchSize, afterSeq: after });
+    const scanned = await this.scan({}, { limit: this.cfg.batchSize, afterSeq: after });
+    const events = contiguousRun(after, scanned, this.gapOutlasted(after, scanned));
     if (events.length > 0) {
       const started = performance.now();
       await this.transport.send(events.map(presentEvent));
@@ -123,6 +130,19 @@ export class SinkDelivery {
     const delivered = Math.max(cursor.lastSeq, events.at(-1)?.seq ?? 0);
     await this.measure(delivered);
     return events.length === this.cfg.batchSize ? 0 : this.cfg.intervalMs;
+  }
+
+  /** A gap right after the cursor that lasts is events retention purged before they were delivered. */
+  private gapOutlasted(after: number, scanned: readonly StoredEvent[]): boolean {
+    if (after === 0 || scanned.length === 0 || scanned[0].seq === after + 1) {
+      this.gapSince = undefined;
+      return false;
+    }
+    this.gapSince ??= Date.now();
+    if (Date.now() - this.gapSince < SINK_GAP_PATIENCE_MS) return false;
+    this.logger.warn(`seq ${after + 1}..${scanned[0].seq - 1} never appeared (purged by retention?): delivering from ${scanned[0].seq}`);
+    this.gapSince = undefined;
+    return true;
   }
 
   private async observe(): Promise<number> {

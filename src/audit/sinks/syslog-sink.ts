@@ -15,7 +15,6 @@ import { SinkDeliveryError, type SinkTransport } from './sink-transport.js';
  */
 export class SyslogSinkTransport implements SinkTransport {
   private socket?: TLSSocket;
-  private fresh = false;
 
   constructor(private readonly cfg: SyslogSinkConfig) {}
 
@@ -42,10 +41,14 @@ export class SyslogSinkTransport implements SinkTransport {
     });
   }
 
+  /**
+   * Asked before the round's scan: when this round's send will open a new connection, the round
+   * starts `replayOnReconnect` events before the cursor (what the broken connection may have
+   * swallowed). Asked after connecting instead, the replay would come one round late, counted
+   * from a cursor that had already moved past the lost batch.
+   */
   takeReplay(): number {
-    if (!this.fresh) return 0;
-    this.fresh = false;
-    return this.cfg.replayOnReconnect;
+    return this.isOpen(this.socket) ? 0 : this.cfg.replayOnReconnect;
   }
 
   async close(): Promise<void> {
@@ -59,13 +62,17 @@ export class SyslogSinkTransport implements SinkTransport {
     });
   }
 
+  private isOpen(socket: TLSSocket | undefined): socket is TLSSocket {
+    return !!socket && !socket.destroyed && socket.writable;
+  }
+
   private drop(socket: TLSSocket): void {
     if (this.socket === socket) this.socket = undefined;
     socket.destroy();
   }
 
   private async connected(): Promise<TLSSocket> {
-    if (this.socket && !this.socket.destroyed && this.socket.writable) return this.socket;
+    if (this.isOpen(this.socket)) return this.socket;
     const socket = await new Promise<TLSSocket>((resolve, reject) => {
       const s = connect({
         host: this.cfg.host,
@@ -97,7 +104,6 @@ export class SyslogSinkTransport implements SinkTransport {
     socket.resume();
     socket.setKeepAlive(true, 30_000);
     this.socket = socket;
-    this.fresh = true;
     return socket;
   }
 }

@@ -156,6 +156,7 @@ export class AuditQueryService {
 function presentReport(r: VerifyReport) {
   return {
     ok: r.ok,
+    summary: r.summary,
     checked: r.checked,
     first_seq: r.firstSeq,
     last_seq: r.lastSeq,
@@ -174,6 +175,7 @@ function presentReport(r: VerifyReport) {
         }
       : null,
     warnings: r.warnings,
+    notes: r.notes,
   };
 }
 

@@ -5,13 +5,11 @@ import { cliActor } from './cli-actor.js';
 import { EXIT, UsageError, type CliCommand } from './command.js';
 
 /** `--from 120` is a seq, `--from 2026-12-01T00:00:00Z` a time. */
-function bound(flag: string): (value: string) => { seq: number } | { time: Date } {
-  return (value) => {
-    if (/^\d+$/.test(value)) return { seq: Number(value) };
-    const time = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : new Date(NaN);
-    if (Number.isNaN(time.getTime())) throw new UsageError(`${flag} must be an ISO 8601 time or a seq number (got "${value}").`);
-    return { time };
-  };
+function bound(value: string): { seq: number } | { time: Date } {
+  if (/^\d+$/.test(value)) return { seq: Number(value) };
+  const time = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : new Date(NaN);
+  if (Number.isNaN(time.getTime())) throw new UsageError('must be a seq number or an ISO 8601 time such as 2026-12-01T00:00:00Z');
+  return { time };
 }
 
 function rangeOf(from?: { seq: number } | { time: Date }, to?: { seq: number } | { time: Date }): VerifyRange {
@@ -33,8 +31,8 @@ export const AUDIT_COMMANDS: readonly CliCommand[] = [
     summary: 'verify the hash chain, checkpoints and signatures of the audit log',
     details: 'Exit code 3 when the log was tampered with or an event stayed unsealed beyond AUDIT_SEAL_MAX_LAG_MS. The check is itself recorded (audit.query).',
     options: [
-      { flags: '--from <ISO time|seq>', description: 'start of the range (a seq number or a time)', parse: bound('--from') },
-      { flags: '--to <ISO time|seq>', description: 'end of the range (a seq number, inclusive, or a time, exclusive)', parse: bound('--to') },
+      { flags: '--from <ISO time|seq>', description: 'start of the range (a seq number or a time)', parse: bound },
+      { flags: '--to <ISO time|seq>', description: 'end of the range (a seq number, inclusive, or a time, exclusive)', parse: bound },
     ],
     needs: 'store',
     async run({ options, get, print }) {

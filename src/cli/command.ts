@@ -76,48 +76,39 @@ export class UsageError extends Error {
 export type GatewayContext = INestApplicationContext;
 
 // ------------------------------------------------------------------ option value parsers
+// Their messages say what is expected; commander names the option and the value before them.
 
-export function wholeNumber(flag: string): (value: string) => number {
+export function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError('must be a whole number');
+  return Number(value);
+}
+
+/** A limit: a whole number, 0 for none, or `default` (the gateway's default; update only). */
+export function limit(allowDefault: boolean): (value: string) => number | null {
   return (value) => {
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${flag} must be a whole number (got "${value}").`);
+    if (allowDefault && value === 'default') return null;
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`must be a whole number (0: no limit)${allowDefault ? ' or "default"' : ''}`);
     return Number(value);
   };
 }
 
-/** A limit: a whole number, 0 for none, or `default` (the gateway's default; update only). */
-export function limit(flag: string, allowDefault: boolean): (value: string) => number | null {
-  const number = wholeNumber(flag);
-  return (value) => {
-    if (allowDefault && value === 'default') return null;
-    try {
-      return number(value);
-    } catch {
-      throw new UsageError(`${flag} must be a whole number (0: no limit)${allowDefault ? ' or "default"' : ''} (got "${value}").`);
-    }
-  };
-}
-
-export function isoDate(flag: string, allowNever: boolean): (value: string) => Date | null {
+export function isoDate(allowNever: boolean): (value: string) => Date | null {
   return (value) => {
     if (allowNever && value === 'never') return null;
     const parsed = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : new Date(NaN);
-    if (Number.isNaN(parsed.getTime())) throw new UsageError(`${flag} must be an ISO 8601 date-time${allowNever ? ' or "never"' : ''} (got "${value}").`);
+    if (Number.isNaN(parsed.getTime())) throw new UsageError(`must be an ISO 8601 date-time such as 2027-01-31T00:00:00Z${allowNever ? ' or "never"' : ''}`);
     return parsed;
   };
 }
 
 /** `a,b, c` → `['a', 'b', 'c']`. */
-export function commaList(flag: string): (value: string) => string[] {
-  return (value) => {
-    const items = value.split(',').map((s) => s.trim()).filter(Boolean);
-    if (items.length === 0) throw new UsageError(`${flag} needs at least one value (comma-separated).`);
-    return items;
-  };
+export function commaList(value: string): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError('needs at least one value (comma-separated)');
+  return items;
 }
 
-export function nonEmpty(flag: string): (value: string) => string {
-  return (value) => {
-    if (value.trim() === '') throw new UsageError(`${flag} must not be empty.`);
-    return value;
-  };
+export function nonEmpty(value: string): string {
+  if (value.trim() === '') throw new UsageError('must not be empty');
+  return value;
 }

@@ -8,18 +8,18 @@ import { commaList, isoDate, limit, nonEmpty, UsageError, wholeNumber, type CliC
 const STATUSES: readonly KeyStatus[] = ['active', 'expired', 'revoked'];
 
 const grants = (verb: string): CliOption[] => [
-  { flags: '--scopes <scope,...>', description: `scopes the key ${verb} (chat, workflow, files, conversations, ..., audit:read, admin)`, parse: commaList('--scopes') },
-  { flags: '--apps <alias,...>', description: 'Dify app aliases the key may call', parse: commaList('--apps') },
-  { flags: '--app <alias>', description: 'the same as --apps with one alias', parse: commaList('--app') },
-  { flags: '--datasets <id,...|*>', description: 'knowledge bases the key may use (* for all)', parse: commaList('--datasets') },
+  { flags: '--scopes <scope,...>', description: `scopes the key ${verb} (chat, workflow, files, conversations, ..., audit:read, admin)`, parse: commaList },
+  { flags: '--apps <alias,...>', description: 'Dify app aliases the key may call', parse: commaList },
+  { flags: '--app <alias>', description: 'the same as --apps with one alias', parse: commaList },
+  { flags: '--datasets <id,...|*>', description: 'knowledge bases the key may use (* for all)', parse: commaList },
 ];
 
 const limits = (allowDefault: boolean): CliOption[] => {
   const suffix = allowDefault ? '; "default": the gateway default' : '';
   return [
-    { flags: '--rpm <n>', description: `requests per minute (0: no limit${suffix})`, parse: limit('--rpm', allowDefault) },
-    { flags: '--streams <n>', description: `concurrent streams (0: no limit${suffix})`, parse: limit('--streams', allowDefault) },
-    { flags: '--daily-tokens <n>', description: `tokens per UTC day (0: no limit${suffix})`, parse: limit('--daily-tokens', allowDefault) },
+    { flags: '--rpm <n>', description: `requests per minute (0: no limit${suffix})`, parse: limit(allowDefault) },
+    { flags: '--streams <n>', description: `concurrent streams (0: no limit${suffix})`, parse: limit(allowDefault) },
+    { flags: '--daily-tokens <n>', description: `tokens per UTC day (0: no limit${suffix})`, parse: limit(allowDefault) },
   ];
 };
 
@@ -60,11 +60,11 @@ export const KEY_COMMANDS: readonly CliCommand[] = [
     summary: 'create a caller key (prints its secret once)',
     details: `Without --apps the key is bound to the default app. ${JSON_OPTION_NOTE}`,
     options: [
-      { flags: '--name <name>', description: 'a name for people (required)', parse: nonEmpty('--name') },
+      { flags: '--name <name>', description: 'a name for people (required)', parse: nonEmpty },
       ...grants('holds (required)'),
       { flags: '--namespace <ns>', description: "the key's data namespace (default: a new one)" },
       ...limits(false),
-      { flags: '--expires <ISO date>', description: 'when the key stops working', parse: isoDate('--expires', false) },
+      { flags: '--expires <ISO date>', description: 'when the key stops working', parse: isoDate(false) },
     ],
     needs: 'dify',
     async run({ options: o, get, print }) {
@@ -110,10 +110,10 @@ export const KEY_COMMANDS: readonly CliCommand[] = [
     summary: "change a key's name, grants, limits or expiry",
     details: 'Running gateways drop the old grants within a second when REDIS_URL is set.',
     options: [
-      { flags: '--name <name>', description: 'a new name', parse: nonEmpty('--name') },
+      { flags: '--name <name>', description: 'a new name', parse: nonEmpty },
       ...grants('holds from now on'),
       ...limits(true),
-      { flags: '--expires <ISO date|never>', description: 'a new expiry, or never', parse: isoDate('--expires', true) },
+      { flags: '--expires <ISO date|never>', description: 'a new expiry, or never', parse: isoDate(true) },
     ],
     // App aliases are checked against the configured apps only when they change.
     needs: (o) => (appsOf(o) ? 'dify' : 'redis'),
@@ -134,7 +134,7 @@ export const KEY_COMMANDS: readonly CliCommand[] = [
     name: 'rotate',
     args: '<id>',
     summary: 'give a key a new secret; the old one works for a grace period',
-    options: [{ flags: '--grace <seconds>', description: 'how long the old secret keeps working (default KEY_ROTATION_GRACE_SECONDS)', parse: wholeNumber('--grace') }],
+    options: [{ flags: '--grace <seconds>', description: 'how long the old secret keeps working (default KEY_ROTATION_GRACE_SECONDS)', parse: wholeNumber }],
     needs: 'redis',
     async run({ args, options, get, print }) {
       const rotated = await get(AdminKeysService).rotate(cliActor(), args[0]!, options.grace as number | undefined);

@@ -29,7 +29,7 @@ interface CliErrorBody {
 export function errorBody(error: unknown): CliErrorBody {
   if (error instanceof UsageError) return { code: error.code, message: error.message, exit_code: EXIT.usage };
   if (error instanceof CommanderError) {
-    const message = error.message.replace(/^error: /, '');
+    const message = error.message.replace(/^error: /, '').replace(/ is invalid\. /, ' is invalid: ');
     return { code: error.code.replace(/^commander\./, '').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase(), message, exit_code: EXIT.usage };
   }
   if (error instanceof GatewayError) return { code: error.code, message: error.message, status: error.status, exit_code: error.status < 500 ? EXIT.usage : EXIT.failure };
@@ -61,15 +61,19 @@ export function buildProgram(commands: readonly CliCommand[], onRun: (row: CliCo
     .description('dify-gateway operator CLI: caller keys and the audit log')
     .version(packageVersion(), '--version', 'print the version')
     .helpOption('-h, --help', 'show help (also after any command)')
-    .addHelpCommand(false)
+    .helpCommand(false)
     .showSuggestionAfterError(true)
-    .addHelpText('after', `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}`);
+    .addHelpText('after', `\n${ENVIRONMENT_HELP}\n\n${EXIT_CODES_HELP}`)
+    // Inherited by every command made below: errors are thrown to runCli, which reports them (as JSON under --json).
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
   const groups = new Map<string, Command>();
   for (const row of commands) {
     let group = groups.get(row.group);
     if (!group) {
       const names = commands.filter((c) => c.group === row.group).map((c) => c.name);
-      group = program.command(row.group).description(`${names.join(', ')} (${row.group} <command> --help)`).helpOption('-h, --help', 'show help');
+      group = program.command(row.group).description(`${names.join(', ')} (${row.group} <command> --help)`).helpOption('-h, --help', 'show help').helpCommand(false);
+      group.addHelpText('after', `\n${EXIT_CODES_HELP}`);
       groups.set(row.group, group);
     }
     const leaf = group.command(row.args ? `${row.name} ${row.args}` : row.name).description(row.summary).helpOption('-h, --help', 'show help');
@@ -80,10 +84,6 @@ export function buildProgram(commands: readonly CliCommand[], onRun: (row: CliCo
       const self = received.at(-1) as Command;
       onRun(row, self.processedArgs as string[], self.opts());
     });
-  }
-  for (const group of [program, ...groups.values()]) {
-    group.exitOverride();
-    group.configureOutput({ outputError: () => undefined }); // errors are reported by runCli (as JSON under --json)
   }
   return program;
 }
@@ -103,15 +103,17 @@ export async function runCli(commands: readonly CliCommand[], argv: string[]): P
     if (error instanceof CommanderError && error.exitCode === 0) return EXIT.ok; // --help, --version: already printed
     // A group without a command: commander printed the group's help (on stderr).
     const body = error instanceof CommanderError && error.code === 'commander.help' ? errorBody(new UsageError('a command is needed', 'missing_command')) : errorBody(error);
-    process.stderr.write(json ? `${redactText(JSON.stringify(body))}\n` : `error: ${redactText(body.message)}${hint(body, argv)}\n`);
+    process.stderr.write(json ? `${redactText(JSON.stringify(body))}\n` : `error: ${redactText(body.message)}${hint(body, commands, argv)}\n`);
     return body.exit_code;
   }
 }
 
-function hint(body: CliErrorBody, argv: string[]): string {
+/** `(see node dist/cli.js keys list --help)`: the help of as much of the command as exists. */
+function hint(body: CliErrorBody, commands: readonly CliCommand[], argv: string[]): string {
   if (body.exit_code !== EXIT.usage || body.status !== undefined) return '';
-  const words = argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
-  return `\n(see ${CLI_NAME}${words ? ` ${words}` : ''} --help)`;
+  const [group, name] = argv;
+  const words = commands.some((c) => c.group === group && c.name === name) ? ` ${group} ${name}` : commands.some((c) => c.group === group) ? ` ${group}` : '';
+  return `\n(see ${CLI_NAME}${words} --help)`;
 }
 
 async function execute(row: CliCommand, args: string[], opts: Record<string, unknown>, json: boolean): Promise<number> {

@@ -83,18 +83,20 @@ export function wholeNumber(value: string): number {
   return Number(value);
 }
 
+// A parser must not return null or undefined: commander turns those into ''. Hence 'default' and 'never' stay words.
+
 /** A limit: a whole number, 0 for none, or `default` (the gateway's default; update only). */
-export function limit(allowDefault: boolean): (value: string) => number | null {
+export function limit(allowDefault: boolean): (value: string) => number | 'default' {
   return (value) => {
-    if (allowDefault && value === 'default') return null;
+    if (allowDefault && value === 'default') return 'default';
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`must be a whole number (0: no limit)${allowDefault ? ' or "default"' : ''}`);
     return Number(value);
   };
 }
 
-export function isoDate(allowNever: boolean): (value: string) => Date | null {
+export function isoDate(allowNever: boolean): (value: string) => Date | 'never' {
   return (value) => {
-    if (allowNever && value === 'never') return null;
+    if (allowNever && value === 'never') return 'never';
     const parsed = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : new Date(NaN);
     if (Number.isNaN(parsed.getTime())) throw new UsageError(`must be an ISO 8601 date-time such as 2027-01-31T00:00:00Z${allowNever ? ' or "never"' : ''}`);
     return parsed;

@@ -27,9 +27,10 @@ type Options = Record<string, unknown>;
 
 function limitsOf(o: Options): Partial<ApiKeyLimits> | undefined {
   const out: Partial<ApiKeyLimits> = {};
-  if (o.rpm !== undefined) out.requestsPerMinute = o.rpm as number | null;
-  if (o.streams !== undefined) out.concurrentStreams = o.streams as number | null;
-  if (o.dailyTokens !== undefined) out.dailyTokens = o.dailyTokens as number | null;
+  const value = (v: unknown) => (v === 'default' ? null : (v as number));
+  if (o.rpm !== undefined) out.requestsPerMinute = value(o.rpm);
+  if (o.streams !== undefined) out.concurrentStreams = value(o.streams);
+  if (o.dailyTokens !== undefined) out.dailyTokens = value(o.dailyTokens);
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
@@ -124,7 +125,7 @@ export const KEY_COMMANDS: readonly CliCommand[] = [
         apps: appsOf(o),
         datasets: o.datasets as string[] | undefined,
         limits: limitsOf(o),
-        expiresAt: o.expires as Date | null | undefined,
+        expiresAt: o.expires === 'never' ? null : (o.expires as Date | undefined),
       });
       print(updated, `Updated key ${updated.id} (${updated.name}): ${describeKey(updated)}`);
     },

@@ -150,6 +150,11 @@ describe('CLI against a real database (PGlite), with no Dify key and no Redis', 
     expect(listed.stdout).toMatch(new RegExp(`^${key.id} {2}dgw_\\w+… {2}cli-e2e {2}active {2}apps=default {2}scopes=chat`));
     expect(listed.stdout).not.toContain(key.key);
 
+    // The words of update: "default" for a limit, "never" for the expiry.
+    const updated = await cli(['keys', 'update', key.id, '--rpm', 'default', '--streams', '0', '--expires', 'never', '--json'], withDify);
+    expect(updated).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(updated.stdout)).toMatchObject({ id: key.id, limits: { requestsPerMinute: null, concurrentStreams: 0 }, expiresAt: null });
+
     const missing = await cli(['keys', 'show', '00000000-0000-4000-8000-000000000000', '--json'], env);
     expect(missing.code).toBe(2);
     expect(JSON.parse(missing.stderr)).toMatchObject({ code: 'not_found', status: 404, exit_code: 2 });

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { startDifySimulator } from '../simulator/dify-simulator.js';
 
 const PORT = port('DEMO_PORT', 3000);
+const DEMO_SCOPES = 'chat,workflow,files,conversations,feedback,audio,app:read,annotations,audit:read';
 const SIM_PORT = port('DEMO_SIMULATOR_PORT', 0);
 
 function port(name: string, fallback: number): number {
@@ -36,7 +37,9 @@ function portClash(name: string, busy: number): never {
 async function checkPortFree(port: number): Promise<void> {
   await new Promise<void>((resolve) => {
     const probe = createServer();
-    probe.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? portClash('DEMO_PORT', port) : fail(`cannot listen on 127.0.0.1:${port}: ${error.code ?? error.message}`)));
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EADDRINUSE' ? portClash('DEMO_PORT', port) : fail(`cannot listen on 127.0.0.1:${port}: ${error.code ?? error.message}`),
+    );
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
   });
 }
@@ -82,7 +85,10 @@ async function main(): Promise<void> {
 
   // PGlite is single-process: create the key before the gateway opens the database.
   const created = JSON.parse(
-    execFileSync('node', ['dist/cli.js', 'keys', 'create', '--name', 'demo-team', '--app', 'default', '--scopes', 'chat,workflow,files,conversations,feedback,audio,app:read,annotations,audit:read', '--json'], { env, encoding: 'utf8' }),
+    execFileSync('node', ['dist/cli.js', 'keys', 'create', '--name', 'demo-team', '--app', 'default', '--scopes', DEMO_SCOPES, '--json'], {
+      env,
+      encoding: 'utf8',
+    }),
   ) as { key: string };
 
   const gateway = spawn('node', ['dist/main.js'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -95,7 +101,9 @@ async function main(): Promise<void> {
   let live = false;
   gateway.on('exit', (code) => {
     // Taken between the check and the gateway's listen: the same one line.
-    if (!live && code !== 0) console.error(`demo: the gateway stopped during start (exit code ${code}); if the port is taken, pick another: DEMO_PORT=${PORT + 1} npm run demo`);
+    if (!live && code !== 0) {
+      console.error(`demo: the gateway stopped during start (exit code ${code}); if the port is taken, pick another: DEMO_PORT=${PORT + 1} npm run demo`);
+    }
     void sim.close().then(() => process.exit(code ?? 1));
   });
 

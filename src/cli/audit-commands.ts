@@ -59,7 +59,8 @@ export const AUDIT_COMMANDS: readonly CliCommand[] = [
     needs: 'store',
     async run({ get, print }) {
       const cp = await get(AuditMaintenance).checkpoint();
-      const text = cp ? `Checkpoint at seq ${cp.seq}: ${cp.hash}${cp.signature ? ` (signed, key ${cp.keyId})` : ' (not signed)'}` : 'The newest checkpoint already covers the head.';
+      const signed = cp?.signature ? ` (signed, key ${cp.keyId})` : ' (not signed)';
+      const text = cp ? `Checkpoint at seq ${cp.seq}: ${cp.hash}${signed}` : 'The newest checkpoint already covers the head.';
       print(cp, text);
     },
   },

@@ -89,7 +89,9 @@ export function wholeNumber(value: string): number {
 export function limit(allowDefault: boolean): (value: string) => number | 'default' {
   return (value) => {
     if (allowDefault && value === 'default') return 'default';
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`must be a whole number (0: no limit)${allowDefault ? ' or "default"' : ''}`);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+      throw new UsageError(`must be a whole number (0: no limit)${allowDefault ? ' or "default"' : ''}`);
+    }
     return Number(value);
   };
 }

@@ -140,7 +140,8 @@ export const KEY_COMMANDS: readonly CliCommand[] = [
     async run({ args, options, get, print }) {
       const rotated = await get(AdminKeysService).rotate(cliActor(), args[0]!, options.grace as number | undefined);
       const until = rotated.previousSecretExpiresAt ? `until ${rotated.previousSecretExpiresAt.toISOString()}` : 'no longer';
-      print(rotated, `Rotated key ${rotated.id} (${rotated.name}); the old secret works ${until}.\n${rotated.key}\nThis is the only time the new key is shown.`);
+      const text = `Rotated key ${rotated.id} (${rotated.name}); the old secret works ${until}.\n${rotated.key}`;
+      print(rotated, `${text}\nThis is the only time the new key is shown.`);
     },
   },
   {

@@ -32,7 +32,9 @@ export function errorBody(error: unknown): CliErrorBody {
     const message = error.message.replace(/^error: /, '').replace(/ is invalid\. /, ' is invalid: ');
     return { code: error.code.replace(/^commander\./, '').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase(), message, exit_code: EXIT.usage };
   }
-  if (error instanceof GatewayError) return { code: error.code, message: error.message, status: error.status, exit_code: error.status < 500 ? EXIT.usage : EXIT.failure };
+  if (error instanceof GatewayError) {
+    return { code: error.code, message: error.message, status: error.status, exit_code: error.status < 500 ? EXIT.usage : EXIT.failure };
+  }
   if (error instanceof ConfigValidationError) return { code: 'config_invalid', message: error.message, exit_code: EXIT.failure };
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'failed', message, exit_code: EXIT.failure };
@@ -72,7 +74,8 @@ export function buildProgram(commands: readonly CliCommand[], onRun: (row: CliCo
     let group = groups.get(row.group);
     if (!group) {
       const names = commands.filter((c) => c.group === row.group).map((c) => c.name);
-      group = program.command(row.group).description(`${names.join(', ')} (${row.group} <command> --help)`).helpOption('-h, --help', 'show help').helpCommand(false);
+      group = program.command(row.group).description(`${names.join(', ')} (${row.group} <command> --help)`);
+      group.helpOption('-h, --help', 'show help').helpCommand(false);
       group.addHelpText('after', `\n${EXIT_CODES_HELP}`);
       groups.set(row.group, group);
     }
@@ -102,7 +105,8 @@ export async function runCli(commands: readonly CliCommand[], argv: string[]): P
   } catch (error) {
     if (error instanceof CommanderError && error.exitCode === 0) return EXIT.ok; // --help, --version: already printed
     // A group without a command: commander printed the group's help (on stderr).
-    const body = error instanceof CommanderError && error.code === 'commander.help' ? errorBody(new UsageError('a command is needed', 'missing_command')) : errorBody(error);
+    const groupHelp = error instanceof CommanderError && error.code === 'commander.help';
+    const body = errorBody(groupHelp ? new UsageError('a command is needed', 'missing_command') : error);
     process.stderr.write(json ? `${redactText(JSON.stringify(body))}\n` : `error: ${redactText(body.message)}${hint(body, commands, argv)}\n`);
     return body.exit_code;
   }

@@ -66,7 +66,10 @@ describe('CLI help, version and usage (no environment at all)', () => {
     [['keys', 'list', '--status', 'bogus'], /argument 'bogus' is invalid: Allowed choices are active, expired, revoked/],
     [['keys', 'list', '--bogus'], /unknown option '--bogus'/],
     [['keys', 'show'], /missing required argument 'id'/],
-    [['keys', 'create', '--name', 'x', '--scopes', 'chat', '--rpm', 'lots'], /option '--rpm <n>' argument 'lots' is invalid: must be a whole number \(0: no limit\)\n\(see node dist\/cli\.js keys create --help\)/],
+    [
+      ['keys', 'create', '--name', 'x', '--scopes', 'chat', '--rpm', 'lots'],
+      /option '--rpm <n>' argument 'lots' is invalid: must be a whole number \(0: no limit\)\n\(see node dist\/cli\.js keys create --help\)/,
+    ],
     [['keys', 'update', 'some-id', '--expires', 'tomorrow'], /argument 'tomorrow' is invalid: must be an ISO 8601 date-time such as .* or "never"/],
     [['keys', 'rotate', 'some-id', '--grace', '-5'], /option '--grace <seconds>' argument '-5' is invalid: must be a whole number/],
     [['audit', 'verify', '--from', 'yesterday'], /argument 'yesterday' is invalid: must be a seq number or an ISO 8601 time/],
@@ -81,9 +84,11 @@ describe('CLI help, version and usage (no environment at all)', () => {
   it('--json makes errors JSON on stderr: { code, message, exit_code }', async () => {
     const bad = await cli(['keys', 'list', '--status', 'bogus', '--json']);
     expect(bad.code).toBe(2);
-    expect(JSON.parse(bad.stderr)).toEqual({ code: 'invalid_argument', message: expect.stringContaining("'--status <status>' argument 'bogus' is invalid"), exit_code: 2 });
+    const invalid = expect.stringContaining("'--status <status>' argument 'bogus' is invalid");
+    expect(JSON.parse(bad.stderr)).toEqual({ code: 'invalid_argument', message: invalid, exit_code: 2 });
     const value = await cli(['keys', 'create', '--name', 'x', '--scopes', 'chat', '--streams', 'x', '--json']);
-    expect(JSON.parse(value.stderr)).toMatchObject({ code: 'invalid_argument', message: expect.stringContaining("'--streams <n>' argument 'x' is invalid: must be a whole number"), exit_code: 2 });
+    const streams = expect.stringContaining("'--streams <n>' argument 'x' is invalid: must be a whole number");
+    expect(JSON.parse(value.stderr)).toMatchObject({ code: 'invalid_argument', message: streams, exit_code: 2 });
     const unknown = await cli(['keys', 'frobnicate', '--json']);
     expect(JSON.parse(unknown.stderr)).toMatchObject({ code: 'unknown_command', exit_code: 2 });
   });

@@ -132,7 +132,10 @@ export class AuditVerifyService {
   }
 
   private emptyRange(fromSeq: number | null, toSeq: number | null): VerifyReport {
-    const report: VerifyReport = { ok: true, checked: 0, firstSeq: null, lastSeq: null, checkpointsChecked: 0, signed: this.signer.enabled, problem: null, warnings: [], notes: ['no events in this time range'], range: { fromSeq, toSeq }, startedFrom: 'genesis', unsealed: null, summary: '' };
+    const report: VerifyReport = {
+      ...{ ok: true, checked: 0, firstSeq: null, lastSeq: null, checkpointsChecked: 0, signed: this.signer.enabled, problem: null, warnings: [] },
+      ...{ notes: ['no events in this time range'], range: { fromSeq, toSeq }, startedFrom: 'genesis', unsealed: null, summary: '' },
+    };
     report.summary = summarizeVerify(report, this.cfg.seal.intervalMs);
     return report;
   }

@@ -27,14 +27,16 @@ export function summarizeVerify(r: SummaryInput, sealIntervalMs: number): string
   const problem = r.problem;
   if (problem?.kind === 'unsealed') return `NOT SEALED: ${problem.message} (${r.checked} sealed ${r.checked === 1 ? 'event' : 'events'} verified)`;
   if (problem) {
-    return `TAMPERED: ${problem.kind} at seq ${problem.seq}${problem.eventId ? ` (event ${problem.eventId})` : ''}: ${problem.message} (${events(r.checked)} verified before it)`;
+    const event = problem.eventId ? ` (event ${problem.eventId})` : '';
+    return `TAMPERED: ${problem.kind} at seq ${problem.seq}${event}: ${problem.message} (${events(r.checked)} verified before it)`;
   }
   const asked = r.range.fromSeq !== null || r.range.toSeq !== null ? `, for the range ${r.range.fromSeq ?? 'start'}-${r.range.toSeq ?? 'end'}` : '';
   const verified =
     r.firstSeq === null
       ? `0 events sealed yet${asked}`
-      : `${events(r.checked)} verified (seq ${r.firstSeq}-${r.lastSeq}${asked}), ${r.checkpointsChecked} ${r.checkpointsChecked === 1 ? 'checkpoint' : 'checkpoints'}, ` +
+      : `${events(r.checked)} verified (seq ${r.firstSeq}-${r.lastSeq}${asked}), ${r.checkpointsChecked} checkpoint${r.checkpointsChecked === 1 ? '' : 's'}, ` +
         `signatures ${r.signed ? 'checked' : 'NOT checked (no signing key)'}, chain walked from the ${r.startedFrom}`;
-  const pending = r.unsealed && r.unsealed.count > 0 ? `; ${r.unsealed.count} pending (${r.unsealed.oldestAgeMs ?? 0} ms old): sealing runs every ${sealIntervalMs} ms` : '';
+  const u = r.unsealed;
+  const pending = u && u.count > 0 ? `; ${u.count} pending (${u.oldestAgeMs ?? 0} ms old): sealing runs every ${sealIntervalMs} ms` : '';
   return `OK: ${verified}${pending}.`;
 }

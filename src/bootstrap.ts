@@ -8,6 +8,7 @@ import { RefusalAuditor } from './audit/refusal-auditor.js';
 import { CallerAuthService } from './auth/caller-auth.service.js';
 import { ShutdownService } from './common/shutdown.service.js';
 import { createAppLogger } from './common/logging.js';
+import { QuietBootLogger } from './common/quiet-boot.logger.js';
 import { describeConfig } from './config/describe-config.js';
 import { gatewayConfig } from './config/gateway-config.js';
 import { earlyRefusal } from './dify/early-refusal.js';
@@ -22,7 +23,7 @@ export async function createGatewayApp(): Promise<INestApplication> {
   // Structured JSON lines through pino, masked, with the request id on every line of a request.
   const logger = createAppLogger(cfg.app);
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
-    logger,
+    logger: new QuietBootLogger(logger),
     // Bodies stay unread until a route row says how to read them: multipart streams to Dify
     // byte for byte, JSON is parsed and checked by the Dify use case.
     bodyParser: false,

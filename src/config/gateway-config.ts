@@ -11,6 +11,7 @@ import { collectDifyApps } from './dify-apps.js';
 import { Secret } from './secret.js';
 import { collectSecretFiles } from './secret-file.js';
 import { tracingOf, type TracingConfig } from './tracing-settings.js';
+import { withoutUnused, type LoadOptions } from './unused-parts.js';
 
 export type { LogLevel } from './env.schema.js';
 export type { TracingConfig } from './tracing-settings.js';
@@ -33,9 +34,9 @@ export interface AppConfig {
 }
 
 export interface DifyConfig {
-  /** At least one app; a null-prototype object, so `apps['toString']` is undefined. */
+  /** At least one app (none where `LoadOptions.unused` has `dify`); a null-prototype object, so `apps['toString']` is undefined. */
   apps: Record<string, DifyAppConfig>;
-  /** The alias used when a caller names no app. Always a key of `apps`. */
+  /** The alias used when a caller names no app. Always a key of `apps` (or '' when there are none). */
   defaultApp: string;
   allowInsecureHttp: boolean;
   timeouts: { connectMs: number; firstByteMs: number; streamIdleMs: number; maxCallMs: number };
@@ -158,8 +159,9 @@ function deepFreeze<T>(value: T): T {
  * Builds the typed config from an environment (pass `process.env`, or a fake one in tests).
  * Reads only the files the environment names. Throws `ConfigValidationError`.
  */
-export function loadGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
-  const files = collectSecretFiles(env, SECRET_FILE_VARIABLES);
+export function loadGatewayConfig(env: Record<string, string | undefined>, options: LoadOptions = {}): GatewayConfig {
+  const noDify = options.unused?.includes('dify') ?? false;
+  const files = collectSecretFiles(withoutUnused(env, options.unused ?? []), SECRET_FILE_VARIABLES);
   const checked = checkEnvironment(files.env);
   const v = checked.env;
 
@@ -169,7 +171,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
   );
   const issues: ConfigIssue[] = [
     ...files.issues,
-    ...checked.issues.filter((issue) => !reported.has(issue.variable)),
+    // Without Dify, the one DIFY_API_KEY issue left is "required": not here.
+    ...checked.issues.filter((issue) => !reported.has(issue.variable) && !(noDify && issue.variable === 'DIFY_API_KEY')),
   ];
   const invalid = new Set(issues.map((issue) => issue.variable));
 
@@ -187,7 +190,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
   issues.push(...sinks.issues);
 
   if (issues.length > 0) throw new ConfigValidationError(issues);
-  if (dify.defaultApp === undefined || !(dify.defaultApp in dify.apps)) {
+  if (!noDify && (dify.defaultApp === undefined || !(dify.defaultApp in dify.apps))) {
     // Unreachable when the checks above pass; kept so a future change cannot boot without apps.
     throw new ConfigValidationError([
       { variable: 'DIFY_API_KEY', reason: 'required: set DIFY_API_KEY, DIFY_API_KEY_FILE or DIFY_APPS_FILE' },
@@ -205,7 +208,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     },
     dify: {
       apps: dify.apps,
-      defaultApp: dify.defaultApp,
+      defaultApp: dify.defaultApp ?? '',
       allowInsecureHttp: v.DIFY_ALLOW_INSECURE_HTTP,
       timeouts: {
         connectMs: v.DIFY_CONNECT_TIMEOUT_MS,
@@ -241,7 +244,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
             },
           }
         : {}),
-      reloadMs: v.DIFY_KEYS_RELOAD_MS,
+      reloadMs: noDify ? 0 : v.DIFY_KEYS_RELOAD_MS, // nothing to reload
     },
     database: {
       ...(v.DATABASE_URL ? { url: v.DATABASE_URL } : {}),
@@ -282,14 +285,21 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
 // The process's config: the one place in the gateway that reads `process.env`.
 
 let cached: GatewayConfig | undefined;
+let processOptions: LoadOptions = {};
 
 /**
  * The validated config of this process, computed from `process.env` on first use and then
  * reused. Throws `ConfigValidationError` (and caches nothing) when the environment is invalid.
  */
 export function gatewayConfig(): GatewayConfig {
-  cached ??= loadGatewayConfig(process.env);
+  cached ??= loadGatewayConfig(process.env, processOptions);
   return cached;
+}
+
+/** What this process does not use (the CLI, per command); call before anything reads the config. */
+export function configureGatewayConfig(options: LoadOptions): void {
+  processOptions = options;
+  cached = undefined;
 }
 
 /** Forgets the cached config, so the next `gatewayConfig()` reads `process.env` again. Tests only. */

@@ -158,7 +158,9 @@ describe.each(DATABASE_KINDS)('the window before sealing (%s)', (kind) => {
     const report = await log.verifier.verify();
     expect(report).toMatchObject({ ok: true, checked: EVENTS, unsealed: { count: 1, oldestId: pending.id, maxLagMs: 60_000 } });
     expect(report.unsealed!.oldestAgeMs).toBeGreaterThanOrEqual(0);
-    expect(report.warnings.join(' ')).toMatch(/1 events recorded but not sealed yet/);
+    expect(report.notes.join(' ')).toMatch(/1 event recorded, not sealed yet \(\d+ ms old\)/);
+    expect(report.warnings).toEqual([]);
+    expect(report.summary).toMatch(/^OK: \d+ events verified .*; 1 pending \(\d+ ms old\): sealing runs every \d+ ms\.$/);
     await log.sequencer.sealNow();
     expect(await log.verifier.verify()).toMatchObject({ ok: true, checked: EVENTS + 1, unsealed: { count: 0, oldestId: null } });
   });

@@ -155,6 +155,7 @@ export class AuditQueryService {
 function presentReport(r: VerifyReport) {
   return {
     ok: r.ok,
+    summary: r.summary,
     checked: r.checked,
     first_seq: r.firstSeq,
     last_seq: r.lastSeq,
@@ -173,6 +174,7 @@ function presentReport(r: VerifyReport) {
         }
       : null,
     warnings: r.warnings,
+    notes: r.notes,
   };
 }
 

@@ -24,7 +24,10 @@ export interface VerifyResult {
   /** Whether signatures were checked (a signing key is configured). */
   signed: boolean;
   problem: TamperFinding | null;
+  /** What weakens the proof (no signing key). */
   warnings: string[];
+  /** What is normal while the gateway runs (events after the newest checkpoint): no cause for alarm. */
+  notes: string[];
 }
 
 export interface ChainStart {
@@ -58,7 +61,7 @@ const LOOKAHEAD = 256;
  */
 export async function verifyChain(input: VerifyInput): Promise<VerifyResult> {
   const { signer } = input;
-  const result: VerifyResult = { ok: true, checked: 0, firstSeq: null, lastSeq: null, checkpointsChecked: 0, signed: signer.enabled, problem: null, warnings: [] };
+  const result: VerifyResult = { ok: true, checked: 0, firstSeq: null, lastSeq: null, checkpointsChecked: 0, signed: signer.enabled, problem: null, warnings: [], notes: [] };
   if (!signer.enabled) result.warnings.push('no signing key loaded: signatures are not checked, so rows rewritten together with every following hash, or forged at the end, cannot be told from real ones');
   const fail = (kind: TamperKind, seq: number, eventId: string | null, message: string): VerifyResult => {
     result.ok = false;
@@ -139,7 +142,8 @@ export async function verifyChain(input: VerifyInput): Promise<VerifyResult> {
     return fail('deleted', lastSeq + 1, null, `the newest events ${lastSeq + 1}-${latest.seq} were deleted: the checkpoint of ${latest.createdAt.toISOString()} covers seq ${latest.seq}`);
   }
   if (latest !== undefined && lastSeq > (latest?.seq ?? 0)) {
-    result.warnings.push(`${lastSeq - (latest?.seq ?? 0)} newest events are not yet covered by a checkpoint`);
+    const after = lastSeq - (latest?.seq ?? 0);
+    result.notes.push(`${after === 1 ? '1 newest event is' : `${after} newest events are`} not covered by a checkpoint yet (the next checkpoint covers them)`);
   }
   return result;
 }

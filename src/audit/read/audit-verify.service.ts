@@ -7,6 +7,7 @@ import type { Checkpoint, StoredEvent } from '../audit-event.js';
 import { AuditReadRepository } from './audit-read.repository.js';
 import { AuditSigner } from '../write/audit-signer.js';
 import { verifyChain, type ChainStart, type VerifyResult } from './audit-verifier.js';
+import { pendingWords, summarizeVerify } from './verify-summary.js';
 
 export interface VerifyRange {
   /** Inclusive seq bounds, or times (mapped to seq; `to` exclusive). Seq wins when both are given. */
@@ -26,6 +27,8 @@ export interface VerifyReport extends VerifyResult {
    * many, and the oldest one's age. Older than `maxLagMs` fails verification (`unsealed`).
    */
   unsealed: UnsealedReport | null;
+  /** One line for people, calm when all is well: `OK: ...`, `NOT SEALED: ...` or `TAMPERED: ...`. */
+  summary: string;
 }
 
 export interface UnsealedReport {
@@ -83,7 +86,7 @@ export class AuditVerifyService {
       signer: this.signer,
     });
     const unsealed = toEnd ? await this.unsealed() : null;
-    const report: VerifyReport = { ...result, range: { fromSeq: fromSeq ?? null, toSeq: toSeq ?? null }, startedFrom, unsealed };
+    const report: VerifyReport = { ...result, range: { fromSeq: fromSeq ?? null, toSeq: toSeq ?? null }, startedFrom, unsealed, summary: '' };
     if (report.ok && unsealed && unsealed.oldestAgeMs !== null && unsealed.oldestAgeMs > unsealed.maxLagMs) {
       report.ok = false;
       report.problem = {
@@ -93,8 +96,10 @@ export class AuditVerifyService {
         message: `event ${unsealed.oldestId} was recorded at ${unsealed.oldestReceivedAt?.toISOString()} and is still not sealed after ${unsealed.oldestAgeMs} ms (bound ${unsealed.maxLagMs} ms): no sequencer is sealing, or the inbox was tampered with`,
       };
     } else if (unsealed && unsealed.count > 0) {
-      report.warnings.push(`${unsealed.count} events recorded but not sealed yet (oldest ${unsealed.oldestAgeMs} ms): not covered by the chain until sealed`);
+      // Normal while calls come in: sealing is a batch every AUDIT_SEAL_INTERVAL_MS.
+      report.notes.push(`${pendingWords(unsealed)}, not covered by the chain until sealed (bound ${unsealed.maxLagMs} ms)`);
     }
+    report.summary = summarizeVerify(report, this.cfg.seal.intervalMs);
     return report;
   }
 
@@ -136,6 +141,11 @@ export class AuditVerifyService {
   }
 
   private emptyRange(fromSeq: number | null, toSeq: number | null): VerifyReport {
-    return { ok: true, checked: 0, firstSeq: null, lastSeq: null, checkpointsChecked: 0, signed: this.signer.enabled, problem: null, warnings: ['no events in this time range'], range: { fromSeq, toSeq }, startedFrom: 'genesis', unsealed: null };
+    const report: VerifyReport = {
+      ...{ ok: true, checked: 0, firstSeq: null, lastSeq: null, checkpointsChecked: 0, signed: this.signer.enabled, problem: null, warnings: [] },
+      ...{ notes: ['no events in this time range'], range: { fromSeq, toSeq }, startedFrom: 'genesis', unsealed: null, summary: '' },
+    };
+    report.summary = summarizeVerify(report, this.cfg.seal.intervalMs);
+    return report;
   }
 }

@@ -1,30 +1,28 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { EXIT, type CliCommand } from '../../cli/command.js';
 import { verifyStream } from './verify-stream.js';
-
-export const VERIFY_STREAM_USAGE = '  audit verify-stream <file> [--hmac-key-file <path>] [--json]';
 
 /**
  * `audit verify-stream <file>`: checks a file as a receiver stored it (see `verifyStream`).
- * Needs no database and no gateway config. Exit 0 when it verifies, 1 when it does not, 2 on usage.
+ * Needs no database and no gateway config. Exit 0 when it verifies, 3 when it does not.
  */
-export async function runVerifyStream(args: string[], out: (line: string) => void = console.log): Promise<number> {
-  const options = { 'hmac-key-file': { type: 'string' }, json: { type: 'boolean', default: false } } as const;
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options });
-  const [file] = positionals;
-  if (!file) {
-    out(`Usage:\n${VERIFY_STREAM_USAGE}`);
-    return 2;
-  }
-  const key = values['hmac-key-file'] ? readFileSync(values['hmac-key-file'], 'utf8').trim() : undefined;
-  const report = await verifyStream(file, key);
-  if (values.json) out(JSON.stringify(report, null, 2));
-  else {
+export const VERIFY_STREAM_COMMAND: CliCommand = {
+  group: 'audit',
+  name: 'verify-stream',
+  args: '<file>',
+  summary: 'check a file a SIEM receiver stored: seq continuity, each hash, prev_hash links, batch signatures',
+  options: [{ flags: '--hmac-key-file <path>', description: "the sink's HMAC key, to check the batch signatures" }],
+  needs: 'none',
+  async run({ args: [file], options, print }) {
+    const keyFile = options.hmacKeyFile as string | undefined;
+    const key = keyFile ? readFileSync(keyFile, 'utf8').trim() : undefined;
+    const report = await verifyStream(file, key);
     const range = `seq ${report.first_seq ?? '-'} to ${report.last_seq ?? '-'}`;
-    out(`${report.ok ? 'OK' : 'FAILED'}: ${report.events} events (${range}), ${report.duplicates} duplicates, ${report.signatures_checked} signatures checked`);
-    for (const p of report.problems) {
-      out(`  ${p.kind}${p.seq !== undefined ? ` at seq ${p.seq}` : ''}${p.line !== undefined ? ` (line ${p.line})` : ''}: ${p.message}`);
-    }
-  }
-  return report.ok ? 0 : 1;
-}
+    const lines = [
+      `${report.ok ? 'OK' : 'FAILED'}: ${report.events} events (${range}), ${report.duplicates} duplicates, ${report.signatures_checked} signatures checked`,
+      ...report.problems.map((p) => `  ${p.kind}${p.seq !== undefined ? ` at seq ${p.seq}` : ''}${p.line !== undefined ? ` (line ${p.line})` : ''}: ${p.message}`),
+    ];
+    print(report, lines.join('\n'));
+    return report.ok ? EXIT.ok : EXIT.verifyFailed;
+  },
+};

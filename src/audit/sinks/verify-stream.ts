@@ -6,7 +6,7 @@ import { checkSignature } from './sink-signature.js';
 import { parseSyslogMessage } from './syslog-format.js';
 
 /**
- * The receiver's check of what a sink delivered (`npm run cli -- audit verify-stream <file>`),
+ * The receiver's check of what a sink delivered (`node dist/cli.js audit verify-stream <file>`),
  * trusting nothing the gateway says about itself: each event's hash is recomputed from its
  * fields, each `prev_hash` must be the hash of the event before it, seq must have no gap, and
  * with the sink's HMAC key each kept batch (or syslog message) must carry a valid signature.

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
 import { auditConfig } from '../../config/audit.config.js';
@@ -21,6 +21,13 @@ const SHUTDOWN_WAIT_MS = 3_000;
 
 /** The reason recorded on calls that were in flight when their gateway died. */
 export const GATEWAY_STOPPED = 'outcome unknown: gateway stopped';
+
+/**
+ * Provide `false` (from a global module) in a process that uses the log but is no gateway
+ * instance, the CLI: no `gateway.started`, no recovery of other instances' calls, no timers. What
+ * it recorded is still written and sealed when it closes.
+ */
+export const AUDIT_UPKEEP = Symbol('AUDIT_UPKEEP');
 
 /**
  * The audit log's upkeep, in the background of every replica:
@@ -52,9 +59,11 @@ export class AuditMaintenance implements OnApplicationBootstrap, OnModuleDestroy
     private readonly signer: AuditSigner,
     @Inject(PrismaService) private readonly prisma: Pick<PrismaService, 'holdSessionLock' | 'kind'>,
     @Inject(auditConfig.KEY) private readonly cfg: Pick<ConfigType<typeof auditConfig>, 'retentionDays' | 'checkpointIntervalMs'>,
+    @Optional() @Inject(AUDIT_UPKEEP) private readonly upkeep: boolean = true,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    if (!this.upkeep) return;
     if (!this.signer.enabled) {
       this.logger.warn('AUDIT_SIGNING_KEY_FILE is not set: audit records are hash-chained but not signed (see README, "Audit trail")');
     }

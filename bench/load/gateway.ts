@@ -20,8 +20,10 @@ import { freePort, onCleanup, ROOT, spawnTracked, waitForOk } from './processes.
 const run = promisify(execFile);
 const GATEWAY_DIR = resolve(process.env.BENCH_GATEWAY_DIR ?? ROOT);
 export const APP_KEY = 'app-benchLOADbench0123456789';
-/** BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': where the gateways spend their time. */
-const NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** The V8 flags the Dockerfile and `npm start` run the gateway with. */
+export const PRODUCTION_NODE_ARGS = ['--max-semi-space-size=8'];
+/** BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': where the gateways spend their time (added to the production flags). */
+const NODE_ARGS = [...PRODUCTION_NODE_ARGS, ...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 
 export interface GatewayDatabase {
   kind: TestDatabaseKind;

@@ -56,4 +56,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Kubernetes probes: GET /live and GET /ready (see deploy/kubernetes). Secrets come from the
 # environment or mounted files (DIFY_API_KEY_FILE, DATABASE_URL_FILE, ...), never from the image.
-CMD ["node", "dist/main.js"]
+# A young generation of 2 x 8 MB instead of V8's up to 2 x 32 MB here: peak RSS with 1,000 open
+# streams 359-376 -> 289 MB, CPU per call unchanged within the noise (README, Performance).
+CMD ["node", "--max-semi-space-size=8", "dist/main.js"]

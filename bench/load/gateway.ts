@@ -20,6 +20,10 @@ import { freePort, onCleanup, ROOT, spawnTracked, waitForOk } from './processes.
 const run = promisify(execFile);
 const GATEWAY_DIR = resolve(process.env.BENCH_GATEWAY_DIR ?? ROOT);
 export const APP_KEY = 'app-benchLOADbench0123456789';
+/** The V8 flags the Dockerfile and `npm start` run the gateway with. */
+export const PRODUCTION_NODE_ARGS = ['--max-semi-space-size=8'];
+/** BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': where the gateways spend their time (added to the production flags). */
+const NODE_ARGS = [...PRODUCTION_NODE_ARGS, ...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 
 export interface GatewayDatabase {
   kind: TestDatabaseKind;
@@ -85,7 +89,7 @@ export async function startGateway(db: GatewayDatabase, name: string): Promise<R
   onCleanup(`${name} log`, () => rmSync(logDir, { recursive: true, force: true }));
   const logFile = join(logDir, 'gateway.log');
   const fd = openSync(logFile, 'a');
-  const { child, stop } = spawnTracked(name, process.execPath, ['dist/main.js'], { cwd: GATEWAY_DIR, env: { ...db.env, PORT: String(port) }, stdio: ['ignore', fd, fd] });
+  const { child, stop } = spawnTracked(name, process.execPath, [...NODE_ARGS, 'dist/main.js'], { cwd: GATEWAY_DIR, env: { ...db.env, PORT: String(port) }, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const origin = `http://127.0.0.1:${port}`;
   const logTail = () => {

@@ -97,17 +97,38 @@ export class CallPipeline {
     const call = this.authorize(caller, match, rawQuery, req);
     facts.appAlias = call.target.alias;
     checkQuery(match.route.query, rawQuery); // what Dify would refuse is neither sent nor counted
-    await this.limits.admit(caller, res);
-    const prepared = await this.isolation.prepare(call, req, rawQuery);
+    // limit: counted here as before, but awaited with the write-ahead (one wait before Dify, not two);
+    // a refusal of it still wins over a bad body or Idempotency-Key, as when it was awaited first.
+    const admitted = this.limits.admit(caller, res);
+    admitted.catch(() => undefined); // awaited below; this only keeps an early refusal from leaving it unhandled
+    const prepared = await this.isolation.prepare(call, req, rawQuery).catch(async (error: unknown) => {
+      await admitted;
+      throw error;
+    });
     facts.inputs = callInputs(prepared.json, rawQuery, this.audit.storesText);
-    hold.claim = await this.idempotency.claim(req.headers['idempotency-key'], caller.keyId, facts.requestId);
-    if (prepared.streaming) hold.slot = await this.limits.openStream(caller);
-    // record: throws 503 audit_unavailable when it cannot be written
-    await hold.trace.step('audit.write_ahead', () => this.audit.callStarted(callRecord(facts)));
+    const idempotencyKey = req.headers['idempotency-key'];
+    if (idempotencyKey !== undefined) await admitted; // a key over its limit does not claim one
+    hold.claim = await this.idempotency.claim(idempotencyKey, caller.keyId, facts.requestId);
+    await this.admitAndRecord(caller, prepared, facts, hold, admitted);
     const upstream = await this.send(call, prepared, facts.requestId, callerGone, shutdownSignal, hold.trace);
     facts.upstream = { status: upstream.status, attempts: upstream.attempts };
     const relay = await hold.trace.step('relay', () => this.relay(call, prepared, upstream, res, facts.requestId));
     return { ...relayedOutcome(upstream.status, relay), status: upstream.status, upstreamStatus: upstream.status, attempts: upstream.attempts, observation: relay.observation, workNotDone: false, ownEvent: true };
+  }
+
+  /**
+   * limit and record at once: the rate and budget check, the stream slot and the write-ahead
+   * (`call.started`, which throws 503 audit_unavailable when it cannot be written) share one wait.
+   * A call refused by its limits may so have a `call.started`; its `call.finished` says why.
+   */
+  private async admitAndRecord(caller: AuthenticatedCaller, prepared: PreparedRequest, facts: CallFacts, hold: CallHold, admitted: Promise<void>): Promise<void> {
+    const [admit, slot, record] = await Promise.allSettled([
+      admitted,
+      prepared.streaming ? this.limits.openStream(caller) : undefined,
+      hold.trace.step('audit.write_ahead', () => this.audit.callStarted(callRecord(facts))),
+    ]);
+    if (slot.status === 'fulfilled') hold.slot = slot.value;
+    for (const step of [admit, slot, record]) if (step.status === 'rejected') throw step.reason;
   }
 
   /** authenticate: the key (an unknown one is a 401); tells the caller when its secret expires. */

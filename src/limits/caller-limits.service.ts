@@ -44,8 +44,11 @@ export class CallerLimits {
   /** Counts the request against the key's rate and checks its token budget; sets the RateLimit headers. */
   async admit(caller: Caller, res: ServerResponse): Promise<void> {
     const { requestsPerMinute: rpm, dailyTokens } = caller.limits;
-    if (rpm > 0) {
-      const hit = await this.failOpen('rate limit', () => this.storage.increment(caller.keyId, RATE_WINDOW_MS, rpm, 0, PER_KEY_THROTTLER));
+    // Both asked at once (one round trip to Redis with auto-pipelining); the rate is still checked first.
+    const rate = rpm > 0 ? this.failOpen('rate limit', () => this.storage.increment(caller.keyId, RATE_WINDOW_MS, rpm, 0, PER_KEY_THROTTLER)) : undefined;
+    const usage = dailyTokens > 0 ? this.failOpen('token budget', () => this.budget.used(caller.keyId)) : undefined;
+    if (rate) {
+      const hit = await rate;
       if (hit) {
         const headers = rateHeaders(rpm, Math.max(0, rpm - hit.totalHits), hit.isBlocked ? hit.timeToBlockExpire : hit.timeToExpire);
         for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
@@ -55,8 +58,8 @@ export class CallerLimits {
         }
       }
     }
-    if (dailyTokens > 0) {
-      const used = await this.failOpen('token budget', () => this.budget.used(caller.keyId));
+    if (usage) {
+      const used = await usage;
       if (used !== undefined && used >= dailyTokens) {
         const retryAfter = String(secondsUntilUtcMidnight(Date.now()));
         throw new GatewayError(429, 'token_budget_exceeded', `This key used its ${dailyTokens} tokens for today (UTC); retry after ${retryAfter} s.`, {

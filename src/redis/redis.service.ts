@@ -11,6 +11,8 @@ const COMMAND_OPTIONS: RedisOptions = {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
   commandTimeout: 1_000,
+  // The commands of one event-loop turn (every call's limit checks) go out in one write.
+  enableAutoPipelining: true,
   connectTimeout: 2_000,
   // Reconnect forever, at most every 2 s.
   retryStrategy: (times) => Math.min(times * 100, 2_000),

@@ -1,6 +1,5 @@
 /** Jest in ESM mode (see ../shared/notes/stack.md); run through `npm test`. */
 module.exports = {
-  testEnvironment: 'node',
   rootDir: '.',
   roots: ['<rootDir>/src', '<rootDir>/test', '<rootDir>/simulator'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
@@ -14,6 +13,10 @@ module.exports = {
   // The tests mostly wait on sockets, databases and child processes: on 2 cores, 3 workers keep the
   // CPU busy. Each test file has its own database, Redis prefix, ports and temp folders (test/support).
   maxWorkers: 3,
+  // Node's environment, plus the files marked `@run-alone` (timed assertions) running with no
+  // other file beside them, last (test/support/run-alone.cjs).
+  testEnvironment: '<rootDir>/test/support/environment.cjs',
+  testSequencer: '<rootDir>/test/support/sequencer.cjs',
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFilesAfterEnv: ['<rootDir>/test/support/require-esm.ts'],

@@ -209,10 +209,12 @@ describe.each(DATABASE_KINDS)('ApiKeyRepository (%s)', (kind) => {
     expect(await repo.findByHash(third)).toBeNull();
 
     const fifth = randomBytes(32).toString('hex');
-    await repo.rotate(input.id, { prefix: 'dgw_fifth1', hash: fifth, previousValidUntil: new Date(Date.now() + 40) });
+    const graceEnd = new Date(Date.now() + 60_000);
+    await repo.rotate(input.id, { prefix: 'dgw_fifth1', hash: fifth, previousValidUntil: graceEnd });
     expect(await repo.findByHash(fourth)).toMatchObject({ matched: 'previous' });
-    await sleep(60);
-    expect(await repo.findByHash(fourth)).toBeNull();
+    expect(await repo.findByHash(fourth, new Date(graceEnd.getTime() - 1))).toMatchObject({ matched: 'previous' });
+    expect(await repo.findByHash(fourth, graceEnd)).toBeNull(); // the grace ends at its instant
+    expect(await repo.findByHash(fourth, new Date(graceEnd.getTime() + 1))).toBeNull();
 
     await repo.revoke(input.id);
     expect(await repo.findByHash(fifth)).toBeNull();

@@ -108,14 +108,15 @@ export class ApiKeyRepository {
 
   /**
    * The unrevoked key whose current secret has this hash, or whose previous secret has it and is
-   * still in its grace period. Expiry is not checked here (the caller compares `expiresAt`).
+   * still in its grace period at `now` (a parameter so that a spec need not wait for a grace to
+   * end). Expiry is not checked here (the caller compares `expiresAt`).
    */
-  async findByHash(hash: string): Promise<ApiKeyMatch | null> {
+  async findByHash(hash: string, now = new Date()): Promise<ApiKeyMatch | null> {
     try {
       const row = await this.prisma.client.apiKey.findFirst({
         where: {
           revokedAt: null,
-          OR: [{ hash }, { previousHash: hash, previousHashExpiresAt: { gt: new Date() } }],
+          OR: [{ hash }, { previousHash: hash, previousHashExpiresAt: { gt: now } }],
         },
       });
       if (!row) return null;

@@ -306,3 +306,11 @@ export function configureGatewayConfig(options: LoadOptions): void {
 export function resetGatewayConfigForTests(): void {
   cached = undefined;
 }
+
+/**
+ * Replaces this process's config with `change(current)`, for a value the environment rightly
+ * refuses but a test needs (an idle timeout shorter than Dify's ping, not to wait 10 s). Tests only.
+ */
+export function setGatewayConfigForTests(change: (cfg: GatewayConfig) => GatewayConfig): void {
+  cached = deepFreeze(change(gatewayConfig()));
+}

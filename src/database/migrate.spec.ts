@@ -269,8 +269,12 @@ describe('applyMigrations on a shared Postgres', () => {
     expect(results.map((r) => r.join()).sort()).toEqual(['', ALL.join()]);
     const { rows } = await a.query('SELECT migration_name FROM _prisma_migrations ORDER BY migration_name');
     expect(rows).toEqual(ALL.map((migration_name) => ({ migration_name })));
-    // Both released the session-level advisory lock.
-    const locks = await a.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = $1`, [MIGRATION_LOCK_KEY]);
+    // Both released the session-level advisory lock (of this database: other test files migrate
+    // their own databases on the same server at the same time).
+    const locks = await a.query(
+      `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      [MIGRATION_LOCK_KEY],
+    );
     expect(locks.rows).toHaveLength(0);
   });
 });

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../common/gateway-error.js';
+import { TEST_REDIS_URL, testRedisPrefix } from '../../test/support/redis.js';
 import { RedisService } from '../redis/redis.service.js';
 import { Secret } from '../config/secret.js';
 import { DifyError } from './dify.errors.js';
 import { IdempotencyService, provesNotDone } from './idempotency.service.js';
 
 const dify = { timeouts: { maxCallMs: 60_000 } } as never;
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
-const prefix = `test:idem:${randomUUID()}:`;
-const redis = new RedisService({ url: new Secret(REDIS_URL), keyPrefix: prefix });
+const prefix = testRedisPrefix();
+const redis = new RedisService({ url: new Secret(TEST_REDIS_URL), keyPrefix: prefix });
 const noRedis = new RedisService({ keyPrefix: prefix });
 
 // Like the gateway at boot (RedisService.onModuleInit): commands fail at once until connected.

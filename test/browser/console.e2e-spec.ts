@@ -6,8 +6,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { AuditMaintenance } from '../../src/audit/write/audit-maintenance.js';
 import { auditSettled, chatBody, postV1, startAuditGateway, waitFor } from '../support/audit-gateway.js';
 import { browserUnavailable, launchChromium } from '../support/browser.js';
+import { BUILD_SETUP_TIMEOUT_MS } from '../support/build.js';
 import { buildConsole } from '../support/console-build.js';
-import { DATABASE_SETUP_TIMEOUT_MS } from '../support/database.js';
 import type { TestGateway } from '../support/test-gateway.js';
 
 const ARTIFACTS = path.resolve('test-artifacts', 'console');
@@ -35,7 +35,7 @@ describeInBrowser('compliance console in Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    buildConsole();
+    await buildConsole();
     // The sequencer seals only when the test says so (auditSettled), so the page shows unsealed events too.
     gw = await startAuditGateway({ db: 'postgres', env: { AUDIT_SEAL_INTERVAL_MS: '60000' } });
     const team = await gw.createKey(['chat', 'conversations'], 'team-support');
@@ -57,7 +57,7 @@ describeInBrowser('compliance console in Chromium', () => {
     page.on('console', (m) => m.type() === 'error' && pageProblems.push(m.text()));
     page.on('pageerror', (e) => pageProblems.push(e.message));
     page.on('request', (r) => requestedUrls.push(r.url()));
-  }, DATABASE_SETUP_TIMEOUT_MS);
+  }, BUILD_SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await browser?.close();

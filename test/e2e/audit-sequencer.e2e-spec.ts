@@ -43,7 +43,15 @@ describe('the audit sequencer across two replicas (postgres)', () => {
   }, 60_000);
 
   const pending = async () => Number((await sql.query('SELECT count(*) AS n FROM audit_pending')).rows[0].n);
-  const leaseHeld = async () => (await sql.query(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = $1`, [SEAL_LOCK_KEY])).rows[0].n > 0;
+  // In this database: other test files' gateways hold the same lease in theirs, on the same server.
+  const leaseHeld = async () =>
+    (
+      await sql.query(
+        `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = $1
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        [SEAL_LOCK_KEY],
+      )
+    ).rows[0].n > 0;
 
   it('seals what both replicas record (their gateway.started events) into one valid chain', async () => {
     await waitFor(async () => (await pending()) === 0 && (await sql.query("SELECT count(*) AS n FROM audit_events WHERE type = 'gateway.started'")).rows[0].n === '2', 10_000, 'both starts sealed');

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -10,6 +9,7 @@ import { ApiKeyRepository } from '../../src/auth/api-key.repository.js';
 import { openDatabase } from '../../src/database/open-database.js';
 import { startDifySimulator, type DifySimulator } from '../../simulator/dify-simulator.js';
 import { signingKeyFile, type AuditEvent } from '../support/audit-gateway.js';
+import { ensureBuilt } from '../support/build.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../support/database.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -17,9 +17,6 @@ const run = promisify(execFile);
 const APP_KEY = 'app-SIGKILLsigkill0123456789';
 const WORKERS = 12;
 
-/** `npm run build` once per test file: the test runs the real `node dist/main.js`. */
-let built: Promise<unknown> | undefined;
-const build = () => (built ??= run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT }));
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -100,7 +97,7 @@ describe.each(DATABASE_KINDS)('a gateway killed with SIGKILL under load (%s)', (
   let origin: string;
 
   beforeAll(async () => {
-    await build();
+    await ensureBuilt(); // the test runs the real `node dist/main.js`
     // Streams of ~1 s: at any moment about one call per worker is in flight.
     sim = await startDifySimulator({ apps: [{ key: APP_KEY, mode: 'chat' }], streamChunkDelayMs: 60, answer: 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen' });
     db = await createTestDatabase(kind);
@@ -127,7 +124,7 @@ describe.each(DATABASE_KINDS)('a gateway killed with SIGKILL under load (%s)', (
       LOG_LEVEL: 'warn',
       ...(kind === 'postgres' ? { DATABASE_URL: db.url } : { PGLITE_DIR: db.pgliteDir }),
     };
-  }, 240_000);
+  }, 300_000);
 
   afterAll(async () => {
     await sim?.close();

@@ -3,6 +3,9 @@
  * how many attempts the simulator received (a POST that may have run is never received twice),
  * the caller's status and error code, and the audit row's attempts. Set CHAOS_TABLE=<file> to
  * write the observed table (markdown) to a file.
+ *
+ * @run-alone its answers are timed ("refused at once": under 100 ms), which other test files
+ * beside it on a 2-core machine would make flaky (test/support/run-alone.cjs)
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';

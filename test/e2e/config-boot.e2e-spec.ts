@@ -4,13 +4,14 @@
  * environment is the control: the same harness sees that one listen.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureBuilt } from '../support/build.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { CANARY_DIFY_KEY } from '../support/test-gateway.js';
 
@@ -91,13 +92,13 @@ describe('booting dist/main.js', () => {
   let tmp: string;
   let pgliteDir: string;
 
-  beforeAll(() => {
-    // Always build: the test must run the code as it is now, not a stale dist/.
-    execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'pipe', timeout: 170_000 });
+  beforeAll(async () => {
+    // Built in this run: the test must run the code as it is now, not a stale dist/.
+    await ensureBuilt();
     expect(existsSync(MAIN)).toBe(true);
     tmp = mkdtempSync(path.join(os.tmpdir(), 'gw-config-boot-'));
     pgliteDir = path.join(tmp, 'pglite-must-not-exist');
-  }, 180_000);
+  }, 300_000);
   afterAll(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });

@@ -8,8 +8,8 @@ import { getMetadataStorage } from 'class-validator';
 import { EVENT_TYPES as CONSOLE_EVENT_TYPES, FILTER_PARAMS, OUTCOMES as CONSOLE_OUTCOMES } from '../../console/src/filter-params.js';
 import { EVENT_TYPES, OUTCOMES } from '../../src/audit/audit-event.js';
 import { AuditFilterDto } from '../../src/audit/read/dto/audit-events-query.dto.js';
+import { BUILD_SETUP_TIMEOUT_MS } from '../support/build.js';
 import { buildConsole, CONSOLE_BUILD_DIR } from '../support/console-build.js';
-import { DATABASE_SETUP_TIMEOUT_MS } from '../support/database.js';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.js';
 
 /** GET with node:http, which leaves the body as sent (supertest and fetch would gunzip it). */
@@ -28,9 +28,9 @@ describe('GET /console', () => {
   let gw: TestGateway;
 
   beforeAll(async () => {
-    buildConsole();
+    await buildConsole();
     gw = await startTestGateway();
-  }, DATABASE_SETUP_TIMEOUT_MS);
+  }, BUILD_SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
     await gw?.close();

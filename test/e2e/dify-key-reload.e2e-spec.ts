@@ -1,3 +1,8 @@
+/**
+ * @run-alone a changed key file must reach new calls within 2 s (timed, the reload runs every
+ * 100 ms), which other test files beside it on a 2-core machine would make flaky
+ * (test/support/run-alone.cjs)
+ */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,8 @@
+/**
+ * @run-alone two gateway processes, and a key change must reach the other replica within a second
+ * (timed), which other test files beside it on a 2-core machine would make flaky
+ * (test/support/run-alone.cjs)
+ */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
 import { startDifySimulator, type DifySimulator } from '../../simulator/dify-simulator.js';

@@ -1,5 +1,5 @@
 /**
- * Graceful shutdown of a real gateway process (`node dist/main.js`, built first if stale) with a
+ * Graceful shutdown of a real gateway process (`node dist/main.js`, built once per run) with a
  * live stream: SIGTERM turns /ready to 503 and refuses new calls at once, lets the stream finish
  * within SHUTDOWN_DRAIN_MS (or cuts it with an error event and stops its Dify task), writes the
  * audit rows and exits 0.
@@ -7,32 +7,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startDifySimulator, type DifySimulator } from '../../simulator/dify-simulator.js';
+import { ensureBuilt } from '../support/build.js';
 import { call, sseEvents } from '../support/call.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const ROOT = process.cwd();
 const DIFY_KEY = 'app-SHUTDOWNdifyKEY0123456789';
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** `npm run build` unless dist/ is newer than every source file. */
-function buildIfStale(): void {
-  const main = join(ROOT, 'dist', 'main.js');
-  if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -114,7 +99,7 @@ describe('graceful shutdown of a real gateway process', () => {
   }
 
   beforeAll(async () => {
-    buildIfStale();
+    await ensureBuilt();
     // ~20 words at 150 ms: a stream of about 3 s.
     sim = await startDifySimulator({ apps: [{ key: DIFY_KEY, mode: 'chat' }], streamChunkDelayMs: 150, pingIntervalMs: 1000 });
     db = await createTestDatabase('postgres');

@@ -304,23 +304,31 @@ describe('a caller that disconnects mid-stream', () => {
 });
 
 describe('an upstream stream that goes silent', () => {
+  const IDLE_MS = 300;
   let gw: TestGateway;
   let key: string;
 
   beforeAll(async () => {
-    // No pings, and 12 s before the first word: longer than the smallest idle timeout the gateway accepts.
+    // No pings, and 12 s before the first word: longer than the smallest idle timeout the gateway
+    // accepts (10001 ms, env.schema.spec.ts). The gateway here waits 300 ms instead, so the test does
+    // not sit through 10 s: what it checks is the watch on a silent stream, not that bound.
     gw = await startTestGateway({
       simulator: { apps: [{ key: CANARY_DIFY_KEY, mode: 'chat' }], streamChunkDelayMs: 12_000, pingIntervalMs: 0, answer: 'late' },
       env: { DIFY_STREAM_IDLE_TIMEOUT_MS: '10001' },
+      configure: (cfg) => ({ ...cfg, dify: { ...cfg.dify, timeouts: { ...cfg.dify.timeouts, streamIdleMs: IDLE_MS } } }),
     });
     key = (await gw.createKey(['chat'])).key;
   });
   afterAll(() => gw?.close());
 
   it('is closed by the gateway with a dify_timeout error event and audited as a timeout', async () => {
+    const started = Date.now();
     const stream = await SseClient.open(gw.origin, '/v1/chat-messages', { key, body: streamingChat('silent') });
     expect(stream.status).toBe(200);
     await stream.rest();
+    // Closed by the idle watch, long before the simulator's first word (12 s) would have come.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(IDLE_MS);
+    expect(Date.now() - started).toBeLessThan(10_000);
     const events = dataOf(stream.events);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ event: 'error', status: 504, code: 'dify_timeout' });

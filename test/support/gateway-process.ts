@@ -2,17 +2,12 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { testRedisPrefix } from './redis.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
 
-let built: Promise<void> | undefined;
-
-/** `npm run build` once per test process (incremental: fast when dist is current). */
-export function ensureBuilt(): Promise<void> {
-  built ??= run('npm', ['run', '-s', 'build'], { cwd: ROOT, timeout: 300_000 }).then(() => undefined);
-  return built;
-}
+export { ensureBuilt } from './build.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -25,9 +20,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The environment of a child gateway: only what it needs, nothing of the test runner. */
+/**
+ * The environment of a child gateway: only what it needs, nothing of the test runner. A Redis key
+ * prefix of its own unless the test shares one between processes (replicas).
+ */
 function baseEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: 'json', LOG_LEVEL: 'warn', ...env };
+  return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: 'json', LOG_LEVEL: 'warn', REDIS_KEY_PREFIX: testRedisPrefix(), ...env };
 }
 
 export interface GatewayProcess {

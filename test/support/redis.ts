@@ -4,9 +4,12 @@ import { Redis } from 'ioredis';
 /** The Redis tests use (the CI machine's, or `TEST_REDIS_URL`). */
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 
-/** A fresh key prefix, so test runs sharing one Redis never see each other's keys. */
+/**
+ * A fresh key prefix, so test files (parallel jest workers) and test runs sharing one Redis never
+ * see each other's keys. The worker id only helps to tell whose keys are left over.
+ */
 export function testRedisPrefix(): string {
-  return `gw-test-${randomBytes(5).toString('hex')}:`;
+  return `gw-test-w${process.env.JEST_WORKER_ID ?? 0}-${randomBytes(5).toString('hex')}:`;
 }
 
 /** Deletes every key under `prefix` (call it in afterAll). */

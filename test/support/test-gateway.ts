@@ -3,10 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { createGatewayApp } from '../../src/bootstrap.js';
 import { ApiKeyService, type CreateKeyInput } from '../../src/auth/api-key.service.js';
 import { DifyTargets } from '../../src/config/dify-targets.js';
-import { gatewayConfig, resetGatewayConfigForTests } from '../../src/config/gateway-config.js';
+import { gatewayConfig, resetGatewayConfigForTests, setGatewayConfigForTests, type GatewayConfig } from '../../src/config/gateway-config.js';
 import { startDifySimulator, type DifySimulator, type SimulatorOptions } from '../../simulator/dify-simulator.js';
 import { captureOutput, type CapturedOutput } from './capture-output.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { testRedisPrefix } from './redis.js';
 
 /** Canary secrets: tests assert that these never appear in logs, bodies or rows. */
 export const CANARY_DIFY_KEY = 'app-CANARYdifyKEY0123456789';
@@ -29,6 +30,11 @@ export interface TestGatewayOptions {
   db?: 'postgres' | 'pglite';
   simulator?: SimulatorOptions;
   env?: Record<string, string>;
+  /**
+   * Changes the validated config before the app is built, for a value the environment rightly
+   * refuses but a test needs (an idle timeout under Dify's 10 s ping, so the test does not wait it).
+   */
+  configure?: (cfg: GatewayConfig) => GatewayConfig;
 }
 
 /**
@@ -52,6 +58,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     DIFY_BREAKER_FAILURE_PERCENT: '0',
     LOG_LEVEL: 'verbose',
     LOG_FORMAT: 'json',
+    // Every gateway its own keys, should a suite give it REDIS_URL (parallel workers share one Redis).
+    REDIS_KEY_PREFIX: testRedisPrefix(),
     PGLITE_DIR: db.pgliteDir,
     MIGRATIONS_DIR: db.migrationsDir,
     ...(db.url ? { DATABASE_URL: db.url } : {}),
@@ -62,6 +70,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const output = captureOutput();
   let app: INestApplication;
   try {
+    if (options.configure) setGatewayConfigForTests(options.configure);
     app = await createGatewayApp();
     await app.listen(0, '127.0.0.1');
   } catch (error) {

@@ -12,7 +12,7 @@ import { openDatabase } from '../../src/database/open-database.js';
 import { startDifySimulator, type DifySimulator } from '../../simulator/dify-simulator.js';
 import { signingKeyFile, waitFor } from '../support/audit-gateway.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
+import { ensureBuilt, startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { selfSignedCert, startHttpReceiver, startSyslogReceiver, type Receiver } from '../support/siem-receivers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -59,7 +59,7 @@ describe('audit sinks across a gateway killed mid-batch (postgres)', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
+    await ensureBuilt();
     sim = await startDifySimulator({ apps: [{ key: APP_KEY, mode: 'chat' }], answer: 'hello' });
     db = await createTestDatabase('postgres');
     const opened = await openDatabase(db);

@@ -6,18 +6,12 @@
  */
 import { checkEnvironment, ConfigValidationError, type ConfigIssue, type LogLevel } from './env.schema.js';
 import { readSigningKeys } from './audit-signing-keys.js';
-import { collectDifyApps } from './dify-apps.js';
+import { collectDifyApps, type DifyAppConfig } from './dify-apps.js';
 import { Secret } from './secret.js';
 import { collectSecretFiles } from './secret-file.js';
 
 export type { LogLevel } from './env.schema.js';
-
-export interface DifyAppConfig {
-  alias: string;
-  /** Absolute http(s) URL without trailing `/`, credentials, query or fragment. */
-  baseUrl: string;
-  apiKey: Secret;
-}
+export type { DifyAppConfig } from './dify-apps.js';
 
 export interface AppConfig {
   port: number;

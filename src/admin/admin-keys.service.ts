@@ -7,7 +7,7 @@ import { ApiKeyService, keyStatus, type CreatedKey, type CreateKeyInput, type Ke
 import type { Details } from '../audit/audit-event.js';
 import { GatewayError, markAudited } from '../common/gateway-error.js';
 import { DifyTargets } from '../config/dify-targets.js';
-import { keysConfig } from '../config/keys.config.js';
+import { keysConfig } from '../config/config-namespaces.js';
 import { requireGrantable, requireNamespaceGrantable } from './key-grant.js';
 import { GatewayErrors } from '../common/errors/gateway-errors.js';
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
 import { redact, redactText } from '../common/redact.js';
-import { auditConfig } from '../config/audit.config.js';
+import { auditConfig } from '../config/config-namespaces.js';
 import type { AdminEventType, Details, EventDraft, EventType, Outcome, RecordedEvent } from './audit-event.js';
 import { GatewayErrors } from '../common/errors/gateway-errors.js';
 import { AuditWriter } from './write/audit-writer.js';

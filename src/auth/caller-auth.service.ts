@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { GatewayError } from '../common/gateway-error.js';
-import { keysConfig } from '../config/keys.config.js';
+import { keysConfig } from '../config/config-namespaces.js';
 import { hashApiKey, hasValidChecksum, isWellFormedApiKey } from './api-key.js';
 import { ApiKeyCache } from './api-key.cache.js';
 import { ApiKeyRepository, type ApiKeyMatch, type ApiKeyRecord } from './api-key.repository.js';

@@ -2,7 +2,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Logger as PinoNestLogger, LoggerModule, PinoLogger, type Params } from 'nestjs-pino';
 import type { Options } from 'pino-http';
 import { type DynamicModule, RequestMethod } from '@nestjs/common';
-import { appConfig } from '../config/app.config.js';
+import { appConfig } from '../config/config-namespaces.js';
 import type { AppConfig, LogLevel } from '../config/gateway-config.js';
 import { redact, redactText } from './redact.js';
 import { assignRequestId } from './request-id.middleware.js';

@@ -4,13 +4,13 @@
  * listing every problem, and caches nothing (tests call it with fake environments).
  * `gatewayConfig()` at the bottom is the process's memoized config, built from `process.env`.
  */
-import { checkEnvironment, ConfigValidationError, type ConfigIssue, type LogLevel } from './env.schema.js';
+import { checkEnvironment, ConfigValidationError, SECRET_FILE_VARIABLES, type ConfigIssue, type LogLevel } from './env.schema.js';
 import { readSigningKeys } from './audit-signing-keys.js';
 import { collectDifyApps, type DifyAppConfig } from './dify-apps.js';
 import { Secret } from './secret.js';
 import { collectSecretFiles } from './secret-file.js';
 
-export type { LogLevel } from './env.schema.js';
+export { SECRET_FILE_VARIABLES, type LogLevel } from './env.schema.js';
 export type { DifyAppConfig } from './dify-apps.js';
 
 export interface AppConfig {
@@ -111,9 +111,6 @@ export interface GatewayConfig {
   keys: KeysConfig;
   redis: RedisConfig;
 }
-
-/** Variables that may also be given as `<NAME>_FILE` (a mounted secret). */
-export const SECRET_FILE_VARIABLES = ['DIFY_API_KEY', 'DIFY_DATASET_API_KEY', 'DATABASE_URL', 'REDIS_URL'] as const;
 
 /** The alias under which the knowledge (dataset) API target appears in logs and audit rows. */
 export const DATASETS_TARGET_ALIAS = 'datasets';

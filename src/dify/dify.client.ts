@@ -4,7 +4,7 @@ import type { ConfigType } from '@nestjs/config';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { PassThrough, Readable, finished, pipeline } from 'node:stream';
-import { difyConfig } from '../config/dify.config.js';
+import { difyConfig } from '../config/config-namespaces.js';
 import { DifyTargets } from '../config/dify-targets.js';
 import type { Secret } from '../config/secret.js';
 import { MetricsService } from '../metrics/metrics.service.js';

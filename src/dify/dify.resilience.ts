@@ -10,7 +10,7 @@ import {
   type BulkheadPolicy,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
-import { difyConfig } from '../config/dify.config.js';
+import { difyConfig } from '../config/config-namespaces.js';
 import { MetricsService, type BreakerStateName } from '../metrics/metrics.service.js';
 
 /** Thrown (before anything is sent) when an app's circuit is open or its one probe is out. */

@@ -3,8 +3,8 @@ import type { ConfigType } from '@nestjs/config';
 import { createHash } from 'node:crypto';
 import { GatewayError } from '../common/gateway-error.js';
 import { RedisService } from '../redis/redis.service.js';
-import { difyConfig } from '../config/dify.config.js';
-import { idempotencyConfig } from '../config/idempotency.config.js';
+import { difyConfig } from '../config/config-namespaces.js';
+import { idempotencyConfig } from '../config/config-namespaces.js';
 import { DifyError } from './dify.errors.js';
 import { GatewayErrors } from '../common/errors/gateway-errors.js';
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { auditConfig } from '../../config/audit.config.js';
+import { auditConfig } from '../../config/config-namespaces.js';
 import { GENESIS_HASH } from '../write/audit-chain.js';
 import type { Checkpoint, StoredEvent } from '../audit-event.js';
 import { AuditReadRepository } from './audit-read.repository.js';

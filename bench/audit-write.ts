@@ -16,7 +16,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { toEventBody } from '../src/audit/write/audit-chain.js';
 import type { EventBody, RecordedEvent } from '../src/audit/audit-event.js';
 import { createAuditLog } from '../src/audit/audit-log.js';
 import { AuditWriter } from '../src/audit/write/audit-writer.js';

@@ -2,7 +2,6 @@ import { type CallHandler, type ExecutionContext, Injectable, type NestIntercept
 import type { Request } from 'express';
 import getRawBody from 'raw-body';
 import type { Observable } from 'rxjs';
-import { GatewayError } from '../common/gateway-error.js';
 import { MAX_JSON_DEPTH, parseJsonBody } from '../common/safe-json.js';
 import { GatewayErrors } from '../common/errors/gateway-errors.js';
 

@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import type { ServerResponse } from 'node:http';
 import type { Caller } from '../auth/caller.js';
-import { GatewayError } from '../common/gateway-error.js';
 import { RedisService } from '../redis/redis.service.js';
 import { StreamSlots, type StreamSlot } from './stream-slots.js';
 import { secondsUntilUtcMidnight, TokenBudget } from './token-budget.js';

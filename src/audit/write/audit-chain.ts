@@ -92,7 +92,7 @@ export function toEventBody(draft: EventDraft): EventBody {
 }
 
 export function cleanText(value: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
   const clean = value.replace(LONE_SURROGATE, '\uFFFD').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '');
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }

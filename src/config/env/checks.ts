@@ -14,7 +14,7 @@ export const PLACEHOLDER_REASON = 'is still the .env.example placeholder';
 
 /** A secret that may hold any character except whitespace and control characters. */
 function hasNoWhitespaceOrControl(value: string): boolean {
-  return value.length > 0 && !/[\s\x00-\x1f\x7f]/u.test(value);
+  return value.length > 0 && !/[\s\p{Cc}]/u.test(value);
 }
 
 export type BaseUrlCheck = { ok: true; url: string } | { ok: false; reason: string };

@@ -36,7 +36,7 @@ export type {
   SimulatorDataset,
   SimulatorOptions,
 } from './types.js';
-export { HUMAN_INPUT_DIRECTIVE } from './generation/workflow-run.js';
+export { HUMAN_INPUT_DIRECTIVE } from './generation/workflow-definition.js';
 
 export const DEFAULT_ANSWER = 'Hello from the Dify simulator. This answer is streamed to you word by word.';
 

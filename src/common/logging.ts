@@ -112,7 +112,7 @@ export function createAppLogger(cfg: Pick<AppConfig, 'logLevel' | 'logJson'>): P
 /**
  * /v1 calls skip pino-http's middleware (a child logger, listeners and an access line decision on
  * every call): the call pipeline writes their one line itself and gives each call its request-id
- * logging context (`PinoLogger.runInContext`, see src/call/call-context.ts).
+ * logging context (`PinoLogger.runInContext` in `CallPipeline.run`, src/call/call.pipeline.ts).
  */
 export const NOT_THROUGH_PINO_HTTP = [{ method: RequestMethod.ALL, path: 'v1{/*path}' }];
 

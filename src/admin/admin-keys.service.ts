@@ -98,7 +98,8 @@ export class AdminKeysService {
         requireGrantable(actor.holds, current);
         if (current.namespace !== actor.holds.namespace) {
           throw GatewayErrors.forbidden(
-            `The key is in namespace '${current.namespace}', not this key's own: its new secret would reach another team's data. Rotate it with the CLI, or create a new key.`,
+            `The key is in namespace '${current.namespace}', not this key's own: its new secret would reach another team's data. ` +
+              'Rotate it with the CLI, or create a new key.',
           );
         }
       }

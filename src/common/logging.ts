@@ -52,7 +52,8 @@ function textDestination(): { write(line: string): void } {
           .filter(([k]) => k !== 'pid' && k !== 'hostname')
           .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
           .join(' ');
-        process.stdout.write(`${new Date(Number(time)).toISOString()} ${String(level).toUpperCase()} [${String(context ?? '-')}]${requestId ? ` (${String(requestId)})` : ''} ${msg ?? ''} ${extra}\n`);
+        const head = `${new Date(Number(time)).toISOString()} ${String(level).toUpperCase()} [${String(context ?? '-')}]`;
+        process.stdout.write(`${head}${requestId ? ` (${String(requestId)})` : ''} ${msg ?? ''} ${extra}\n`);
       } catch {
         process.stdout.write(line);
       }

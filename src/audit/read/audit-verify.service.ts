@@ -81,7 +81,9 @@ export class AuditVerifyService {
         kind: 'unsealed',
         seq: (result.lastSeq ?? bounds?.last ?? 0) + 1,
         eventId: unsealed.oldestId,
-        message: `event ${unsealed.oldestId} was recorded at ${unsealed.oldestReceivedAt?.toISOString()} and is still not sealed after ${unsealed.oldestAgeMs} ms (bound ${unsealed.maxLagMs} ms): no sequencer is sealing, or the inbox was tampered with`,
+        message:
+          `event ${unsealed.oldestId} was recorded at ${unsealed.oldestReceivedAt?.toISOString()} and is still not sealed after ${unsealed.oldestAgeMs} ms ` +
+          `(bound ${unsealed.maxLagMs} ms): no sequencer is sealing, or the inbox was tampered with`,
       };
     } else if (unsealed && unsealed.count > 0) {
       report.warnings.push(`${unsealed.count} events recorded but not sealed yet (oldest ${unsealed.oldestAgeMs} ms): not covered by the chain until sealed`);

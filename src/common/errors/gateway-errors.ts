@@ -26,7 +26,8 @@ export const GatewayErrors = {
     `A request with this Idempotency-Key is still in progress (request ${firstRequestId}); wait for its answer instead of repeating it.`,
   ),
   idempotencyKeyReused: entry(409, 'idempotency_key_reused', (firstRequestId: string, status: number) =>
-    `This Idempotency-Key was already used by request ${firstRequestId}, answered with status ${status}; it was not sent again. Use a new key for a new request.`,
+    `This Idempotency-Key was already used by request ${firstRequestId}, answered with status ${status}; it was not sent again. ` +
+    'Use a new key for a new request.',
   ),
   bodyTooLarge: entry(413, 'request_entity_too_large', (limitBytes: number) => `The JSON body is larger than ${limitBytes} bytes.`),
   unsupportedMediaType: entry(415, 'unsupported_media_type', (message: string) => message),

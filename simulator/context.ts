@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DifyApiError, internalError } from './errors.js';
-import type { KnowledgeBase } from './handlers/knowledge.js';
+import type { KnowledgeBase } from './knowledge-types.js';
 import type { AppRecord, SimulatorState } from './state.js';
 import { SseStream } from './sse.js';
 import type { Fault, RecordedRequest } from './types.js';

@@ -17,7 +17,8 @@ import { BodyTooLargeError, describeBody, readBody } from './body.js';
 import { RequestContext, type AppContext, type SimulatorRuntime } from './context.js';
 import { methodNotAllowed, notFound, payloadTooLarge } from './errors.js';
 import { answerWithFault, FaultQueue, isReplacingFault } from './faults.js';
-import { createKnowledgeBase, type KnowledgeBase } from './handlers/knowledge.js';
+import { createKnowledgeBase } from './handlers/knowledge.js';
+import type { KnowledgeBase } from './knowledge-types.js';
 import { matchRoute } from './router.js';
 import { ROUTES } from './routes.js';
 import type { SseStream } from './sse.js';
@@ -35,7 +36,7 @@ export type {
   SimulatorDataset,
   SimulatorOptions,
 } from './types.js';
-export { HUMAN_INPUT_DIRECTIVE } from './generation/workflow-run.js';
+export { HUMAN_INPUT_DIRECTIVE } from './generation/workflow-definition.js';
 
 export const DEFAULT_ANSWER = 'Hello from the Dify simulator. This answer is streamed to you word by word.';
 

@@ -1,9 +1,9 @@
 /**
  * Public types of the Dify simulator. `dify-simulator.ts` re-exports them; import from there.
  */
-import type { SimulatorDataset } from './handlers/knowledge.js';
+import type { SimulatorDataset } from './knowledge-types.js';
 
-export type { SimulatorDataset } from './handlers/knowledge.js';
+export type { SimulatorDataset } from './knowledge-types.js';
 
 export type SimulatorAppMode = 'chat' | 'agent-chat' | 'advanced-chat' | 'workflow' | 'completion';
 

@@ -103,7 +103,7 @@ export async function startGateway(db: GatewayDatabase, name: string): Promise<R
     await waitForOk(`${origin}/live`, 120_000, () => child.exitCode === null);
   } catch (error) {
     await stop();
-    throw new Error(`${name} did not start: ${(error as Error).message}\n${logTail()}`);
+    throw new Error(`${name} did not start: ${(error as Error).message}\n${logTail()}`, { cause: error });
   }
   return { origin, pid: child.pid!, logTail, stop };
 }

@@ -4,46 +4,12 @@
  * `text_chunk` (workflow) or `message` (chatflow) → end/answer node → [message_end] → workflow_finished.
  * Every event also goes to the run's subscribers (GET /workflow/{id}/events).
  */
-import type { SimulatorRuntime } from '../context.js';
 import type { EventSink } from '../sse.js';
-import type { AppRecord, Conversation, EndUser, HumanInputForm, Message, SseEvent, Task, WorkflowRun } from '../state.js';
+import type { HumanInputForm, SseEvent } from '../state.js';
 import { newId, randomAlnum, sleep, splitIntoWords, toSeconds } from '../util.js';
 import { messageEventBase } from './chat-run.js';
 import { buildUsage, type Usage } from './usage.js';
-
-/** A workflow input that makes the run pause at a human-input node (a simulator directive). */
-export const HUMAN_INPUT_DIRECTIVE = 'sim_human_input';
-
-export const HUMAN_INPUT_FORM = {
-  form_content: 'Please review the request and leave a comment.\n\n{{#$output.comment#}}',
-  inputs: [
-    { type: 'paragraph', output_variable_name: 'comment', default: { type: 'constant', selector: [], value: '' } },
-  ],
-  actions: [
-    { id: 'approve', title: 'Approve', button_style: 'primary' },
-    { id: 'reject', title: 'Reject', button_style: 'default' },
-  ],
-};
-
-const FORM_LIFETIME_MS = 60 * 60 * 1000;
-
-interface NodeSpec {
-  id: string;
-  type: string;
-  title: string;
-}
-
-export interface WorkflowRunInput {
-  sim: SimulatorRuntime;
-  app: AppRecord;
-  endUser: EndUser;
-  task: Task;
-  run: WorkflowRun;
-  /** For chatflow (advanced-chat) runs. */
-  chat?: { conversation: Conversation; message: Message };
-}
-
-export type WorkflowOutcome = 'finished' | 'paused';
+import { FORM_LIFETIME_MS, HUMAN_INPUT_DIRECTIVE, HUMAN_INPUT_FORM, type NodeSpec, type WorkflowOutcome, type WorkflowRunInput } from './workflow-definition.js';
 
 export class WorkflowExecution {
   private readonly nodes: NodeSpec[];

@@ -2,7 +2,7 @@
 import { jsonBody, userFromJson } from '../body.js';
 import type { AppContext } from '../context.js';
 import { DifyApiError, notFound, validationError } from '../errors.js';
-import { HUMAN_INPUT_FORM } from '../generation/workflow-run.js';
+import { HUMAN_INPUT_FORM } from '../generation/workflow-definition.js';
 import type { HumanInputForm } from '../state.js';
 import { isPlainObject, toSeconds } from '../util.js';
 import { requireWorkflowApp } from './mode-guards.js';

@@ -8,7 +8,8 @@ import { jsonBody, multipartBody } from '../body.js';
 import type { RequestContext } from '../context.js';
 import { DifyApiError, notFound, validationError } from '../errors.js';
 import { isPlainObject, newId, nowSeconds } from '../util.js';
-import { document, knowledgeBase, paged, presentDocument, segmentsOf, type KnowledgeBase } from './knowledge.js';
+import type { KnowledgeBase } from '../knowledge-types.js';
+import { document, knowledgeBase, paged, presentDocument, segmentsOf } from './knowledge.js';
 
 interface Metadata { id: string; name: string; type: string }
 const metadataOf = new WeakMap<KnowledgeBase, Map<string, Metadata>>();

@@ -7,36 +7,8 @@
 import { intParam, jsonBody, multipartBody } from '../body.js';
 import type { RequestContext } from '../context.js';
 import { DifyApiError, notFound, validationError } from '../errors.js';
+import type { KnowledgeBase, KnowledgeDocument, SimulatorDataset } from '../knowledge-types.js';
 import { newId, toSeconds } from '../util.js';
-
-export interface KnowledgeDocument {
-  id: string;
-  name: string;
-  text: string;
-  position: number;
-  createdFrom: 'api';
-  dataSourceType: 'upload_file' | 'text';
-  createdAt: number; // ms
-  batch: string;
-}
-
-export interface KnowledgeBase {
-  id: string;
-  name: string;
-  description: string;
-  createdAt: number; // ms
-  updatedAt: number; // ms
-  documents: Map<string, KnowledgeDocument>;
-  seq: number;
-}
-
-/** Seed for `startDifySimulator({ datasets })`. */
-export interface SimulatorDataset {
-  id?: string;
-  name: string;
-  description?: string;
-  documents?: { name: string; text: string }[];
-}
 
 let sequence = 0;
 

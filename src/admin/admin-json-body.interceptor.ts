@@ -2,8 +2,8 @@ import { type CallHandler, type ExecutionContext, Injectable, type NestIntercept
 import type { Request } from 'express';
 import getRawBody from 'raw-body';
 import type { Observable } from 'rxjs';
-import { GatewayError } from '../common/gateway-error.js';
 import { MAX_JSON_DEPTH, parseJsonBody } from '../common/safe-json.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 export const ADMIN_BODY_LIMIT = 64 * 1024;
 /** Admin bodies are a name, a few lists of scopes, apps and datasets, and limits. */
@@ -29,21 +29,21 @@ async function readAdminBody(req: Request): Promise<Record<string, unknown>> {
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
   if (!hasBody) return {};
   if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
-    throw new GatewayError(415, 'unsupported_media_type', "The admin API takes 'application/json' bodies.");
+    throw GatewayErrors.unsupportedMediaType("The admin API takes 'application/json' bodies.");
   }
   let raw: Buffer;
   try {
     raw = await getRawBody(req, { limit: ADMIN_BODY_LIMIT });
   } catch (error) {
     if ((error as { type?: string }).type === 'entity.too.large') {
-      throw new GatewayError(413, 'request_entity_too_large', `The JSON body is larger than ${ADMIN_BODY_LIMIT} bytes.`);
+      throw GatewayErrors.bodyTooLarge(ADMIN_BODY_LIMIT);
     }
-    throw GatewayError.badRequest('The request body could not be read.', 'bad_request');
+    throw GatewayErrors.badRequest('The request body could not be read.');
   }
   if (raw.length === 0) return {};
   const body = parseJsonBody(raw, { maxDepth: MAX_JSON_DEPTH, maxValues: ADMIN_JSON_VALUES });
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw GatewayError.badRequest('The JSON body must be an object.', 'bad_request');
+    throw GatewayErrors.badRequest('The JSON body must be an object.');
   }
   return body as Record<string, unknown>;
 }

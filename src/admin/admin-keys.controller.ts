@@ -1,11 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Req, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiSecurity, ApiTags } from '@nestjs/swagger';
-import type { AuthenticatedRequest } from '../auth/scope.guard.js';
+import { Caller, type Actor } from '../auth/caller.decorator.js';
 import { RequiresScope, ScopeGuard } from '../auth/scope.guard.js';
 import type { ApiKeyLimits } from '../auth/api-key.repository.js';
-import { requestIdOf } from '../common/request-id.middleware.js';
 import { AdminJsonBodyInterceptor } from './admin-json-body.interceptor.js';
-import { AdminKeysService, type AdminActor } from './admin-keys.service.js';
+import { AdminKeysService } from './admin-keys.service.js';
 import { CreateKeyDto, KeyIdDto, ListKeysQueryDto, RotateKeyDto, UpdateKeyDto, type KeyLimitsDto } from './dto/key.dto.js';
 
 /** Gateway keys, for keys with the `admin` scope: the same powers as `npm run cli -- keys`. */
@@ -20,8 +19,8 @@ export class AdminKeysController {
   constructor(private readonly admin: AdminKeysService) {}
 
   @Post()
-  create(@Req() req: AuthenticatedRequest, @Body() body: CreateKeyDto) {
-    return this.admin.create(actorOf(req), {
+  create(@Caller() actor: Actor, @Body() body: CreateKeyDto) {
+    return this.admin.create(actor, {
       name: body.name,
       scopes: body.scopes,
       apps: body.apps ?? [],
@@ -43,8 +42,8 @@ export class AdminKeysController {
   }
 
   @Patch(':id')
-  update(@Req() req: AuthenticatedRequest, @Param() { id }: KeyIdDto, @Body() body: UpdateKeyDto) {
-    return this.admin.update(actorOf(req), id, {
+  update(@Caller() actor: Actor, @Param() { id }: KeyIdDto, @Body() body: UpdateKeyDto) {
+    return this.admin.update(actor, id, {
       name: body.name,
       scopes: body.scopes,
       apps: body.apps,
@@ -56,22 +55,15 @@ export class AdminKeysController {
 
   @Post(':id/rotate')
   @HttpCode(200)
-  rotate(@Req() req: AuthenticatedRequest, @Param() { id }: KeyIdDto, @Body() body: RotateKeyDto) {
-    return this.admin.rotate(actorOf(req), id, body.graceSeconds);
+  rotate(@Caller() actor: Actor, @Param() { id }: KeyIdDto, @Body() body: RotateKeyDto) {
+    return this.admin.rotate(actor, id, body.graceSeconds);
   }
 
   @Post(':id/revoke')
   @HttpCode(200)
-  revoke(@Req() req: AuthenticatedRequest, @Param() { id }: KeyIdDto) {
-    return this.admin.revoke(actorOf(req), id);
+  revoke(@Caller() actor: Actor, @Param() { id }: KeyIdDto) {
+    return this.admin.revoke(actor, id);
   }
-}
-
-function actorOf(req: AuthenticatedRequest): AdminActor {
-  // The guard has authenticated the key: what it holds bounds what it may hand out.
-  const caller = req.caller;
-  if (!caller) throw new Error('admin route reached without an authenticated key');
-  return { requestId: requestIdOf(req), keyId: caller.keyId, name: caller.name, holds: caller };
 }
 
 /** Only the limits the body names: absent stays as is, null goes back to the default. */

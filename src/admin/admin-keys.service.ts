@@ -7,8 +7,9 @@ import { ApiKeyService, keyStatus, type CreatedKey, type CreateKeyInput, type Ke
 import type { Details } from '../audit/audit-event.js';
 import { GatewayError, markAudited } from '../common/gateway-error.js';
 import { DifyTargets } from '../config/dify-targets.js';
-import { keysConfig } from '../config/keys.config.js';
+import { keysConfig } from '../config/config-namespaces.js';
 import { requireGrantable, requireNamespaceGrantable } from './key-grant.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 /** Who performs an admin action: a key with the `admin` scope, or the operator's CLI. */
 export interface AdminActor {
@@ -93,11 +94,12 @@ export class AdminKeysService {
     return this.audited(actor, 'keys.rotate', id, {}, async () => {
       if (actor.holds) {
         const current = await this.keys.get(id);
-        if (current.revokedAt) throw new GatewayError(409, 'key_revoked', 'This key is revoked; create a new one.');
+        if (current.revokedAt) throw GatewayErrors.keyRevoked();
         requireGrantable(actor.holds, current);
         if (current.namespace !== actor.holds.namespace) {
-          throw GatewayError.forbidden(
-            `The key is in namespace '${current.namespace}', not this key's own: its new secret would reach another team's data. Rotate it with the CLI, or create a new key.`,
+          throw GatewayErrors.forbidden(
+            `The key is in namespace '${current.namespace}', not this key's own: its new secret would reach another team's data. ` +
+              'Rotate it with the CLI, or create a new key.',
           );
         }
       }

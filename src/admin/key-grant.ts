@@ -1,6 +1,6 @@
 import type { Caller } from '../auth/caller.js';
 import { isScope } from '../auth/scopes.js';
-import { GatewayError } from '../common/gateway-error.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 const ALL_DATASETS = '*';
 
@@ -34,7 +34,7 @@ export function missingFromGrant(actor: Pick<Caller, 'scopes' | 'apps' | 'datase
 export function requireGrantable(actor: Pick<Caller, 'scopes' | 'apps' | 'datasets'>, grant: Grant): void {
   const missing = missingFromGrant(actor, grant);
   if (missing.length > 0) {
-    throw GatewayError.forbidden(`This key cannot grant what it does not hold itself: ${missing.join('; ')}.`);
+    throw GatewayErrors.forbidden(`This key cannot grant what it does not hold itself: ${missing.join('; ')}.`);
   }
 }
 
@@ -44,6 +44,6 @@ export function requireGrantable(actor: Pick<Caller, 'scopes' | 'apps' | 'datase
  */
 export function requireNamespaceGrantable(actor: Pick<Caller, 'namespace'>, namespace: string, inUse: boolean): void {
   if (namespace !== actor.namespace && inUse) {
-    throw GatewayError.forbidden(`The namespace '${namespace}' belongs to other keys: this key may choose only its own namespace or a new one.`);
+    throw GatewayErrors.forbidden(`The namespace '${namespace}' belongs to other keys: this key may choose only its own namespace or a new one.`);
   }
 }

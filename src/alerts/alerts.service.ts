@@ -8,7 +8,7 @@ import { postSigned } from '../audit/sinks/signed-post.js';
 import { SinksService } from '../audit/sinks/sinks.service.js';
 import { ApiKeyService } from '../auth/api-key.service.js';
 import { GatewaySignals, type GatewaySignal } from '../common/gateway-signals.js';
-import { sinksConfig } from '../config/sinks.config.js';
+import { sinksConfig } from '../config/config-namespaces.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { budgetAlerts, type Alert } from './alert.js';
 import { AlertMetrics } from './alert-metrics.js';

@@ -1,10 +1,9 @@
-import { Controller, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { RequiresScope, ScopeGuard, type AuthenticatedRequest } from '../auth/scope.guard.js';
-import { requestIdOf } from '../common/request-id.middleware.js';
+import { Caller, type Actor } from '../auth/caller.decorator.js';
+import { RequiresScope, ScopeGuard } from '../auth/scope.guard.js';
 import { AuditQueryService } from './read/audit-query.service.js';
-import type { AuditActor } from './audit.service.js';
 import { AuditEventIdDto, AuditEventsQueryDto, AuditExportQueryDto } from './read/dto/audit-events-query.dto.js';
 import { AuditStatsQueryDto, AuditVerifyQueryDto } from './read/dto/audit-report-query.dto.js';
 
@@ -18,31 +17,27 @@ export class AuditController {
   constructor(private readonly queries: AuditQueryService) {}
 
   @Get('events')
-  list(@Query() query: AuditEventsQueryDto, @Req() req: AuthenticatedRequest) {
-    return this.queries.list(query, actorOf(req));
+  list(@Query() query: AuditEventsQueryDto, @Caller() actor: Actor) {
+    return this.queries.list(query, actor);
   }
 
   @Get('events/:id')
-  get(@Param() params: AuditEventIdDto, @Req() req: AuthenticatedRequest) {
-    return this.queries.get(params.id, actorOf(req));
+  get(@Param() params: AuditEventIdDto, @Caller() actor: Actor) {
+    return this.queries.get(params.id, actor);
   }
 
   @Get('export')
-  export(@Query() query: AuditExportQueryDto, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
-    return this.queries.export(query, actorOf(req), res);
+  export(@Query() query: AuditExportQueryDto, @Caller() actor: Actor, @Res() res: Response): Promise<void> {
+    return this.queries.export(query, actor, res);
   }
 
   @Get('stats')
-  stats(@Query() query: AuditStatsQueryDto, @Req() req: AuthenticatedRequest) {
-    return this.queries.stats(query, actorOf(req));
+  stats(@Query() query: AuditStatsQueryDto, @Caller() actor: Actor) {
+    return this.queries.stats(query, actor);
   }
 
   @Get('verify')
-  verify(@Query() query: AuditVerifyQueryDto, @Req() req: AuthenticatedRequest) {
-    return this.queries.verify(query, actorOf(req));
+  verify(@Query() query: AuditVerifyQueryDto, @Caller() actor: Actor) {
+    return this.queries.verify(query, actor);
   }
-}
-
-function actorOf(req: AuthenticatedRequest): AuditActor {
-  return { keyId: req.caller?.keyId ?? null, name: req.caller?.name ?? null, requestId: requestIdOf(req) };
 }

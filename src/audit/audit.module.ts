@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { AuthModule } from '../auth/auth.module.js';
-import { auditConfig } from '../config/audit.config.js';
+import { auditConfig } from '../config/config-namespaces.js';
 import { createSequencer, createWriter } from './audit-log.js';
 import { AuditSequencer } from './write/audit-sequencer.js';
 import { AuditMaintenance } from './write/audit-maintenance.js';

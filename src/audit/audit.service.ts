@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
 import { redact, redactText } from '../common/redact.js';
-import { auditConfig } from '../config/audit.config.js';
+import { auditConfig } from '../config/config-namespaces.js';
 import type { AdminEventType, Details, EventDraft, EventType, Outcome, RecordedEvent } from './audit-event.js';
-import { AuditUnavailableError } from './audit-unavailable.error.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 import { AuditWriter } from './write/audit-writer.js';
 
 /** One /v1 call as the proxy sees it. Text is raw here; it is masked (or dropped) before it is stored. */
@@ -94,7 +94,7 @@ export interface AuditActor {
 /**
  * Writes the audit log: calls (write-ahead), admin actions, the auditors' own reads. Everything
  * goes through the group-committing `AuditWriter`; what must be recorded before something
- * happens is awaited and fails closed with `AuditUnavailableError` (503). Awaited means durably
+ * happens is awaited and fails closed with `GatewayErrors.auditUnavailable()` (503). Awaited means durably
  * recorded (in the inbox); the sequencer seals it into the chain shortly after.
  */
 @Injectable()
@@ -121,7 +121,7 @@ export class AuditService {
   }
 
   /**
-   * Commits `call.started` before the request may go to Dify. Throws `AuditUnavailableError`
+   * Commits `call.started` before the request may go to Dify. Throws `GatewayErrors.auditUnavailable()`
    * when it cannot be written: the call must then not be sent.
    */
   async callStarted(call: CallAuditEntry): Promise<void> {
@@ -138,7 +138,7 @@ export class AuditService {
     } catch (error) {
       // The writer logs the outage once; the call itself is logged by the proxy with its 503.
       this.logger.debug(`audit write failed before request ${call.requestId}: ${(error as Error).message}`);
-      throw new AuditUnavailableError();
+      throw GatewayErrors.auditUnavailable();
     }
   }
 
@@ -173,7 +173,7 @@ export class AuditService {
 
   /**
    * Records an admin action (a key created, changed, rotated or revoked; the config reloaded).
-   * Awaited: throws `AuditUnavailableError` when it cannot be recorded, so the caller can undo
+   * Awaited: throws `GatewayErrors.auditUnavailable()` when it cannot be recorded, so the caller can undo
    * or refuse.
    */
   async recordAdminAction(entry: AdminAuditEntry): Promise<RecordedEvent> {
@@ -189,18 +189,17 @@ export class AuditService {
       errorCode: entry.errorCode ?? null,
       details: redact({ ...entry.details, action: entry.action, target: entry.target }) as Details,
     };
-    return this.append(draft, 'The gateway cannot write its audit log; the action was not recorded.');
+    return this.append(draft);
   }
 
   /**
    * Records an auditor's read (`audit.query`, `audit.export.*`) before its result is disclosed.
-   * Throws `AuditUnavailableError`: no unrecorded reads.
+   * Throws `GatewayErrors.auditUnavailable()`: no unrecorded reads.
    */
   recordAccess(type: Extract<EventType, `audit.${string}`>, actor: AuditActor, details: Details): Promise<RecordedEvent> {
     return this.append(
       // An auditor's filters are the auditor's input: masked like everything else the gateway writes.
       { type, instanceId: this.instanceId, requestId: actor.requestId ?? null, callerKeyId: actor.keyId, callerName: actor.name, details: redact(details) },
-      'The gateway cannot write its audit log, so it cannot disclose it either.',
     );
   }
 
@@ -245,12 +244,12 @@ export class AuditService {
     return this.writer.append({ id: randomUUID(), instanceId: this.instanceId, ...draft });
   }
 
-  private async append(draft: Omit<EventDraft, 'id'>, message: string): Promise<RecordedEvent> {
+  private async append(draft: Omit<EventDraft, 'id'>): Promise<RecordedEvent> {
     try {
       return await this.writer.append({ id: randomUUID(), ...draft });
     } catch (error) {
       this.logger.error(`audit write failed for ${draft.type}: ${(error as Error).message}`);
-      throw new AuditUnavailableError(message);
+      throw GatewayErrors.auditUnavailable();
     }
   }
 

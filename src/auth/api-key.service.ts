@@ -1,10 +1,10 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { GatewayError } from '../common/gateway-error.js';
 import { displayPrefix, generateApiKeySecret, hashApiKey } from './api-key.js';
 import { ApiKeyRepository, type ApiKeyChanges, type ApiKeyLimits, type ApiKeyRecord } from './api-key.repository.js';
 import { KeyEvents } from './key-events.js';
 import { APP_SCOPES, isScope, SCOPES } from './scopes.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 export interface CreateKeyInput {
   name: string;
@@ -66,11 +66,11 @@ export class ApiKeyService {
     const apps = checkApps(input.apps ?? (input.app !== undefined ? [input.app] : []), knownApps);
     const appScopes = scopes.filter(isAppScope);
     if (apps.length === 0 && appScopes.length > 0) {
-      throw GatewayError.badRequest(`the scopes ${appScopes.join(', ')} need at least one app; configured apps: ${knownApps.join(', ')}.`);
+      throw GatewayErrors.invalidParam(`the scopes ${appScopes.join(', ')} need at least one app; configured apps: ${knownApps.join(', ')}.`);
     }
     const datasets = checkDatasets(input.datasets ?? []);
     if (input.namespace !== undefined && !NAMESPACE_FORMAT.test(input.namespace)) {
-      throw GatewayError.badRequest('namespace must be 1-32 lowercase letters, digits, dashes or underscores, starting with a letter or digit.');
+      throw GatewayErrors.invalidParam('namespace must be 1-32 lowercase letters, digits, dashes or underscores, starting with a letter or digit.');
     }
     const limits = checkLimits(input.limits ?? {});
     const expiresAt = checkExpiry(input.expiresAt);
@@ -102,7 +102,7 @@ export class ApiKeyService {
   async get(id: string): Promise<ApiKeyRecord> {
     checkId(id);
     const record = await this.keys.findById(id);
-    if (!record) throw GatewayError.notFound('No key with this id.');
+    if (!record) throw GatewayErrors.notFound('No key with this id.');
     return record;
   }
 
@@ -110,7 +110,7 @@ export class ApiKeyService {
   async update(id: string, changes: UpdateKeyInput, knownApps: string[]): Promise<ApiKeyRecord> {
     checkId(id);
     const current = await this.get(id);
-    if (current.revokedAt) throw new GatewayError(409, 'key_revoked', 'This key is revoked; create a new one.');
+    if (current.revokedAt) throw GatewayErrors.keyRevoked();
     const checked: ApiKeyChanges = {};
     if (changes.name !== undefined) checked.name = checkName(changes.name);
     if (changes.scopes !== undefined) checked.scopes = checkScopes(changes.scopes);
@@ -122,10 +122,10 @@ export class ApiKeyService {
     const scopes = checked.scopes ?? (current.scopes.filter(isScope) as string[]);
     const apps = checked.apps ?? current.apps;
     if (apps.length === 0 && scopes.some(isAppScope)) {
-      throw GatewayError.badRequest('a key with app scopes needs at least one app.');
+      throw GatewayErrors.invalidParam('a key with app scopes needs at least one app.');
     }
     const updated = await this.keys.update(id, checked);
-    if (!updated) throw new GatewayError(409, 'key_revoked', 'This key is revoked; create a new one.');
+    if (!updated) throw GatewayErrors.keyRevoked();
     await this.events?.changed(id);
     return updated;
   }
@@ -133,7 +133,7 @@ export class ApiKeyService {
   async revoke(id: string): Promise<ApiKeyRecord> {
     checkId(id);
     const record = await this.keys.revoke(id);
-    if (!record) throw GatewayError.notFound('No key with this id.');
+    if (!record) throw GatewayErrors.notFound('No key with this id.');
     await this.events?.changed(id);
     return record;
   }
@@ -145,17 +145,17 @@ export class ApiKeyService {
   async rotate(id: string, graceSeconds: number): Promise<CreatedKey> {
     checkId(id);
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
-      throw GatewayError.badRequest(`graceSeconds must be an integer from 0 to ${MAX_GRACE_SECONDS}.`);
+      throw GatewayErrors.invalidParam(`graceSeconds must be an integer from 0 to ${MAX_GRACE_SECONDS}.`);
     }
     const current = await this.get(id);
-    if (current.revokedAt) throw new GatewayError(409, 'key_revoked', 'This key is revoked; create a new one.');
+    if (current.revokedAt) throw GatewayErrors.keyRevoked();
     const key = generateApiKeySecret();
     const record = await this.keys.rotate(id, {
       prefix: displayPrefix(key),
       hash: hashApiKey(key),
       previousValidUntil: graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null,
     });
-    if (!record) throw new GatewayError(409, 'key_revoked', 'This key is revoked; create a new one.');
+    if (!record) throw GatewayErrors.keyRevoked();
     await this.events?.changed(id);
     return { ...record, key };
   }
@@ -166,38 +166,38 @@ function isAppScope(scope: string): boolean {
 }
 
 function checkId(id: string): void {
-  if (!UUID_FORMAT.test(id)) throw GatewayError.badRequest('id must be a key id (a UUID).');
+  if (!UUID_FORMAT.test(id)) throw GatewayErrors.invalidParam('id must be a key id (a UUID).');
 }
 
 function checkName(name: string): string {
   if (typeof name !== 'string' || !NAME_FORMAT.test(name)) {
-    throw GatewayError.badRequest('name must be 1-64 letters, digits, spaces, dots, dashes or underscores.');
+    throw GatewayErrors.invalidParam('name must be 1-64 letters, digits, spaces, dots, dashes or underscores.');
   }
   return name;
 }
 
 function checkScopes(scopes: string[]): string[] {
   const unknown = scopes.filter((s) => !isScope(s));
-  if (unknown.length > 0) throw GatewayError.badRequest(`unknown scopes: ${unknown.join(', ')}; known scopes: ${SCOPES.join(', ')}.`);
-  if (scopes.length === 0) throw GatewayError.badRequest('a key needs at least one scope.');
+  if (unknown.length > 0) throw GatewayErrors.invalidParam(`unknown scopes: ${unknown.join(', ')}; known scopes: ${SCOPES.join(', ')}.`);
+  if (scopes.length === 0) throw GatewayErrors.invalidParam('a key needs at least one scope.');
   return [...new Set(scopes)];
 }
 
 function checkApps(apps: string[], knownApps: string[]): string[] {
-  if (apps.length > MAX_APPS_PER_KEY) throw GatewayError.badRequest(`a key may be bound to at most ${MAX_APPS_PER_KEY} apps.`);
+  if (apps.length > MAX_APPS_PER_KEY) throw GatewayErrors.invalidParam(`a key may be bound to at most ${MAX_APPS_PER_KEY} apps.`);
   for (const app of apps) {
-    if (!ALIAS_FORMAT.test(app)) throw GatewayError.badRequest('apps must be Dify app aliases such as "default".');
-    if (!knownApps.includes(app)) throw GatewayError.badRequest(`app '${app}' is not configured; configured apps: ${knownApps.join(', ')}.`);
+    if (!ALIAS_FORMAT.test(app)) throw GatewayErrors.invalidParam('apps must be Dify app aliases such as "default".');
+    if (!knownApps.includes(app)) throw GatewayErrors.invalidParam(`app '${app}' is not configured; configured apps: ${knownApps.join(', ')}.`);
   }
   return [...new Set(apps)];
 }
 
 function checkDatasets(datasets: string[]): string[] {
-  if (datasets.length > MAX_DATASETS_PER_KEY) throw GatewayError.badRequest(`a key may list at most ${MAX_DATASETS_PER_KEY} datasets.`);
+  if (datasets.length > MAX_DATASETS_PER_KEY) throw GatewayErrors.invalidParam(`a key may list at most ${MAX_DATASETS_PER_KEY} datasets.`);
   for (const id of datasets) {
-    if (id !== ALL_DATASETS && !UUID_FORMAT.test(id)) throw GatewayError.badRequest(`datasets must be knowledge base ids (UUIDs) or "${ALL_DATASETS}".`);
+    if (id !== ALL_DATASETS && !UUID_FORMAT.test(id)) throw GatewayErrors.invalidParam(`datasets must be knowledge base ids (UUIDs) or "${ALL_DATASETS}".`);
   }
-  if (datasets.includes(ALL_DATASETS) && datasets.length > 1) throw GatewayError.badRequest(`"${ALL_DATASETS}" already means every dataset; list nothing else.`);
+  if (datasets.includes(ALL_DATASETS) && datasets.length > 1) throw GatewayErrors.invalidParam(`"${ALL_DATASETS}" already means every dataset; list nothing else.`);
   return [...new Set(datasets.map((d) => d.toLowerCase()))];
 }
 
@@ -207,7 +207,7 @@ function checkLimits(limits: Partial<ApiKeyLimits>): Partial<ApiKeyLimits> {
     if (!(name in limits)) continue;
     const value = limits[name];
     if (value !== null && (!Number.isInteger(value) || (value as number) < 0 || (value as number) > LIMIT_MAX[name])) {
-      throw GatewayError.badRequest(`limits.${name} must be null (the gateway default), 0 (no limit) or an integer up to ${LIMIT_MAX[name]}.`);
+      throw GatewayErrors.invalidParam(`limits.${name} must be null (the gateway default), 0 (no limit) or an integer up to ${LIMIT_MAX[name]}.`);
     }
     out[name] = value ?? null;
   }
@@ -216,7 +216,7 @@ function checkLimits(limits: Partial<ApiKeyLimits>): Partial<ApiKeyLimits> {
 
 function checkExpiry(expiresAt: Date | null | undefined): Date | null {
   if (expiresAt === undefined || expiresAt === null) return null;
-  if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) throw GatewayError.badRequest('expiresAt must be an ISO 8601 date-time.');
-  if (expiresAt.getTime() <= Date.now()) throw GatewayError.badRequest('expiresAt must be in the future (revoke a key to stop it now).');
+  if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) throw GatewayErrors.invalidParam('expiresAt must be an ISO 8601 date-time.');
+  if (expiresAt.getTime() <= Date.now()) throw GatewayErrors.invalidParam('expiresAt must be in the future (revoke a key to stop it now).');
   return expiresAt;
 }

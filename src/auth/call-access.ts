@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { GatewayError } from '../common/gateway-error.js';
 import { DifyTargets } from '../config/dify-targets.js';
 import type { DifyAppConfig } from '../config/gateway-config.js';
 import type { Caller } from './caller.js';
 import { CallerAuthService } from './caller-auth.service.js';
 import type { Scope } from './scopes.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 const ALL_DATASETS = '*';
 
@@ -49,18 +49,18 @@ export class CallAccessPolicy {
     const allUsers = caller.scopes.includes('app:all-users');
     if (!allUsers && (route.allUsers === 'always' || (route.allUsers === 'without-user' && !request.namesEndUser))) {
       const unless = route.allUsers === 'without-user' ? ` (or filter by ${route.user?.name ?? 'user'})` : '';
-      throw GatewayError.forbidden(`This endpoint shows data of every end user of the app: it needs the 'app:all-users' scope${unless}.`);
+      throw GatewayErrors.forbidden(`This endpoint shows data of every end user of the app: it needs the 'app:all-users' scope${unless}.`);
     }
     if (route.target === 'dataset') {
       const target = this.targets.datasetTarget();
-      if (!target) throw GatewayError.forbidden('This gateway has no knowledge (dataset) key configured.');
+      if (!target) throw GatewayErrors.forbidden('This gateway has no knowledge (dataset) key configured.');
       const datasetId = request.params.dataset_id;
-      if (datasetId !== undefined && !datasetAllowed(caller, datasetId)) throw new GatewayError(404, 'not_found', 'Dataset not found.');
+      if (datasetId !== undefined && !datasetAllowed(caller, datasetId)) throw GatewayErrors.notFound('Dataset not found.');
       return { target, allUsers };
     }
     const alias = this.auth.resolveApp(caller, request.appHeader);
     const target = this.targets.app(alias);
-    if (!target) throw GatewayError.forbidden(`This key is bound to app '${alias}', which is not configured on this gateway.`);
+    if (!target) throw GatewayErrors.forbidden(`This key is bound to app '${alias}', which is not configured on this gateway.`);
     return { target, allUsers };
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { GatewayError } from '../common/gateway-error.js';
-import { keysConfig } from '../config/keys.config.js';
+import { keysConfig } from '../config/config-namespaces.js';
 import { hashApiKey, hasValidChecksum, isWellFormedApiKey } from './api-key.js';
 import { ApiKeyCache } from './api-key.cache.js';
 import { ApiKeyRepository, type ApiKeyMatch, type ApiKeyRecord } from './api-key.repository.js';
@@ -9,6 +9,7 @@ import type { Caller } from './caller.js';
 import { KeyEvents } from './key-events.js';
 import { LastUsedTracker } from './last-used.tracker.js';
 import { isScope, type Scope } from './scopes.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 /** The header a caller names the Dify app with, when its key is bound to several. */
 export const APP_HEADER = 'x-gateway-app';
@@ -25,7 +26,7 @@ export const REFUSAL_MESSAGES = {
 export type RefusalReason = keyof typeof REFUSAL_MESSAGES;
 
 function refused(reason: RefusalReason): GatewayError {
-  return GatewayError.unauthorized(REFUSAL_MESSAGES[reason]).because(reason);
+  return GatewayErrors.unauthorized(REFUSAL_MESSAGES[reason]).because(reason);
 }
 
 /** What authentication adds to the caller: when the secret used stops working, if it does. */
@@ -71,11 +72,11 @@ export class CallerAuthService {
     if (!found) throw refused('unknown_key');
     const { record } = found;
     const now = Date.now();
-    if (record.expiresAt && record.expiresAt.getTime() <= now) throw GatewayError.unauthorized('Access token has expired').because('expired_key');
+    if (record.expiresAt && record.expiresAt.getTime() <= now) throw GatewayErrors.unauthorized('Access token has expired').because('expired_key');
     let secretExpiresAt = record.expiresAt ?? undefined;
     if (found.matched === 'previous') {
       const graceEnd = record.previousSecretExpiresAt;
-      if (!graceEnd || graceEnd.getTime() <= now) throw GatewayError.unauthorized('Access token is invalid').because('grace_over');
+      if (!graceEnd || graceEnd.getTime() <= now) throw GatewayErrors.unauthorized('Access token is invalid').because('grace_over');
       if (!secretExpiresAt || graceEnd < secretExpiresAt) secretExpiresAt = graceEnd;
     }
     this.lastUsed.touch(record.id);
@@ -98,7 +99,7 @@ export class CallerAuthService {
 
   requireScope(caller: Caller, scope: Scope): void {
     if (!caller.scopes.includes(scope)) {
-      throw GatewayError.forbidden(`This key lacks the '${scope}' scope needed for this endpoint.`);
+      throw GatewayErrors.forbidden(`This key lacks the '${scope}' scope needed for this endpoint.`);
     }
   }
 
@@ -110,12 +111,12 @@ export class CallerAuthService {
     const header = Array.isArray(requested) ? requested[0] : requested;
     const wanted = header?.trim();
     if (wanted) {
-      if (!caller.apps.includes(wanted)) throw GatewayError.forbidden(`This key is not bound to app '${wanted.slice(0, 64)}'.`);
+      if (!caller.apps.includes(wanted)) throw GatewayErrors.forbidden(`This key is not bound to app '${wanted.slice(0, 64)}'.`);
       return wanted;
     }
-    if (caller.apps.length === 0) throw GatewayError.forbidden('This key is not bound to any Dify app.');
+    if (caller.apps.length === 0) throw GatewayErrors.forbidden('This key is not bound to any Dify app.');
     if (caller.apps.length > 1) {
-      throw GatewayError.badRequest(`This key is bound to several Dify apps (${caller.apps.join(', ')}): name one in the X-Gateway-App header.`);
+      throw GatewayErrors.invalidParam(`This key is bound to several Dify apps (${caller.apps.join(', ')}): name one in the X-Gateway-App header.`);
     }
     return caller.apps[0];
   }

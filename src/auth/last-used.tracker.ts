@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { keysConfig } from '../config/keys.config.js';
+import { keysConfig } from '../config/config-namespaces.js';
 import { ApiKeyRepository } from './api-key.repository.js';
 
 /**

@@ -2,12 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
 import type { Readable } from 'node:stream';
-import { AuditUnavailableError } from '../audit/audit-unavailable.error.js';
 import { AuditService } from '../audit/audit.service.js';
 import { RefusalAuditor } from '../audit/refusal-auditor.js';
 import { CallAccessPolicy } from '../auth/call-access.js';
 import { APP_HEADER, CallerAuthService, type AuthenticatedCaller } from '../auth/caller-auth.service.js';
 import { GatewayError } from '../common/gateway-error.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 import { requestIdOf } from '../common/request-id.middleware.js';
 import { ShutdownService } from '../common/shutdown.service.js';
 import { DatabaseUnavailableError } from '../database/database.errors.js';
@@ -187,7 +187,7 @@ export class CallPipeline {
 
   private toGatewayError(error: unknown, facts: CallFacts): GatewayError | undefined {
     if (error instanceof GatewayError) return error;
-    if (error instanceof DatabaseUnavailableError) return new AuditUnavailableError('The gateway cannot reach its audit store; no request was sent to Dify.');
+    if (error instanceof DatabaseUnavailableError) return GatewayErrors.auditUnavailable();
     if (!(error instanceof DifyError)) return undefined;
     const mapped = mapDifyError(error);
     if (mapped.code === 'dify_auth') {

@@ -1,5 +1,5 @@
-import { GatewayError } from '../common/gateway-error.js';
 import { matchRoute, type RouteMatch } from '../dify/route-matcher.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 export type MatchedRoute = Extract<RouteMatch, { kind: 'matched' }>;
 
@@ -8,9 +8,9 @@ export function matchCall(method: string, originalUrl: string): { match: Matched
   const q = originalUrl.indexOf('?');
   const path = (q === -1 ? originalUrl : originalUrl.slice(0, q)).replace(/^\/v1/, '');
   const match = matchRoute(method, path);
-  if (match.kind === 'not_found') throw GatewayError.notFound();
+  if (match.kind === 'not_found') throw GatewayErrors.notFound();
   if (match.kind === 'method_not_allowed') {
-    throw new GatewayError(405, 'method_not_allowed', 'The method is not allowed for the requested URL.', { allow: match.allowed.join(', ') });
+    throw GatewayErrors.methodNotAllowed(match.allowed);
   }
   return { match, rawQuery: q === -1 ? '' : originalUrl.slice(q + 1) };
 }

@@ -22,6 +22,7 @@ export function answerClientErrorsAsJson(server: Server): void {
     }
     const [status, code, message] = ANSWERS[error.code ?? ''] ?? MALFORMED;
     const body = JSON.stringify({ code, message, status });
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    const head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}`;
+    socket.end(`${head}\r\nConnection: close\r\n\r\n${body}`);
   });
 }

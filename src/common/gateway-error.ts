@@ -1,6 +1,7 @@
 /**
  * An error the gateway answers with, in Dify's own error shape `{ code, message, status }`.
- * Services throw these; the global filter turns them into HTTP responses.
+ * Services throw these, built by the named factories of src/common/errors/ (one answer per cause);
+ * the global filter turns them into HTTP responses.
  */
 export class GatewayError extends Error {
   constructor(
@@ -20,22 +21,6 @@ export class GatewayError extends Error {
   because(reason: string): this {
     this.reason = reason;
     return this;
-  }
-
-  static badRequest(message: string, code = 'invalid_param'): GatewayError {
-    return new GatewayError(400, code, message);
-  }
-
-  static unauthorized(message: string): GatewayError {
-    return new GatewayError(401, 'unauthorized', message, { 'www-authenticate': 'Bearer realm="api"' });
-  }
-
-  static forbidden(message: string): GatewayError {
-    return new GatewayError(403, 'forbidden', message);
-  }
-
-  static notFound(message = 'The requested URL was not found on the server.'): GatewayError {
-    return new GatewayError(404, 'not_found', message);
   }
 }
 

@@ -5,6 +5,7 @@ import { GatewayError } from './gateway-error.js';
 import { redactText } from './redact.js';
 import { RefusalListeners } from './refusal-listeners.js';
 import { requestIdOf } from './request-id.middleware.js';
+import { GatewayErrors } from './errors/gateway-errors.js';
 
 /**
  * The one place errors become HTTP answers, everywhere in Dify's shape
@@ -52,11 +53,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (exception instanceof HttpException) return fromHttpException(exception);
     if (exception instanceof DatabaseUnavailableError) {
       this.logger.error(`database unavailable in request ${requestId}: ${exception.code}`);
-      return new GatewayError(503, 'audit_unavailable', 'The gateway cannot reach its audit store; no request was sent to Dify.', { 'retry-after': '5' });
+      return GatewayErrors.auditUnavailable();
     }
     const err = exception as Error;
     this.logger.error(`unhandled error in request ${requestId}: ${err?.name}: ${redactText(String(err?.message))}`, redactText(String(err?.stack ?? '')));
-    return new GatewayError(500, 'internal_error', 'The gateway failed to handle this request.');
+    return GatewayErrors.internal();
   }
 }
 
@@ -73,6 +74,7 @@ function fromHttpException(exception: HttpException): GatewayError {
   const response = exception.getResponse();
   const raw = typeof response === 'object' && response !== null ? (response as { message?: unknown }).message : response;
   const message = Array.isArray(raw) ? raw.join('; ') : typeof raw === 'string' ? raw : exception.message;
-  if (status === 404) return GatewayError.notFound();
-  return new GatewayError(status, codes[status] ?? (status >= 500 ? 'internal_error' : 'bad_request'), status >= 500 ? 'The gateway failed to handle this request.' : message);
+  if (status === 404) return GatewayErrors.notFound();
+  if (status >= 500) return GatewayErrors.fromStatus(status, 'internal_error', GatewayErrors.internal().message);
+  return GatewayErrors.fromStatus(status, codes[status] ?? 'bad_request', message);
 }

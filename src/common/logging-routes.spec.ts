@@ -3,7 +3,7 @@ import { All, Controller, Global, type INestApplication, Module, Req } from '@ne
 import { Test } from '@nestjs/testing';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { appConfig } from '../config/app.config.js';
+import { appConfig } from '../config/config-namespaces.js';
 import { gatewayLoggerModule } from './logging.js';
 
 /** Says whether pino-http's middleware ran for the request (it leaves `req.log` behind). */

@@ -2,7 +2,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Logger as PinoNestLogger, LoggerModule, PinoLogger, type Params } from 'nestjs-pino';
 import type { Options } from 'pino-http';
 import { type DynamicModule, RequestMethod } from '@nestjs/common';
-import { appConfig } from '../config/app.config.js';
+import { appConfig } from '../config/config-namespaces.js';
 import type { AppConfig, LogLevel } from '../config/gateway-config.js';
 import { redact, redactText } from './redact.js';
 import { assignRequestId } from './request-id.middleware.js';
@@ -52,7 +52,8 @@ function textDestination(): { write(line: string): void } {
           .filter(([k]) => k !== 'pid' && k !== 'hostname')
           .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
           .join(' ');
-        process.stdout.write(`${new Date(Number(time)).toISOString()} ${String(level).toUpperCase()} [${String(context ?? '-')}]${requestId ? ` (${String(requestId)})` : ''} ${msg ?? ''} ${extra}\n`);
+        const head = `${new Date(Number(time)).toISOString()} ${String(level).toUpperCase()} [${String(context ?? '-')}]`;
+        process.stdout.write(`${head}${requestId ? ` (${String(requestId)})` : ''} ${msg ?? ''} ${extra}\n`);
       } catch {
         process.stdout.write(line);
       }
@@ -112,7 +113,7 @@ export function createAppLogger(cfg: Pick<AppConfig, 'logLevel' | 'logJson'>): P
 /**
  * /v1 calls skip pino-http's middleware (a child logger, listeners and an access line decision on
  * every call): the call pipeline writes their one line itself and gives each call its request-id
- * logging context (`PinoLogger.runInContext`, see src/call/call-context.ts).
+ * logging context (`PinoLogger.runInContext` in `CallPipeline.run`, src/call/call.pipeline.ts).
  */
 export const NOT_THROUGH_PINO_HTTP = [{ method: RequestMethod.ALL, path: 'v1{/*path}' }];
 

@@ -1,4 +1,4 @@
-import { GatewayError } from './gateway-error.js';
+import { GatewayErrors } from './errors/gateway-errors.js';
 
 /**
  * How deep a caller's JSON may nest. Dify's own bodies nest a few levels (`inputs` holding file
@@ -29,7 +29,7 @@ export function parseJsonBody(raw: Buffer, limits: JsonLimits = DEFAULT_JSON_LIM
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;
   } catch {
-    throw GatewayError.badRequest('Invalid JSON payload received or JSON payload is empty.', 'bad_request');
+    throw GatewayErrors.badRequest('Invalid JSON payload received or JSON payload is empty.');
   }
 }
 
@@ -45,7 +45,7 @@ export function checkJsonShape(raw: Buffer, limits: JsonLimits): void {
       for (i++; i < raw.length && raw[i] !== 0x22; i++) if (raw[i] === 0x5c) i++;
     } else if (b === 0x5b || b === 0x7b) {
       if (++depth > limits.maxDepth) {
-        throw GatewayError.badRequest(`The JSON body is nested deeper than ${limits.maxDepth} levels.`, 'bad_request');
+        throw GatewayErrors.badRequest(`The JSON body is nested deeper than ${limits.maxDepth} levels.`);
       }
       values++;
     } else if (b === 0x5d || b === 0x7d) {
@@ -56,7 +56,7 @@ export function checkJsonShape(raw: Buffer, limits: JsonLimits): void {
       continue;
     }
     if (values > limits.maxValues) {
-      throw GatewayError.badRequest(`The JSON body holds more than ${limits.maxValues} values.`, 'bad_request');
+      throw GatewayErrors.badRequest(`The JSON body holds more than ${limits.maxValues} values.`);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
-import { GatewayError } from './gateway-error.js';
+import { GatewayErrors } from './errors/gateway-errors.js';
 
 /** DTOs nest a level or two; deeper validation errors add nothing a caller needs to read. */
 const MAX_MESSAGE_DEPTH = 8;
@@ -10,7 +10,7 @@ export function gatewayValidationPipe(): ValidationPipe {
     transform: true,
     whitelist: true,
     forbidNonWhitelisted: true,
-    exceptionFactory: (errors) => GatewayError.badRequest(validationMessages(errors).join('; ') || 'invalid request'),
+    exceptionFactory: (errors) => GatewayErrors.invalidParam(validationMessages(errors).join('; ') || 'invalid request'),
   });
 }
 

@@ -1,11 +1,8 @@
 import { ConfigService, type ConfigType } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { appConfig } from './app.config.js';
-import { auditConfig } from './audit.config.js';
+import { appConfig, auditConfig, databaseConfig, difyConfig } from './config-namespaces.js';
 import { GatewayConfigModule } from './config.module.js';
-import { databaseConfig } from './database.config.js';
-import { difyConfig } from './dify.config.js';
 import { ConfigValidationError, ENV_VARIABLES } from './env.schema.js';
 import { gatewayConfig, resetGatewayConfigForTests } from './gateway-config.js';
 import { Secret } from './secret.js';

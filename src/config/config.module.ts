@@ -1,15 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
-import { appConfig } from './app.config.js';
-import { auditConfig } from './audit.config.js';
-import { databaseConfig } from './database.config.js';
-import { difyConfig } from './dify.config.js';
+import { CONFIG_NAMESPACES, difyConfig } from './config-namespaces.js';
 import { DifyTargets } from './dify-targets.js';
-import { idempotencyConfig } from './idempotency.config.js';
-import { keysConfig } from './keys.config.js';
-import { redisConfig } from './redis.config.js';
-import { tracingConfig } from './tracing.config.js';
-import { sinksConfig } from './sinks.config.js';
 
 /**
  * Global typed config. The namespaces are built from `gatewayConfig()`, which validates the whole
@@ -29,7 +21,7 @@ import { sinksConfig } from './sinks.config.js';
       cache: true,
       ignoreEnvFile: true,
       skipProcessEnv: true,
-      load: [appConfig, difyConfig, databaseConfig, auditConfig, idempotencyConfig, keysConfig, redisConfig, tracingConfig, sinksConfig],
+      load: CONFIG_NAMESPACES,
     }),
   ],
   // DifyTargets: the live Dify keys (reloaded from their files); global like the config itself.

@@ -64,7 +64,8 @@ export function describeConfig(cfg: GatewayConfig): string {
     `idempotency(ttlMs=${idempotency.ttlMs} store=${redis.url ? 'redis' : `memory max=${idempotency.maxKeys}`})`,
     `redis=${redis.url ? `${maskedUrl(redis.url)} prefix=${redis.keyPrefix}` : 'off (limits and revocations per process)'}`,
     `keys(grace=${keys.rotationGraceSeconds}s cacheMs=${keys.cacheTtlMs} lastUsedFlushMs=${keys.lastUsedFlushMs})`,
-    `keys.defaultLimits(rpm=${keys.defaultLimits.requestsPerMinute} streams=${keys.defaultLimits.concurrentStreams} dailyTokens=${keys.defaultLimits.dailyTokens})`,
+    `keys.defaultLimits(rpm=${keys.defaultLimits.requestsPerMinute} streams=${keys.defaultLimits.concurrentStreams} ` +
+      `dailyTokens=${keys.defaultLimits.dailyTokens})`,
     `audit.signing=${audit.signingKeys.length ? `on(${audit.signingKeys.length} key${audit.signingKeys.length > 1 ? 's' : ''})` : 'off'}`,
     `audit.retentionDays=${audit.retentionDays || 'forever'}`,
     `audit.batch(max=${audit.batch.maxSize} waitMs=${audit.batch.maxWaitMs} timeoutMs=${audit.writeTimeoutMs})`,

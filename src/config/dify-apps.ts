@@ -10,9 +10,15 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { checkBaseUrl, isHeaderSafeSecret, isPlaceholder, PLACEHOLDER_REASON, type ConfigIssue } from './env.schema.js';
-import type { DifyAppConfig } from './gateway-config.js';
 import { Secret } from './secret.js';
 import { displayPath, readSecret, readTextFile } from './secret-file.js';
+
+export interface DifyAppConfig {
+  alias: string;
+  /** Absolute http(s) URL without trailing `/`, credentials, query or fragment. */
+  baseUrl: string;
+  apiKey: Secret;
+}
 
 export const APP_ALIAS_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** The alias of the app configured by `DIFY_API_KEY` / `DIFY_API_KEY_FILE`. */

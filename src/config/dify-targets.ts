@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { difyConfig } from './dify.config.js';
+import { difyConfig } from './config-namespaces.js';
 import { ConfigValidationError } from './env.schema.js';
 import { DATASETS_TARGET_ALIAS, loadGatewayConfig, type DifyAppConfig } from './gateway-config.js';
 

@@ -4,24 +4,18 @@
  * listing every problem, and caches nothing (tests call it with fake environments).
  * `gatewayConfig()` at the bottom is the process's memoized config, built from `process.env`.
  */
-import { checkEnvironment, ConfigValidationError, type ConfigIssue, type LogLevel } from './env.schema.js';
+import { checkEnvironment, ConfigValidationError, SECRET_FILE_VARIABLES, type ConfigIssue, type LogLevel } from './env.schema.js';
 import { readSigningKeys } from './audit-signing-keys.js';
 import { collectSinks, type SinksConfig } from './audit-sinks.js';
-import { collectDifyApps } from './dify-apps.js';
+import { collectDifyApps, type DifyAppConfig } from './dify-apps.js';
 import { Secret } from './secret.js';
 import { collectSecretFiles } from './secret-file.js';
 import { tracingOf, type TracingConfig } from './tracing-settings.js';
 import { withoutUnused, type LoadOptions } from './unused-parts.js';
 
-export type { LogLevel } from './env.schema.js';
+export { SECRET_FILE_VARIABLES, type LogLevel } from './env.schema.js';
 export type { TracingConfig } from './tracing-settings.js';
-
-export interface DifyAppConfig {
-  alias: string;
-  /** Absolute http(s) URL without trailing `/`, credentials, query or fragment. */
-  baseUrl: string;
-  apiKey: Secret;
-}
+export type { DifyAppConfig } from './dify-apps.js';
 
 export interface AppConfig {
   port: number;
@@ -124,9 +118,6 @@ export interface GatewayConfig {
   /** Audit sinks (SIEM push) and alert webhooks. */
   sinks: SinksConfig;
 }
-
-/** Variables that may also be given as `<NAME>_FILE` (a mounted secret). */
-export const SECRET_FILE_VARIABLES = ['DIFY_API_KEY', 'DIFY_DATASET_API_KEY', 'DATABASE_URL', 'REDIS_URL'] as const;
 
 /** The alias under which the knowledge (dataset) API target appears in logs and audit rows. */
 export const DATASETS_TARGET_ALIAS = 'datasets';

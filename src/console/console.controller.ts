@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { GatewayError } from '../common/gateway-error.js';
 import { CONSOLE_CSP, ConsoleAssets, type ConsoleFile } from './console-assets.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 /**
  * The compliance console: a static page that signs in with an `audit:read` key and reads the
@@ -15,14 +15,14 @@ export class ConsoleController {
   @Get()
   index(@Req() req: Request, @Res() res: Response): void {
     const page = this.assets.index();
-    if (!page) throw GatewayError.notFound('The console is not built: run `npm run build`.');
+    if (!page) throw GatewayErrors.notFound('The console is not built: run `npm run build`.');
     send(req, res, page, 'no-store');
   }
 
   @Get('assets/:name')
   asset(@Param('name') name: string, @Req() req: Request, @Res() res: Response): void {
     const file = this.assets.asset(name);
-    if (!file) throw GatewayError.notFound();
+    if (!file) throw GatewayErrors.notFound();
     // Names carry a content hash: a file never changes under its name.
     send(req, res, file, 'public, max-age=31536000, immutable');
   }

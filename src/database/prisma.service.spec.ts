@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createTestDatabase, DATABASE_SETUP_TIMEOUT_MS, DATABASE_KINDS, MIGRATIONS_DIR, type TestDatabase } from '../../test/support/database.js';
 import { ApiKeyRepository } from '../auth/api-key.repository.js';
 import { AuditReadRepository } from '../audit/read/audit-read.repository.js';
-import { databaseConfig } from '../config/database.config.js';
+import { databaseConfig } from '../config/config-namespaces.js';
 import { Secret } from '../config/secret.js';
 import { DatabaseModule } from './database.module.js';
 import { DatabaseUnavailableError } from './database.errors.js';

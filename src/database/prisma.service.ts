@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { databaseConfig } from '../config/database.config.js';
+import { databaseConfig } from '../config/config-namespaces.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { DatabaseUnavailableError, translatePrismaError } from './database.errors.js';
 import { openDatabase, type DatabaseKind, type OpenDatabase } from './open-database.js';

@@ -4,8 +4,7 @@ import type { ConfigType } from '@nestjs/config';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { PassThrough, Readable, finished, pipeline } from 'node:stream';
-import { GatewayError } from '../common/gateway-error.js';
-import { difyConfig } from '../config/dify.config.js';
+import { difyConfig } from '../config/config-namespaces.js';
 import { DifyTargets } from '../config/dify-targets.js';
 import type { Secret } from '../config/secret.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -17,6 +16,7 @@ import { retryAfterSeconds } from './retry-policy.js';
 import { sendAttempt, type AttemptError, type UpstreamRequest } from './upstream-attempt.js';
 import { DIFY_ROUTES, type DifyRoute } from './dify.routes.js';
 import type { UpstreamTrace } from '../tracing/call-tracer.js';
+import { DifyErrors } from '../common/errors/dify-errors.js';
 
 const routeNamed = (name: string) => DIFY_ROUTES.find((r) => r.name === name) as DifyRoute;
 const PROBE_ROUTE = routeNamed('app.info');
@@ -195,12 +195,7 @@ export class DifyClient {
     } catch (error) {
       if (!(error instanceof BulkheadFullError)) throw error;
       this.metrics.reject(call.route.name, call.app.alias, 'bulkhead_full');
-      throw new GatewayError(
-        429,
-        'too_many_requests',
-        `The gateway already has ${error.limit} calls in progress to this Dify app; nothing was sent. Retry after the Retry-After delay.`,
-        { 'retry-after': '1' },
-      );
+      throw DifyErrors.tooManyCalls(error.limit);
     }
   }
 

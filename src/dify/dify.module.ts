@@ -4,7 +4,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import type { ConfigType } from '@nestjs/config';
 import { AuditModule } from '../audit/audit.module.js';
 import { AuthModule } from '../auth/auth.module.js';
-import { difyConfig } from '../config/dify.config.js';
+import { difyConfig } from '../config/config-namespaces.js';
 import { LimitsModule } from '../limits/limits.module.js';
 import { createDifyAgents } from './connect-timeout.agent.js';
 import { DifyClient } from './dify.client.js';

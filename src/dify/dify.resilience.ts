@@ -11,7 +11,7 @@ import {
   type CircuitBreakerPolicy,
 } from 'cockatiel';
 import { GatewaySignals } from '../common/gateway-signals.js';
-import { difyConfig } from '../config/dify.config.js';
+import { difyConfig } from '../config/config-namespaces.js';
 import { MetricsService, type BreakerStateName } from '../metrics/metrics.service.js';
 
 /** Thrown (before anything is sent) when an app's circuit is open or its one probe is out. */

@@ -3,9 +3,10 @@ import type { ConfigType } from '@nestjs/config';
 import { createHash } from 'node:crypto';
 import { GatewayError } from '../common/gateway-error.js';
 import { RedisService } from '../redis/redis.service.js';
-import { difyConfig } from '../config/dify.config.js';
-import { idempotencyConfig } from '../config/idempotency.config.js';
+import { difyConfig } from '../config/config-namespaces.js';
+import { idempotencyConfig } from '../config/config-namespaces.js';
 import { DifyError } from './dify.errors.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 const HEADER_VALUE = /^[\x20-\x7e]{1,255}$/;
 
@@ -46,19 +47,15 @@ export class IdempotencyService {
   async claim(header: string | string[] | undefined, callerKeyId: string, requestId: string): Promise<IdempotencyClaim> {
     if (header === undefined) return NO_CLAIM;
     if (typeof header !== 'string' || !HEADER_VALUE.test(header)) {
-      throw GatewayError.badRequest('Idempotency-Key must be one header of 1 to 255 printable ASCII characters.');
+      throw GatewayErrors.invalidParam('Idempotency-Key must be one header of 1 to 255 printable ASCII characters.');
     }
     const id = createHash('sha256').update(callerKeyId).update('\0').update(header).digest('base64url');
     const existing = this.redis.client ? await this.claimInRedis(id, requestId) : this.claimInMemory(id, requestId);
     if (existing?.state === 'in_flight') {
-      throw new GatewayError(409, 'idempotency_key_in_flight', `A request with this Idempotency-Key is still in progress (request ${existing.requestId}); wait for its answer instead of repeating it.`);
+      throw GatewayErrors.idempotencyKeyInFlight(existing.requestId);
     }
     if (existing?.state === 'done') {
-      throw new GatewayError(
-        409,
-        'idempotency_key_reused',
-        `This Idempotency-Key was already used by request ${existing.requestId}, answered with status ${existing.status}; it was not sent again. Use a new key for a new request.`,
-      );
+      throw GatewayErrors.idempotencyKeyReused(existing.requestId, existing.status);
     }
     return {
       finish: async ({ status, workNotDone }) => {
@@ -97,7 +94,7 @@ export class IdempotencyService {
       const [state, first, status] = value.split('|');
       return state === 'done' ? { state, requestId: first, status: Number(status), expiresAt: 0 } : { state: 'in_flight', requestId: first, expiresAt: 0 };
     } catch {
-      throw new GatewayError(503, 'idempotency_unavailable', 'The gateway cannot check this Idempotency-Key right now; nothing was sent. Retry with the same key.', { 'retry-after': '1' });
+      throw GatewayErrors.idempotencyUnavailable();
     }
   }
 

@@ -1,10 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import getRawBody from 'raw-body';
 import { validate } from 'class-validator';
-import { GatewayError } from '../common/gateway-error.js';
 import { parseJsonBody } from '../common/safe-json.js';
 import type { DifyRoute } from './dify.routes.js';
 import { SENT_MEMBERS } from './dto/lax.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
+import { DifyErrors } from '../common/errors/dify-errors.js';
 
 export const JSON_BODY_LIMIT = 10 * 1024 * 1024;
 
@@ -19,19 +20,19 @@ export async function readJsonBody(req: IncomingMessage, route: DifyRoute): Prom
   // No exception for a bodiless DELETE: Dify answers it 415 (§13.9), and sending `{}` instead
   // would delete as the default user.
   if (!/^application\/([a-z0-9.+-]*\+)?json$/.test(mediaType)) {
-    throw new GatewayError(415, 'unsupported_media_type', 'Did not attempt to load JSON data because the request Content-Type was not \'application/json\'.');
+    throw GatewayErrors.unsupportedMediaType("Did not attempt to load JSON data because the request Content-Type was not 'application/json'.");
   }
   let raw: Buffer;
   try {
     raw = await getRawBody(req, { limit: JSON_BODY_LIMIT });
   } catch (error) {
     const type = (error as { type?: string }).type;
-    if (type === 'entity.too.large') throw new GatewayError(413, 'request_entity_too_large', `The JSON body is larger than ${JSON_BODY_LIMIT} bytes.`);
-    throw GatewayError.badRequest('The request body could not be read.', 'bad_request');
+    if (type === 'entity.too.large') throw GatewayErrors.bodyTooLarge(JSON_BODY_LIMIT);
+    throw GatewayErrors.badRequest('The request body could not be read.');
   }
   const json = parseJsonBody(raw);
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw GatewayError.badRequest('The JSON body must be an object.', 'bad_request');
+    throw GatewayErrors.badRequest('The JSON body must be an object.');
   }
   const body = json as Record<string, unknown>;
   coerceUser(route, body);
@@ -76,17 +77,17 @@ async function validateDto(dto: new () => object, json: Record<string, unknown>)
   // Dify answers a missing user with exactly this message; clients may look for it.
   const user = json.user;
   if (errors.some((e) => e.property === 'user') && (user === undefined || user === null || user === '')) {
-    throw GatewayError.badRequest('Arg user must be provided.');
+    throw GatewayErrors.invalidParam('Arg user must be provided.');
   }
   const message = errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ');
-  throw refusal ? new GatewayError(refusal.status, refusal.code, message) : GatewayError.badRequest(message);
+  throw refusal ? DifyErrors.rejected(refusal.status, refusal.code, message) : GatewayErrors.invalidParam(message);
 }
 
 /** Multipart bodies stream through byte for byte; only their framing is checked here. */
 export function checkMultipart(req: IncomingMessage): void {
   const type = req.headers['content-type'] ?? '';
   if (!/^multipart\/form-data\s*;.*boundary=/i.test(type)) {
-    throw new GatewayError(415, 'unsupported_media_type', 'This endpoint takes multipart/form-data with a boundary.');
+    throw GatewayErrors.unsupportedMediaType('This endpoint takes multipart/form-data with a boundary.');
   }
 }
 

@@ -1,5 +1,5 @@
-import { GatewayError } from '../common/gateway-error.js';
 import { isUuidOrEmpty } from './dto/lax.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 /**
  * How Dify checks one query parameter (its pydantic query models and reqparse arguments):
@@ -29,7 +29,7 @@ export function checkQuery(rules: QueryRules | undefined, rawQuery: string): voi
   const params = new URLSearchParams(rawQuery);
   for (const [name, rule] of Object.entries(rules)) {
     const problem = queryProblem(name, rule, params.get(name));
-    if (problem) throw GatewayError.badRequest(problem);
+    if (problem) throw GatewayErrors.invalidParam(problem);
   }
 }
 

@@ -1,10 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
-import { GatewayError } from '../common/gateway-error.js';
 import type { DifyCallResponse } from './dify.client.js';
 import { readLimited } from './read-limited.js';
 import { SseObserver, observeJson, type CallObservation, type ObserveOptions } from './sse-observer.js';
+import { DifyErrors } from '../common/errors/dify-errors.js';
 
 /** Upstream response headers a caller may see; hop-by-hop and Dify's own cookies stay behind. */
 const PASSED_HEADERS = ['content-type', 'content-disposition', 'content-length', 'content-encoding', 'cache-control', 'last-modified', 'etag'];
@@ -40,7 +40,7 @@ async function relayJson(upstream: DifyCallResponse, res: ServerResponse, option
     try {
       json = JSON.parse(body.toString('utf8'));
     } catch {
-      throw new GatewayError(502, 'dify_bad_response', 'Dify answered with malformed JSON.');
+      throw DifyErrors.malformedJson();
     }
     observeJson(json, observation, options);
   }
@@ -74,12 +74,7 @@ async function relaySse(upstream: DifyCallResponse, res: ServerResponse, encoded
     const partial = observer.end();
     if (partial.length > 0) res.write(partial);
     const reason = upstream.abortReason();
-    const [status, code, message] =
-      reason === 'timeout'
-        ? [504, 'dify_timeout', 'Dify stopped sending this stream for too long; it was closed by the gateway.']
-        : reason === 'shutdown'
-          ? [503, 'shutting_down', 'The gateway is shutting down and its drain period is over; the answer is incomplete.']
-          : [502, 'dify_stream_interrupted', 'The stream from Dify broke before it finished.'];
+    const { status, code, message } = reason === 'timeout' ? DifyErrors.streamIdle() : reason === 'shutdown' ? DifyErrors.streamDrained() : DifyErrors.streamInterrupted();
     // The status is already 200: tell the caller the Dify way, never with a clean-looking end.
     if (!encoded) res.write(`data: ${JSON.stringify({ event: 'error', status, code, message })}\n\n`);
     res.end();

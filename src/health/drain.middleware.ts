@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { requestIdOf } from '../common/request-id.middleware.js';
 import { ShutdownService } from '../common/shutdown.service.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 /** Probes and metrics keep answering while the gateway drains (`/ready` says 503 itself). */
 const ALWAYS_SERVED = /^\/(?:live|ready|metrics)(?:[/?]|$)/;
@@ -27,8 +28,9 @@ export class DrainMiddleware implements NestMiddleware {
       return;
     }
     this.metrics.reject('unmatched', null, 'shutting_down');
-    const body = JSON.stringify({ code: 'shutting_down', message: 'The gateway is shutting down; repeat the request, another instance will take it.', status: 503, request_id: requestIdOf(req) });
-    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1', 'content-length': Buffer.byteLength(body) });
+    const { status, code, message, headers } = GatewayErrors.shuttingDown();
+    const body = JSON.stringify({ code, message, status, request_id: requestIdOf(req) });
+    res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }
 }

@@ -1,10 +1,11 @@
 import { Readable } from 'node:stream';
-import { GatewayError } from '../common/gateway-error.js';
 import type { DifyAppConfig } from '../config/gateway-config.js';
 import type { DifyCallResponse } from '../dify/dify.client.js';
 import { DifyError } from '../dify/dify.errors.js';
 import { DIFY_ROUTES, type DifyRoute } from '../dify/dify.routes.js';
 import { readLimited } from '../dify/read-limited.js';
+import { DifyErrors } from '../common/errors/dify-errors.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 /** One upstream request of a call; the caller of `exchange` adds the request id and the abort signal. */
 export type SendUpstream = (request: {
@@ -51,7 +52,7 @@ export async function listAllowedDatasets(target: DifyAppConfig, allowed: string
         return JSON.parse((await readLimited(response.body, 1024 * 1024)).toString('utf8')) as Dataset;
       } catch (error) {
         if (error instanceof DifyError && error.status === 404) return undefined; // deleted in Dify
-        if (error instanceof SyntaxError) throw new GatewayError(502, 'dify_bad_response', 'Dify answered with malformed JSON.');
+        if (error instanceof SyntaxError) throw DifyErrors.malformedJson();
         throw error;
       }
     }));
@@ -76,6 +77,6 @@ export async function listAllowedDatasets(target: DifyAppConfig, allowed: string
 function intParam(query: URLSearchParams, name: string, fallback: number, min: number, max: number): number {
   const raw = query.get(name);
   if (raw === null || raw === '') return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw GatewayError.badRequest(`${name} must be an integer from ${min} to ${max}.`);
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw GatewayErrors.invalidParam(`${name} must be an integer from ${min} to ${max}.`);
   return Number(raw);
 }

@@ -18,6 +18,7 @@ import { MultipartFieldRewrite, multipartBoundary } from './multipart-field.js';
 import { rewriteQueryParam } from './query-param.js';
 import { ResourceOwnerLedger } from './resource-owner.ledger.js';
 import type { UserNamespace } from './user-namespace.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 export type { SendUpstream } from './dataset-list.js';
 
@@ -49,12 +50,13 @@ export interface PreparedRequest {
 
 const IDS_WITHIN_EVENTS = 3;
 const JSON_ANSWER_LIMIT = 32 * 1024 * 1024;
-const NOT_FOUND: Record<OwnedKind, GatewayError> = {
-  task: GatewayError.notFound(),
-  workflow_run: new GatewayError(404, 'not_found', 'Workflow run not found.'),
-  file: new GatewayError(404, 'file_not_found', 'The requested file was not found.'),
-  form: new GatewayError(404, 'not_found', 'Form not found.'),
-  message: new GatewayError(404, 'not_found', 'Message Not Exists.'),
+/** Another team's resource is answered as Dify answers a missing one (a new error each time: errors carry audit marks). */
+const NOT_FOUND: Record<OwnedKind, () => GatewayError> = {
+  task: () => GatewayErrors.notFound(),
+  workflow_run: () => GatewayErrors.notFound('Workflow run not found.'),
+  file: () => GatewayErrors.fileNotFound(),
+  form: () => GatewayErrors.notFound('Form not found.'),
+  message: () => GatewayErrors.notFound('Message Not Exists.'),
 };
 
 /**
@@ -84,7 +86,7 @@ export class IsolationService {
       let body = raw;
       if (user?.in === 'json') {
         const value = json[name];
-        if (value !== undefined && value !== null && typeof value !== 'string') throw GatewayError.badRequest(`${name} must be a string.`);
+        if (value !== undefined && value !== null && typeof value !== 'string') throw GatewayErrors.invalidParam(`${name} must be a string.`);
         body = setTopLevelMember(raw, name, ns.wrap(value));
       }
       return {
@@ -100,7 +102,7 @@ export class IsolationService {
       const headers = forwardedHeaders(req, true);
       if (user?.in !== 'form') return { rawQuery, headers, body: req, streaming: false };
       const boundary = multipartBoundary(req.headers['content-type']);
-      if (!boundary) throw new GatewayError(415, 'unsupported_media_type', 'This endpoint takes multipart/form-data with one valid boundary.');
+      if (!boundary) throw GatewayErrors.unsupportedMediaType('This endpoint takes multipart/form-data with one valid boundary.');
       const multipart = new MultipartFieldRewrite(boundary, name, (value) => ns.wrap(value));
       req.pipe(multipart);
       req.on('error', (error) => multipart.destroy(error));
@@ -154,7 +156,7 @@ export class IsolationService {
     if (owner === call.ns.namespace) return 'ok';
     if (owned.foreign === 'ignore') return 'ignore';
     if (owner !== null && call.allUsers) return 'ok';
-    throw NOT_FOUND[owned.kind];
+    throw NOT_FOUND[owned.kind]();
   }
 
   private async answer(call: AdmittedCall, upstream: DifyCallResponse): Promise<DifyCallResponse> {
@@ -188,7 +190,7 @@ export class IsolationService {
     if (json === null || typeof json !== 'object') return { ...upstream, body: Readable.from([raw]) };
     const answer = json as Record<string, unknown>;
     if (call.route.endUserAnswer && typeof answer.session_id === 'string' && !call.ns.owns(answer.session_id) && !call.allUsers) {
-      throw new GatewayError(404, 'end_user_not_found', 'End user not found.');
+      throw GatewayErrors.endUserNotFound();
     }
     if (call.route.records) {
       await this.recordIds(call, answer, new Set(call.route.records));

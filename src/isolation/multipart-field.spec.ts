@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { text } from 'node:stream/consumers';
 import { parseMultipart } from '../../simulator/multipart.js';
 import { MultipartFieldRewrite, multipartBoundary } from './multipart-field.js';
 

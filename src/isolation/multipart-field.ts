@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { GatewayError } from '../common/gateway-error.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 const CRLF = Buffer.from('\r\n');
 const CR = 0x0d;
@@ -283,5 +284,5 @@ function decodeExtended(value: string): string | undefined {
 }
 
 function refuse(why: string): GatewayError {
-  return GatewayError.badRequest(`The multipart body was refused: ${why}.`);
+  return GatewayErrors.invalidParam(`The multipart body was refused: ${why}.`);
 }

@@ -1,4 +1,4 @@
-import { GatewayError } from '../common/gateway-error.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 /**
  * Rewrites one parameter of a raw query string and keeps every other byte as received.
@@ -37,6 +37,6 @@ function decodeComponent(value: string): string {
   try {
     return decodeURIComponent(value.replace(/\+/g, ' '));
   } catch {
-    throw GatewayError.badRequest('The query string is not correctly percent-encoded.');
+    throw GatewayErrors.invalidParam('The query string is not correctly percent-encoded.');
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { difyConfig } from '../config/dify.config.js';
+import { difyConfig } from '../config/config-namespaces.js';
 import { ResourceOwnerRepository } from './resource-owner.repository.js';
 
 const EVERY_MS = 60 * 60 * 1000;

@@ -1,4 +1,4 @@
-import { GatewayError } from '../common/gateway-error.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 /** Dify stores the end user's id (`session_id`) in a 255-character column. */
 export const DIFY_USER_MAX_LENGTH = 255;
@@ -29,7 +29,7 @@ export class UserNamespace {
   wrap(user: string | null | undefined): string {
     if (user === undefined || user === null || user === '') return this.prefix + ANONYMOUS_USER;
     if (user.length > this.maxUserLength) {
-      throw GatewayError.badRequest(`user must be at most ${this.maxUserLength} characters through this gateway (it adds the team's namespace).`);
+      throw GatewayErrors.invalidParam(`user must be at most ${this.maxUserLength} characters through this gateway (it adds the team's namespace).`);
     }
     return this.prefix + user;
   }

@@ -2,11 +2,11 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import type { ServerResponse } from 'node:http';
 import type { Caller } from '../auth/caller.js';
-import { GatewayError } from '../common/gateway-error.js';
 import { GatewaySignals } from '../common/gateway-signals.js';
 import { RedisService } from '../redis/redis.service.js';
 import { StreamSlots, type StreamSlot } from './stream-slots.js';
 import { secondsUntilUtcMidnight, TokenBudget, utcDay } from './token-budget.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 
 export const RATE_WINDOW_MS = 60_000;
 /** The throttler name under which per-key request counts are kept. */
@@ -54,7 +54,7 @@ export class CallerLimits {
         for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
         if (hit.isBlocked) {
           const retryAfter = String(Math.max(1, hit.timeToBlockExpire));
-          throw new GatewayError(429, 'rate_limited', `This key is limited to ${rpm} requests per minute; retry after ${retryAfter} s.`, { ...headers, 'retry-after': retryAfter });
+          throw GatewayErrors.rateLimited(rpm, retryAfter, headers);
         }
       }
     }
@@ -62,11 +62,7 @@ export class CallerLimits {
       const used = await usage;
       if (used !== undefined && used >= dailyTokens) {
         const retryAfter = String(secondsUntilUtcMidnight(Date.now()));
-        throw new GatewayError(429, 'token_budget_exceeded', `This key used its ${dailyTokens} tokens for today (UTC); retry after ${retryAfter} s.`, {
-          'retry-after': retryAfter,
-          'x-token-budget-limit': String(dailyTokens),
-          'x-token-budget-remaining': '0',
-        });
+        throw GatewayErrors.tokenBudgetExceeded(dailyTokens, retryAfter);
       }
     }
   }
@@ -79,9 +75,7 @@ export class CallerLimits {
     if (acquired === undefined) return NO_SLOT; // Redis failed: fail open
     const { slot } = acquired;
     if (slot === undefined) {
-      throw new GatewayError(429, 'too_many_streams', `This key may have ${limit} streams open at once; retry when one has finished.`, {
-        'retry-after': String(STREAM_RETRY_AFTER_SECONDS),
-      });
+      throw GatewayErrors.tooManyStreams(limit, String(STREAM_RETRY_AFTER_SECONDS));
     }
     return slot;
   }

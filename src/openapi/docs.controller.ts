@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { GatewayError } from '../common/gateway-error.js';
+import { GatewayErrors } from '../common/errors/gateway-errors.js';
 import { ApiDocsService } from './api-docs.service.js';
 import { DOCS_CSP, DOCS_JSON_PATH, DOCS_PATH, DocsAssets, type DocsFile } from './docs-assets.js';
 
@@ -22,7 +22,7 @@ export class DocsController {
   @ApiOkResponse({ description: 'This OpenAPI document.' })
   document(@Res() res: Response): void {
     const doc = this.docs.document();
-    if (!doc) throw GatewayError.notFound('The API document is not published.');
+    if (!doc) throw GatewayErrors.notFound('The API document is not published.');
     res.setHeader('cache-control', 'no-store');
     res.json(doc);
   }
@@ -37,7 +37,7 @@ export class DocsController {
   @ApiOkResponse({ description: "One of the page's files (a fixed list; anything else is a 404)." })
   asset(@Param('name') name: string, @Res() res: Response): void {
     const file = this.assets.asset(name);
-    if (!file) throw GatewayError.notFound();
+    if (!file) throw GatewayErrors.notFound();
     send(res, file);
   }
 }

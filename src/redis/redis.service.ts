@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { Redis, type RedisOptions } from 'ioredis';
-import { redisConfig } from '../config/redis.config.js';
+import { redisConfig } from '../config/config-namespaces.js';
 
 /**
  * Commands fail at once while Redis is away (no offline queue) and after a second when it is

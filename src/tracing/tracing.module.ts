@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { findPackageRoot } from '../config/env.schema.js';
-import { tracingConfig } from '../config/tracing.config.js';
+import { tracingConfig } from '../config/config-namespaces.js';
 import { CallTracer, NoopCallTracer } from './call-tracer.js';
 
 /**

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { folderCycles, folderGraph } from './folder-imports.js';
+import { fileGraph, folderCycles, folderGraph } from './folder-imports.js';
 
 function tree(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'folder-imports-'));
@@ -37,5 +37,22 @@ describe('imports between the folders of src/', () => {
     });
     expect(folderGraph(root).get('a')).toEqual(new Set(['b']));
     expect(folderCycles(folderGraph(root))).toEqual([]);
+  });
+});
+
+describe('imports between files', () => {
+  it.each(['src', 'simulator', 'bench', 'scripts', 'test'])('form no cycle in %s/', (root) => {
+    const cycles = folderCycles(fileGraph(join(process.cwd(), root)));
+    expect(cycles.map((c) => c.join(' <-> '))).toEqual([]);
+  });
+
+  it('finds a cycle through a type import and a re-export, and names the files', () => {
+    const root = tree({
+      'a.ts': "import type { B } from './x/b.js';",
+      'x/b.ts': "export { C } from '../c.js';",
+      'c.ts': "import { A } from './a.js';",
+      'd.ts': "import { A } from './a.js';",
+    });
+    expect(folderCycles(fileGraph(root))).toEqual([['a.ts', 'c.ts', 'x/b.ts']]);
   });
 });

@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 /** Relative imports (static, dynamic, re-exports, `import type` too: a type cycle is still a design cycle). */
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g;
 
-function sourceFiles(dir: string): string[] {
+export function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return entry.name === 'generated' ? [] : sourceFiles(path);
@@ -34,7 +34,21 @@ export function folderGraph(srcRoot: string): Map<string, Set<string>> {
   return graph;
 }
 
-/** Every cycle among the folders, as the strongly connected components with more than one folder (Tarjan). */
+/** Which files each source file imports, by path relative to `root` (`.js` specifiers name the `.ts` file). */
+export function fileGraph(root: string): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>();
+  for (const file of sourceFiles(root)) {
+    const edges = new Set<string>();
+    graph.set(relative(root, file), edges);
+    for (const [, spec] of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+      const target = relative(root, resolve(dirname(file), spec!.replace(/\.js$/, '.ts')));
+      if (!target.startsWith('..')) edges.add(target);
+    }
+  }
+  return graph;
+}
+
+/** Every cycle among the folders (or files), as the strongly connected components with more than one folder (Tarjan). */
 export function folderCycles(graph: Map<string, Set<string>>): string[][] {
   let index = 0;
   const indices = new Map<string, number>();

@@ -166,7 +166,7 @@ describe.each(DATABASE_KINDS)('a gateway killed with SIGKILL under load (%s)', (
       const verify = await fetch(`${origin}/audit/verify`, { headers: { authorization: `Bearer ${auditor}` } });
       expect(await verify.json()).toMatchObject({ ok: true, problem: null });
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- first gateway ---\n${first.output.join('').slice(-3000)}\n--- second gateway ---\n${second.output.join('').slice(-3000)}`);
+      throw new Error(`${(error as Error).message}\n--- first gateway ---\n${first.output.join('').slice(-3000)}\n--- second gateway ---\n${second.output.join('').slice(-3000)}`, { cause: error });
     } finally {
       // A clean stop: exit 0, or Nest re-raising SIGTERM after its shutdown hooks ran.
       const exit = await second.stop('SIGTERM');

@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Fault } from '../../simulator/dify-simulator.js';
-import { call, sseEvents, type Answer } from '../support/call.js';
+import { call, sseEvents } from '../support/call.js';
 import { CANARY_DIFY_KEY, startTestGateway, type TestGateway } from '../support/test-gateway.js';
 
 const WORKFLOW_KEY = 'app-WORKFLOWchaos0123456789';

@@ -72,8 +72,7 @@ describe('hostile JSON bodies on every surface', () => {
   it.each(Object.keys(HOSTILE))('answers %s on every JSON route with 400 before anything reaches Dify', async (kind) => {
     const before = gw.sim.requests.length;
     for (const route of jsonRoutes) {
-      const res = await request(gw.baseUrl)
-        [route.method.toLowerCase() as 'post']('' + pathOf(route.path))
+      const res = await request(gw.baseUrl)[route.method.toLowerCase() as 'post']('' + pathOf(route.path))
         .set({ Authorization: `Bearer ${everything}`, 'Content-Type': 'application/json' })
         .send(HOSTILE[kind]);
       expectDifyShaped4xx(res);

@@ -232,7 +232,7 @@ describe('isolation between two teams on one Dify app', () => {
     const res = await v1().post('/chat-messages').set(as(a)).set('Content-Type', 'application/json').send(body);
     expect(res.status).toBe(200);
     const sent = gw.sim.requests.filter((r) => r.path === '/v1/chat-messages').at(-1);
-    expect(sent?.body).toEqual({ inputs: { n: 1.5, big: 12345678901234567890, user: 'nested' }, query: 'hé', user: 'team-a:alice', response_mode: 'blocking', extra_field: [1, 2] });
+    expect(sent?.body).toEqual({ inputs: { n: 1.5, big: 1.2345678901234567e19, user: 'nested' }, query: 'hé', user: 'team-a:alice', response_mode: 'blocking', extra_field: [1, 2] });
   });
 
   it('refuses a multipart body that could hide a user from the gateway', async () => {

@@ -373,7 +373,7 @@ describe('secrets on Postgres (LOG_FORMAT=text)', () => {
       try {
         await scenario.run(ctx);
       } catch (error) {
-        throw new Error(`scenario "${scenario.name}": ${(error as Error).message}`);
+        throw new Error(`scenario "${scenario.name}": ${(error as Error).message}`, { cause: error });
       }
     }
     expect(ctx.gw.db.kind).toBe('postgres');

@@ -1,6 +1,6 @@
-import { GatewayError } from '../../common/gateway-error.js';
 import type { AuditRow, UnsealedEvent } from '../audit-event.js';
 import type { AuditReadRepository, EventFilter } from './audit-read.repository.js';
+import { GatewayErrors } from '../../common/errors/gateway-errors.js';
 
 /**
  * Lists and exports over both kinds of event: the sealed chain and the inbox of events recorded
@@ -92,6 +92,6 @@ function encodeCursor(cursor: Cursor): string {
 function decodeCursor(cursor: string): Cursor {
   const match = /^(seq|pending):(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   const before = match ? Number(match[2]) : NaN;
-  if (!match || !Number.isSafeInteger(before) || before < 1) throw GatewayError.badRequest('cursor is not a cursor returned by this endpoint.');
+  if (!match || !Number.isSafeInteger(before) || before < 1) throw GatewayErrors.invalidParam('cursor is not a cursor returned by this endpoint.');
   return match[1] === 'seq' ? { part: 'sealed', before } : { part: 'pending', before };
 }

@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
-import { GatewayError } from '../../common/gateway-error.js';
 import type { Checkpoint, Details } from '../audit-event.js';
 import { csvHeader, csvLine, EXPORT_CONTENT_TYPES, ndjsonLine, writeChunk } from './audit-export.js';
 import { exportRows, listPage, type ListingFilter } from './audit-listing.js';
@@ -10,6 +9,7 @@ import { AuditVerifyService, type VerifyReport } from './audit-verify.service.js
 import { AuditService, type AuditActor } from '../audit.service.js';
 import type { AuditEventsQueryDto, AuditExportQueryDto, AuditFilterDto } from './dto/audit-events-query.dto.js';
 import { STATS_DIMENSIONS, type AuditStatsQueryDto, type AuditVerifyQueryDto } from './dto/audit-report-query.dto.js';
+import { GatewayErrors } from '../../common/errors/gateway-errors.js';
 
 export interface AuditPage {
   data: PresentedEvent[];
@@ -52,7 +52,7 @@ export class AuditQueryService {
     const events = callId ? await this.read.findByCall(callId) : [];
     const all = events.length > 0 ? events : event ? [event] : [];
     await this.audit.recordAccess('audit.query', actor, { endpoint: 'event', id, rows: all.length });
-    if (all.length === 0) throw GatewayError.notFound('No audit event or call has this id.');
+    if (all.length === 0) throw GatewayErrors.notFound('No audit event or call has this id.');
     return { call: summarizeCall(all), events: all.map(presentEvent) };
   }
 

@@ -62,7 +62,10 @@ const LOOKAHEAD = 256;
 export async function verifyChain(input: VerifyInput): Promise<VerifyResult> {
   const { signer } = input;
   const result: VerifyResult = { ok: true, checked: 0, firstSeq: null, lastSeq: null, checkpointsChecked: 0, signed: signer.enabled, problem: null, warnings: [], notes: [] };
-  if (!signer.enabled) result.warnings.push('no signing key loaded: signatures are not checked, so rows rewritten together with every following hash, or forged at the end, cannot be told from real ones');
+  if (!signer.enabled) result.warnings.push(
+      'no signing key loaded: signatures are not checked, ' +
+        'so rows rewritten together with every following hash, or forged at the end, cannot be told from real ones',
+    );
   const fail = (kind: TamperKind, seq: number, eventId: string | null, message: string): VerifyResult => {
     result.ok = false;
     result.problem = { kind, seq, eventId, message };
@@ -101,7 +104,8 @@ export async function verifyChain(input: VerifyInput): Promise<VerifyResult> {
       }
       if (row.seq > expectedSeq) {
         const many = row.seq - 1 > expectedSeq;
-        return fail('deleted', expectedSeq, null, `event${many ? 's' : ''} ${many ? `${expectedSeq}-${row.seq - 1} are` : `${expectedSeq} is`} missing: event ${row.seq} links to a hash that is no longer stored`);
+        const gap = many ? `events ${expectedSeq}-${row.seq - 1} are` : `event ${expectedSeq} is`;
+        return fail('deleted', expectedSeq, null, `${gap} missing: event ${row.seq} links to a hash that is no longer stored`);
       }
       if (skippedPrev === null) {
         return fail('deleted', expectedSeq, row.id, `the chain does not start where it should: events before ${row.seq} are missing`);

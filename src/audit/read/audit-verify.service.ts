@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { GatewaySignals } from '../../common/gateway-signals.js';
 import type { ConfigType } from '@nestjs/config';
-import { auditConfig } from '../../config/audit.config.js';
+import { auditConfig } from '../../config/config-namespaces.js';
 import { GENESIS_HASH } from '../write/audit-chain.js';
 import type { Checkpoint, StoredEvent } from '../audit-event.js';
 import { AuditReadRepository } from './audit-read.repository.js';
@@ -93,7 +93,9 @@ export class AuditVerifyService {
         kind: 'unsealed',
         seq: (result.lastSeq ?? bounds?.last ?? 0) + 1,
         eventId: unsealed.oldestId,
-        message: `event ${unsealed.oldestId} was recorded at ${unsealed.oldestReceivedAt?.toISOString()} and is still not sealed after ${unsealed.oldestAgeMs} ms (bound ${unsealed.maxLagMs} ms): no sequencer is sealing, or the inbox was tampered with`,
+        message:
+          `event ${unsealed.oldestId} was recorded at ${unsealed.oldestReceivedAt?.toISOString()} and is still not sealed after ${unsealed.oldestAgeMs} ms ` +
+          `(bound ${unsealed.maxLagMs} ms): no sequencer is sealing, or the inbox was tampered with`,
       };
     } else if (unsealed && unsealed.count > 0) {
       // Normal while calls come in: sealing is a batch every AUDIT_SEAL_INTERVAL_MS.

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { SinkConfig } from '../../config/audit-sinks.js';
-import { sinksConfig } from '../../config/sinks.config.js';
+import { sinksConfig } from '../../config/config-namespaces.js';
 import { PrismaService } from '../../database/prisma.service.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { AuditReadRepository } from '../read/audit-read.repository.js';

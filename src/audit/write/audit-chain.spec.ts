@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Secret } from '../../config/secret.js';
-import { canonicalJson, chainHash, GENESIS_HASH, linkEvents, toEventBody } from './audit-chain.js';
+import { chainHash, GENESIS_HASH, linkEvents, toEventBody } from './audit-chain.js';
+import { canonicalJson } from './canonical-json.js';
 import { AuditSigner } from './audit-signer.js';
 
 const KEY = new Secret('k'.repeat(40));

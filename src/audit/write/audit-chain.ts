@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { FIELD_NAMES, type ChainHead, type DetailValue, type Details, type EventBody, type EventDraft, type StoredEvent } from '../audit-event.js';
 import type { AuditSigner } from './audit-signer.js';
+import { canonicalJson } from './canonical-json.js';
 
 /**
  * The hash chain. Each stored event carries `hash = SHA-256(prev_hash + "\n" + canonical(event))`
@@ -20,28 +21,6 @@ const MAX_LONG_TEXT = 16_384;
 const LONG_TEXT_FIELDS = new Set(['promptText', 'answerText']);
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const DECIMAL = /^-?\d{1,30}(?:\.\d{1,20})?$/;
-
-/**
- * Deeper values are hashed as this marker. Stored details come out of `redact()` (at most
- * REDACT_MAX_DEPTH deep), so real events never reach it; it only keeps the recursion bounded.
- */
-const CANONICAL_MAX_DEPTH = 256;
-const CANONICAL_TOO_DEEP = JSON.stringify('[Truncated]');
-
-/** JSON with object keys sorted (recursively) and no whitespace: the same bytes for the same data. */
-export function canonicalJson(value: unknown, depth = 0): string {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) return 'null';
-    return JSON.stringify(value) ?? 'null';
-  }
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (depth >= CANONICAL_MAX_DEPTH) return CANONICAL_TOO_DEEP;
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item, depth + 1)).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`).join(',')}}`;
-}
 
 /** The hashed top-level keys, sorted once (the same order `canonicalJson` would give). */
 const CANONICAL_KEYS_V1 = ['v', 'id', 'type', 'recordedAt', ...FIELD_NAMES].sort();
@@ -113,7 +92,7 @@ export function toEventBody(draft: EventDraft): EventBody {
 }
 
 export function cleanText(value: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
   const clean = value.replace(LONE_SURROGATE, '\uFFFD').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '');
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }

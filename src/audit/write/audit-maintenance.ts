@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
-import { auditConfig } from '../../config/audit.config.js';
+import { auditConfig } from '../../config/config-namespaces.js';
 import { PrismaService } from '../../database/prisma.service.js';
 import type { ReleaseSessionLock } from '../../database/session-lock.js';
 import { toEventBody } from './audit-chain.js';

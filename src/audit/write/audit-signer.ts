@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Secret } from '../../config/secret.js';
-import { canonicalJson } from './audit-chain.js';
+import { canonicalJson } from './canonical-json.js';
 import type { Checkpoint } from '../audit-event.js';
 
 export interface Signature {

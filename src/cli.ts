@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { VERIFY_STREAM_COMMAND } from './audit/sinks/verify-stream-cli.js';
+import { VERIFY_STREAM_COMMAND } from './cli/verify-stream-command.js';
 import { AUDIT_COMMANDS } from './cli/audit-commands.js';
 import type { CliCommand } from './cli/command.js';
 import { KEY_COMMANDS } from './cli/key-commands.js';

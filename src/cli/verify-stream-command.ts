@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { EXIT, type CliCommand } from '../../cli/command.js';
-import { verifyStream } from './verify-stream.js';
+import { EXIT, type CliCommand } from './command.js';
+import { verifyStream } from '../audit/sinks/verify-stream.js';
 
 /**
  * `audit verify-stream <file>`: checks a file as a receiver stored it (see `verifyStream`).

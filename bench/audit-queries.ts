@@ -49,12 +49,17 @@ async function readSamples(url: string): Promise<StoredEvent[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const seqs = Array.from({ length: Math.floor(EVENTS / RUNS_SAMPLE_EVERY) }, (_, i) => [(i + 1) * RUNS_SAMPLE_EVERY, (i + 1) * RUNS_SAMPLE_EVERY + 1]).flat();
-  const rows = (await client.query<{ seq: string; id: string; call_id: string; request_id: string; end_user: string; message_id: string | null; type: string }>(
-    `SELECT seq, id, call_id, request_id, end_user, message_id, type FROM audit_events WHERE seq = ANY($1::bigint[]) AND type = 'call.finished' ORDER BY seq`,
-    [seqs],
-  )).rows;
+  const rows = (
+    await client.query<{ seq: string; id: string; call_id: string; request_id: string; end_user: string; message_id: string | null; type: string }>(
+      `SELECT seq, id, call_id, request_id, end_user, message_id, type FROM audit_events WHERE seq = ANY($1::bigint[]) AND type = 'call.finished' ORDER BY seq`,
+      [seqs],
+    )
+  ).rows;
   await client.end();
-  return rows.map((r) => ({ seq: Number(r.seq), id: r.id, callId: r.call_id, requestId: r.request_id, endUser: r.end_user, messageId: r.message_id }) as unknown as StoredEvent);
+  return rows.map(
+    (r) =>
+      ({ seq: Number(r.seq), id: r.id, callId: r.call_id, requestId: r.request_id, endUser: r.end_user, messageId: r.message_id }) as unknown as StoredEvent,
+  );
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -79,7 +84,9 @@ async function time(label: string, service: (i: number) => Promise<number | void
   const s = await measure(service);
   const d = database ? await measure(async (i) => void (await database(i))) : null;
   const ms = (v: number) => v.toFixed(1).padStart(7);
-  console.log(`  ${label.padEnd(46)} p50 ${ms(s.p50)} ms  p95 ${ms(s.p95)} ms ${d ? `| db p50 ${ms(d.p50)} ms  p95 ${ms(d.p95)} ms` : ' '.repeat(37)} ${s.rows.toFixed(0).padStart(5)} rows`);
+  console.log(
+    `  ${label.padEnd(46)} p50 ${ms(s.p50)} ms  p95 ${ms(s.p95)} ms ${d ? `| db p50 ${ms(d.p50)} ms  p95 ${ms(d.p95)} ms` : ' '.repeat(37)} ${s.rows.toFixed(0).padStart(5)} rows`,
+  );
 }
 
 /** A response that counts bytes and applies backpressure like a socket (16 KiB buffer). */
@@ -120,7 +127,15 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const db = await openDatabase(testDb);
   if (db.applied.length) console.log(`applied migrations ${db.applied.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const log = createAuditLog(db, { storeText: false, signingKeys: KEYS, retentionDays: 0, checkpointIntervalMs: 60_000, batch: { maxSize: 256, maxWaitMs: 0 }, writeTimeoutMs: 30_000, seal: { intervalMs: 100, batchSize: 5_000, maxLagMs: 60_000 } });
+  const log = createAuditLog(db, {
+    storeText: false,
+    signingKeys: KEYS,
+    retentionDays: 0,
+    checkpointIntervalMs: 60_000,
+    batch: { maxSize: 256, maxWaitMs: 0 },
+    writeTimeoutMs: 30_000,
+    seal: { intervalMs: 100, batchSize: 5_000, maxLagMs: 60_000 },
+  });
   try {
     console.log(`audit queries on PostgreSQL, ${EVENTS} events over ${DAYS} days; ${RUNS} runs per query`);
     const seeded = await seededUpTo(testDb.url!);
@@ -141,10 +156,26 @@ async function main(): Promise<void> {
     const dbSearch = async (q: AuditEventsQueryDto) => {
       const range = q.from || q.to ? await log.read.seqRange(q.from ? new Date(q.from) : undefined, q.to ? new Date(q.to) : undefined) : {};
       if (!range) return [];
-      const filter = { ...range, callerKeyId: q.caller, appAlias: q.app, route: q.route, outcome: q.outcome, status: q.status, requestId: q.request_id, conversationId: q.conversation_id, messageId: q.message_id, endUser: q.user };
+      const filter = {
+        ...range,
+        callerKeyId: q.caller,
+        appAlias: q.app,
+        route: q.route,
+        outcome: q.outcome,
+        status: q.status,
+        requestId: q.request_id,
+        conversationId: q.conversation_id,
+        messageId: q.message_id,
+        endUser: q.user,
+      };
       return log.read.search(filter, { limit: (q.limit ?? 50) + 1 });
     };
-    const list = (label: string, query: (i: number) => AuditEventsQueryDto) => time(label, async (i) => rows(await queries.list(query(i), actor)), (i) => dbSearch(query(i)));
+    const list = (label: string, query: (i: number) => AuditEventsQueryDto) =>
+      time(
+        label,
+        async (i) => rows(await queries.list(query(i), actor)),
+        (i) => dbSearch(query(i)),
+      );
     await list('newest 50 events', () => ({}));
     await list('one caller, newest 50', (i) => ({ caller: CALLERS[(i + 200) % 200] }));
     await list('one caller, last 7 days, 50', (i) => ({ caller: CALLERS[(i + 200) % 7], from: iso(END - 7 * 86_400_000) }));
@@ -163,23 +194,42 @@ async function main(): Promise<void> {
     await list('a route nobody called, 50', (i) => ({ route: `/none-${i}` }));
     await list('an outcome nobody had (stream_error), 50', () => ({ outcome: 'stream_error' }));
     await list('one app, outcome timeout (rare), 50', (i) => ({ app: APPS[(i + 8) % 8], outcome: 'timeout' }));
-    await list('a one-hour window two weeks ago, 50', (i) => ({ from: iso(END - 14 * 86_400_000 + i * 3_600_000), to: iso(END - 14 * 86_400_000 + (i + 2) * 3_600_000) }));
+    await list('a one-hour window two weeks ago, 50', (i) => ({
+      from: iso(END - 14 * 86_400_000 + i * 3_600_000),
+      to: iso(END - 14 * 86_400_000 + (i + 2) * 3_600_000),
+    }));
     await list('one route over the last day, 50', () => ({ route: '/files/upload', from: iso(END - 86_400_000) }));
-    await list('one caller, the 5th page of 200 (cursor)', (i) => ({ caller: CALLERS[(i + 200) % 5], limit: 200, cursor: Buffer.from(`seq:${Math.floor(EVENTS * 0.9)}`).toString('base64url') }));
-    await time('a call with its events (GET /audit/events/{id})', async (i) => (await queries.get(sample(i).id, actor)).events.length, (i) => log.read.findByCall(sample(i).callId!));
+    await list('one caller, the 5th page of 200 (cursor)', (i) => ({
+      caller: CALLERS[(i + 200) % 5],
+      limit: 200,
+      cursor: Buffer.from(`seq:${Math.floor(EVENTS * 0.9)}`).toString('base64url'),
+    }));
+    await time(
+      'a call with its events (GET /audit/events/{id})',
+      async (i) => (await queries.get(sample(i).id, actor)).events.length,
+      (i) => log.read.findByCall(sample(i).callId!),
+    );
     await time('stats: last day by day, caller, app', async () => (await queries.stats({ from: iso(END - 86_400_000) }, actor)).data.length);
     await time('stats: last 7 days by day, caller, app', async () => (await queries.stats({ from: iso(END - 7 * 86_400_000) }, actor)).data.length);
     await time('stats: 30 days by app', async () => (await queries.stats({ group_by: 'app' }, actor)).data.length);
-    await time('stats: one caller, 30 days by day', async (i) => (await queries.stats({ caller: CALLERS[(i + 200) % 200], group_by: 'day' }, actor)).data.length);
+    await time(
+      'stats: one caller, 30 days by day',
+      async (i) => (await queries.stats({ caller: CALLERS[(i + 200) % 200], group_by: 'day' }, actor)).data.length,
+    );
 
     console.log('\nexport (keyset batches of 1000, backpressure from a 16 KiB socket buffer)');
-    for (const [format, days] of [['ndjson', 3], ['csv', 3]] as [ExportFormat, number][]) {
+    for (const [format, days] of [
+      ['ndjson', 3],
+      ['csv', 3],
+    ] as [ExportFormat, number][]) {
       const out = sink();
       const t0 = performance.now();
       await queries.export({ format, from: iso(END - days * 86_400_000) }, actor, out);
       const seconds = (performance.now() - t0) / 1000;
       const exported = Math.round((EVENTS * days) / DAYS);
-      console.log(`  ${format.padEnd(6)} last ${days} days: ~${exported} rows, ${(out.bytes / 1e6).toFixed(0)} MB in ${seconds.toFixed(1)} s = ${(exported / seconds).toFixed(0)} rows/s, ${(out.bytes / 1e6 / seconds).toFixed(1)} MB/s, heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`);
+      console.log(
+        `  ${format.padEnd(6)} last ${days} days: ~${exported} rows, ${(out.bytes / 1e6).toFixed(0)} MB in ${seconds.toFixed(1)} s = ${(exported / seconds).toFixed(0)} rows/s, ${(out.bytes / 1e6 / seconds).toFixed(1)} MB/s, heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`,
+      );
     }
 
     console.log('\nverification');
@@ -190,7 +240,9 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const report = await log.verifier.verify({ fromSeq: EVENTS - count + 1 });
       const seconds = (performance.now() - t0) / 1000;
-      console.log(`  last ${count} events: ${report.ok ? 'OK' : `FAILED (${report.problem?.kind})`}, ${report.checked} checked in ${seconds.toFixed(1)} s = ${(report.checked / seconds).toFixed(0)} events/s`);
+      console.log(
+        `  last ${count} events: ${report.ok ? 'OK' : `FAILED (${report.problem?.kind})`}, ${report.checked} checked in ${seconds.toFixed(1)} s = ${(report.checked / seconds).toFixed(0)} events/s`,
+      );
     }
   } finally {
     await log.close();

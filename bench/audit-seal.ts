@@ -58,7 +58,8 @@ async function worker(testDb: Pick<TestDatabase, 'kind' | 'url' | 'pgliteDir'>, 
 }
 
 async function twoReplicas(url: string, seconds: number, callers: number): Promise<WorkerResult[]> {
-  const spawnOne = () => run(process.execPath, ['--import', 'tsx', SELF, 'worker', url, String(seconds), String(callers)], { maxBuffer: 1 << 20, timeout: 600_000 });
+  const spawnOne = () =>
+    run(process.execPath, ['--import', 'tsx', SELF, 'worker', url, String(seconds), String(callers)], { maxBuffer: 1 << 20, timeout: 600_000 });
   const outputs = await Promise.all([spawnOne(), spawnOne()]);
   return outputs.map((o) => JSON.parse(o.stdout.trim().split('\n').at(-1)!) as WorkerResult);
 }
@@ -88,10 +89,18 @@ async function main(): Promise<void> {
     console.log('\nPostgreSQL, two replicas (two processes)');
     const results = await twoReplicas(testDb.url!, SECONDS, CONCURRENCY);
     const recorded = results.reduce((n, r) => n + r.recorded, 0);
-    results.forEach((r, i) => line(`replica ${i + 1}: write-ahead, ${CONCURRENCY} callers`, `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${(r.recorded / SECONDS).toFixed(0)} events/s recorded, sealed ${r.sealedHere}`));
+    results.forEach((r, i) =>
+      line(
+        `replica ${i + 1}: write-ahead, ${CONCURRENCY} callers`,
+        `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${(r.recorded / SECONDS).toFixed(0)} events/s recorded, sealed ${r.sealedHere}`,
+      ),
+    );
     line('both: recorded', `${(recorded / SECONDS).toFixed(0)} events/s`);
     const live = await sealFigures(client, "type LIKE 'call.%'");
-    line('both: sealed while recording', `${live.perSecond.toFixed(0)} events/s (${live.sealed} events), seal lag p50 ${live.lagP50.toFixed(0)} ms  p99 ${live.lagP99.toFixed(0)} ms`);
+    line(
+      'both: sealed while recording',
+      `${live.perSecond.toFixed(0)} events/s (${live.sealed} events), seal lag p50 ${live.lagP50.toFixed(0)} ms  p99 ${live.lagP99.toFixed(0)} ms`,
+    );
 
     await client.query(
       process.env.BENCH_MIX === 'calls'
@@ -103,9 +112,15 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const drained = await twoReplicas(testDb.url!, 0, 0);
     const seconds = (performance.now() - t0) / 1000;
-    line(`backlog of ${BACKLOG}, drained by two replicas`, `${(BACKLOG / seconds).toFixed(0)} events/s sealed incl. process start (${drained.map((d) => d.sealedHere).join(' + ')})`);
+    line(
+      `backlog of ${BACKLOG}, drained by two replicas`,
+      `${(BACKLOG / seconds).toFixed(0)} events/s sealed incl. process start (${drained.map((d) => d.sealedHere).join(' + ')})`,
+    );
     const backlog = await sealFigures(client, "request_id = 'backlog'");
-    line('backlog: sealing rate (database clock)', `${(backlog.sealed / Math.max(1e-3, Number((await client.query(`SELECT extract(epoch FROM max(recorded_at) - min(recorded_at)) AS s FROM audit_events WHERE request_id = 'backlog'`)).rows[0].s))).toFixed(0)} events/s`);
+    line(
+      'backlog: sealing rate (database clock)',
+      `${(backlog.sealed / Math.max(1e-3, Number((await client.query(`SELECT extract(epoch FROM max(recorded_at) - min(recorded_at)) AS s FROM audit_events WHERE request_id = 'backlog'`)).rows[0].s))).toFixed(0)} events/s`,
+    );
   } finally {
     await client.end();
     await testDb.drop();
@@ -115,7 +130,10 @@ async function main(): Promise<void> {
   try {
     console.log('\nPGlite, one process (recording and sealing on the same event loop)');
     const r = await worker(lite, SECONDS, CONCURRENCY);
-    line(`write-ahead, ${CONCURRENCY} callers`, `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${(r.recorded / SECONDS).toFixed(0)} events/s recorded, ${r.sealedHere} sealed`);
+    line(
+      `write-ahead, ${CONCURRENCY} callers`,
+      `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${(r.recorded / SECONDS).toFixed(0)} events/s recorded, ${r.sealedHere} sealed`,
+    );
     const db = await openDatabase(lite);
     const [f] = await db.client.$queryRaw<{ n: number; span: number; p50: number; p99: number }[]>`
       SELECT count(*)::int AS n, extract(epoch FROM max(recorded_at) - min(received_at))::float8 AS span,
@@ -130,7 +148,8 @@ async function main(): Promise<void> {
 }
 
 const [, , role, url, seconds, callers] = process.argv;
-const task = role === 'worker' ? worker({ kind: 'postgres', url, pgliteDir: '' }, Number(seconds), Number(callers)).then((r) => console.log(JSON.stringify(r))) : main();
+const task =
+  role === 'worker' ? worker({ kind: 'postgres', url, pgliteDir: '' }, Number(seconds), Number(callers)).then((r) => console.log(JSON.stringify(r))) : main();
 task.catch((error: unknown) => {
   console.error(error);
   process.exit(1);

@@ -74,9 +74,11 @@ export async function seedEvents(url: string, events: number, start: number, end
     const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
     if (bulk > 0) {
       await client.query(`SET synchronous_commit = off`);
-      const indexes = (await client.query<{ indexname: string; indexdef: string }>(
-        `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'audit_events' AND indexname <> 'audit_events_pkey'`,
-      )).rows;
+      const indexes = (
+        await client.query<{ indexname: string; indexdef: string }>(
+          `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'audit_events' AND indexname <> 'audit_events_pkey'`,
+        )
+      ).rows;
       for (const ix of indexes) await client.query(`DROP INDEX "${ix.indexname}"`);
       let seq = 0;
       for (let n = 0; seq < bulk; n += BULK_CHUNK_CALLS) {
@@ -96,7 +98,9 @@ export async function seedEvents(url: string, events: number, start: number, end
     }
     await seedTail(client, events - bulk, bulk, start, end, events, signer);
     await client.query('ANALYZE audit_events');
-    const size = await client.query(`SELECT pg_size_pretty(pg_total_relation_size('audit_events')) AS total, pg_size_pretty(pg_indexes_size('audit_events')) AS indexes`);
+    const size = await client.query(
+      `SELECT pg_size_pretty(pg_total_relation_size('audit_events')) AS total, pg_size_pretty(pg_indexes_size('audit_events')) AS indexes`,
+    );
     console.log(`seeded ${events} events in ${elapsed()}; table audit_events: ${size.rows[0].total} (indexes ${size.rows[0].indexes})`);
   } finally {
     await client.end();
@@ -105,7 +109,7 @@ export async function seedEvents(url: string, events: number, start: number, end
 
 /** Deterministic pseudo-random numbers for the tail. */
 let state = 42;
-const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+const random = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
 const pick = <T>(items: readonly T[], skew = 1) => items[Math.floor(items.length * random() ** skew)];
 
 function outcome(): { outcome: Outcome; status: number; upstream: number | null; code: string | null } {
@@ -158,8 +162,12 @@ function call(n: number): EventDraft[] {
 
 /** The newest `count` events through the chain code, linked after seq `after`; a signed checkpoint every ~20,000. */
 async function seedTail(client: pg.Client, count: number, after: number, start: number, end: number, total: number, signer: AuditSigner): Promise<void> {
-  const head0 = (await client.query<{ seq: string; hash: string; recorded_at: Date }>('SELECT seq, hash, recorded_at FROM audit_events ORDER BY seq DESC LIMIT 1')).rows[0];
-  let head = head0 ? { seq: Number(head0.seq), hash: head0.hash, recordedAt: head0.recorded_at } : { seq: 0, hash: '0'.repeat(64), recordedAt: null as Date | null };
+  const head0 = (
+    await client.query<{ seq: string; hash: string; recorded_at: Date }>('SELECT seq, hash, recorded_at FROM audit_events ORDER BY seq DESC LIMIT 1')
+  ).rows[0];
+  let head = head0
+    ? { seq: Number(head0.seq), hash: head0.hash, recordedAt: head0.recorded_at }
+    : { seq: 0, hash: '0'.repeat(64), recordedAt: null as Date | null };
   if (head.seq !== after) throw new Error(`expected the bulk to end at seq ${after}, found ${head.seq}`);
   let calls = 0;
   let batch: ReturnType<typeof linkEvents> = [];
@@ -171,7 +179,13 @@ async function seedTail(client: pg.Client, count: number, after: number, start: 
       const cp = { id: randomUUID(), seq: head.seq, hash: head.hash, kind: 'periodic' as const, createdAt: head.recordedAt! };
       const sig = signer.signCheckpoint(cp);
       await client.query('INSERT INTO audit_checkpoints (id, seq, hash, kind, created_at, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-        cp.id, cp.seq, cp.hash, cp.kind, cp.createdAt, sig?.keyId, sig?.signature,
+        cp.id,
+        cp.seq,
+        cp.hash,
+        cp.kind,
+        cp.createdAt,
+        sig?.keyId,
+        sig?.signature,
       ]);
     }
   };

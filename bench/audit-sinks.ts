@@ -52,7 +52,9 @@ async function main(): Promise<void> {
       await receiver.close();
       const unique = new Set(receiver.seqs).size;
 
-      const rate = Math.round(EVENTS / seconds).toLocaleString('en-US').padStart(8);
+      const rate = Math.round(EVENTS / seconds)
+        .toLocaleString('en-US')
+        .padStart(8);
       console.log(`${type.padEnd(8)} ${rate} events/s  (${seconds.toFixed(2)} s, ${unique} distinct received, ${receiver.badSignatures} bad signatures)`);
     }
   } finally {

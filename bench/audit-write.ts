@@ -16,7 +16,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { toEventBody } from '../src/audit/write/audit-chain.js';
 import type { EventBody, EventDraft, RecordedEvent } from '../src/audit/audit-event.js';
 import { createAuditLog } from '../src/audit/audit-log.js';
 import { AuditWriter } from '../src/audit/write/audit-writer.js';
@@ -56,8 +55,17 @@ const MIX_APPS = ['default', 'support', 'billing', 'search'];
 
 export function draft(n: number): EventDraft {
   const started: EventDraft = {
-    id: randomUUID(), type: 'call.started', callId: randomUUID(), requestId: `bench-${n}`, callerKeyId: randomUUID(), callerName: 'bench',
-    appAlias: 'default', method: 'POST', route: '/chat-messages', endUser: `user-${n % 100}`, details: { started_at: new Date().toISOString() },
+    id: randomUUID(),
+    type: 'call.started',
+    callId: randomUUID(),
+    requestId: `bench-${n}`,
+    callerKeyId: randomUUID(),
+    callerName: 'bench',
+    appAlias: 'default',
+    method: 'POST',
+    route: '/chat-messages',
+    endUser: `user-${n % 100}`,
+    details: { started_at: new Date().toISOString() },
   };
   if (!MIX_CALLS || n % 2 === 0) return started;
   const outcome = n % 10 === 1 ? 'upstream_error' : 'success';
@@ -94,7 +102,9 @@ async function concurrent(writer: Recorder): Promise<{ latencies: number[]; perS
 }
 
 /** The unnest-of-typed-arrays inbox insert (what recording was before bare SQL), behind the same group-committing writer. */
-function unnestWriter(run: (text: string, values: unknown[], sql: ReturnType<typeof recordStatement>) => Promise<{ id: string; received_at: Date }[]>): AuditWriter {
+function unnestWriter(
+  run: (text: string, values: unknown[], sql: ReturnType<typeof recordStatement>) => Promise<{ id: string; received_at: Date }[]>,
+): AuditWriter {
   const store = {
     async record(bodies: EventBody[]): Promise<RecordedEvent[]> {
       const statement = recordStatement(bodies);

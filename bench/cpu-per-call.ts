@@ -56,7 +56,9 @@ async function main(): Promise<void> {
   }
   const [bm, gm] = [median(b), median(g)];
   console.log(`load average ${loadavg()[0].toFixed(1)}; ${ROUNDS} rounds of ${SECONDS} s, ${CONNECTIONS} connections (medians)`);
-  console.log(`bare proxy CPU per call ${bm.toFixed(3)} ms; gateway ${gm.toFixed(3)} ms (${median(gRps).toFixed(0)} rps); bare / gateway ${(100 * bm / gm).toFixed(0)} %`);
+  console.log(
+    `bare proxy CPU per call ${bm.toFixed(3)} ms; gateway ${gm.toFixed(3)} ms (${median(gRps).toFixed(0)} rps); bare / gateway ${((100 * bm) / gm).toFixed(0)} %`,
+  );
   await gw.stop();
 }
 

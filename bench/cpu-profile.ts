@@ -25,7 +25,13 @@ const BODY = JSON.stringify({ inputs: {}, query: 'Hi', user: 'bench', response_m
 
 async function waitForLive(url: string): Promise<void> {
   for (let i = 0; i < 240; i++) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error('gateway did not start');
@@ -73,7 +79,9 @@ async function main(): Promise<void> {
     gateway.kill('SIGTERM');
     await once(gateway, 'exit');
     const non2xx = result.non2xx + result.errors + result.timeouts;
-    console.log(`${CONNECTIONS} connections, ${SECONDS} s, ${usePostgres ? 'postgres' : 'pglite'}: ${result.requests.average.toFixed(0)} rps, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${non2xx} not 2xx`);
+    console.log(
+      `${CONNECTIONS} connections, ${SECONDS} s, ${usePostgres ? 'postgres' : 'pglite'}: ${result.requests.average.toFixed(0)} rps, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${non2xx} not 2xx`,
+    );
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error('no .cpuprofile written');
     console.log(`profile: ${join(dir, file)}\n`);

@@ -61,7 +61,12 @@ async function main(): Promise<void> {
   if (process.env.BENCH_DATABASE_URL) env.DATABASE_URL = process.env.BENCH_DATABASE_URL;
   else delete env.DATABASE_URL;
 
-  const { key } = JSON.parse(execFileSync('node', ['dist/cli.js', 'keys', 'create', '--name', 'bench', '--scopes', 'chat', '--rpm', '0', '--streams', '0', '--json'], { env, encoding: 'utf8' })) as { key: string };
+  const { key } = JSON.parse(
+    execFileSync('node', ['dist/cli.js', 'keys', 'create', '--name', 'bench', '--scopes', 'chat', '--rpm', '0', '--streams', '0', '--json'], {
+      env,
+      encoding: 'utf8',
+    }),
+  ) as { key: string };
   const gateway = spawn('node', ['dist/main.js'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     await waitForLive(`http://127.0.0.1:${PORT}/live`);
@@ -84,7 +89,9 @@ async function main(): Promise<void> {
     console.log(`small blocking chat, ${N} sequential requests each way (after ${WARMUP} warm-up), database: ${env.DATABASE_URL ? 'postgres' : 'pglite'}`);
     console.log(`direct to simulator : median ${fmt(quantile(d, 0.5))}  p99 ${fmt(quantile(d, 0.99))}`);
     console.log(`through the gateway : median ${fmt(quantile(g, 0.5))}  p99 ${fmt(quantile(g, 0.99))}`);
-    console.log(`added by the gateway: median ${fmt(quantile(added, 0.5))}  p99 ${fmt(quantile(added, 0.99))}  (median ratio ${(quantile(g, 0.5) / quantile(d, 0.5)).toFixed(2)}x)`);
+    console.log(
+      `added by the gateway: median ${fmt(quantile(added, 0.5))}  p99 ${fmt(quantile(added, 0.99))}  (median ratio ${(quantile(g, 0.5) / quantile(d, 0.5)).toFixed(2)}x)`,
+    );
   } finally {
     gateway.kill('SIGTERM');
     await sim.close();

@@ -51,11 +51,19 @@ function settings(dir: string): BenchSettings {
     warmupSeconds: num('BENCH_WARMUP_SECONDS', 3),
     connections: num('BENCH_CONNECTIONS', 32),
     openConnections: num('BENCH_OPEN_CONNECTIONS', 256),
-    rates: (process.env.BENCH_RATES ?? '500,1000').split(',').map(Number).filter((n) => n > 0),
+    rates: (process.env.BENCH_RATES ?? '500,1000')
+      .split(',')
+      .map(Number)
+      .filter((n) => n > 0),
     wrkThreads: num('BENCH_WRK_THREADS', 2),
     useWrk: process.env.BENCH_LOADER !== 'autocannon' && which('wrk') !== undefined,
     sse: { streams: num('BENCH_SSE_STREAMS', 20), chunks: num('BENCH_SSE_CHUNKS', 50), intervalMs: num('BENCH_SSE_INTERVAL_MS', 20) },
-    streams: { count: STREAMS, chunks: num('BENCH_STREAM_CHUNKS', 30), intervalMs: num('BENCH_STREAM_INTERVAL_MS', 100), timeoutMs: num('BENCH_STREAM_TIMEOUT_MS', 120_000) },
+    streams: {
+      count: STREAMS,
+      chunks: num('BENCH_STREAM_CHUNKS', 30),
+      intervalMs: num('BENCH_STREAM_INTERVAL_MS', 100),
+      timeoutMs: num('BENCH_STREAM_TIMEOUT_MS', 120_000),
+    },
     auditSeconds: num('BENCH_AUDIT_SECONDS', 10),
     pairedRounds: num('BENCH_PAIRED_ROUNDS', 3),
     pairedSeconds: num('BENCH_PAIRED_SECONDS', 3),
@@ -71,7 +79,8 @@ function auditCell(counted: Awaited<ReturnType<typeof withAuditCount<LoadResult>
   row.audit = Math.round(counted.eventsPerSecond).toLocaleString('en-US');
   if (counted.sealLag) row.audit += ` (seal lag p50 ${Math.round(counted.sealLag.p50Ms)}, p99 ${Math.round(counted.sealLag.p99Ms)} ms)`;
   else row.notes.push('seal lag: not measurable here (no received_at column: events are sealed as they are written)');
-  if (counted.backlog > 0) row.notes.push(`${counted.backlog} audit events were sealed after the closed loop ended, the last ${Math.round(counted.drainedMs)} ms after it`);
+  if (counted.backlog > 0)
+    row.notes.push(`${counted.backlog} audit events were sealed after the closed loop ended, the last ${Math.round(counted.drainedMs)} ms after it`);
   return counted.result;
 }
 
@@ -125,7 +134,14 @@ async function replicasRow(row: Row, db: GatewayDatabase, s: BenchSettings): Pro
     console.error(`  ${row.name}: closed loop ${s.auditSeconds} s, ${half} connections each`);
     const both = async (): Promise<LoadResult> => {
       const [ra, rb] = await Promise.all(targets.map((t) => closedLoop(s, t, s.auditSeconds, half)));
-      return { tool: ra.tool, rps: ra.rps + rb.rps, p50Ms: Math.max(ra.p50Ms, rb.p50Ms), p99Ms: Math.max(ra.p99Ms, rb.p99Ms), total: ra.total + rb.total, errors: ra.errors + rb.errors };
+      return {
+        tool: ra.tool,
+        rps: ra.rps + rb.rps,
+        p50Ms: Math.max(ra.p50Ms, rb.p50Ms),
+        p99Ms: Math.max(ra.p99Ms, rb.p99Ms),
+        total: ra.total + rb.total,
+        errors: ra.errors + rb.errors,
+      };
     };
     row.closed = auditCell(await withAuditCount(db.url!, s.auditSeconds, both), row);
     row.errors = row.closed.errors;
@@ -201,9 +217,11 @@ async function main(): Promise<void> {
 
   const order = ['direct', 'nginx', 'bare', '**gateway, Postgres', '**gateway, PGlite', 'gateway ×2'];
   rows.sort((x, y) => order.findIndex((p) => x.name.startsWith(p)) - order.findIndex((p) => y.name.startsWith(p)));
-  console.log(`\nSmall blocking chats (closed loop: ${s.connections} connections, ${s.seconds} s; open loop: ${s.openSeconds} s, at most ${s.openConnections} connections). ` +
-    `SSE: ${s.sse.streams} streams × ${s.sse.chunks} events ${s.sse.intervalMs} ms apart. Concurrent: ${s.streams.count} streams × ${s.streams.chunks} events ${s.streams.intervalMs} ms apart. ` +
-    `Closed loop by ${s.useWrk ? 'wrk' : 'autocannon'}, open loop by bench/load/open-loop.ts (latency from when each request was due); ${cpus().length} cores, load average ${loadBefore.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end; run took ${Math.round((Date.now() - started) / 1000)} s.\n`);
+  console.log(
+    `\nSmall blocking chats (closed loop: ${s.connections} connections, ${s.seconds} s; open loop: ${s.openSeconds} s, at most ${s.openConnections} connections). ` +
+      `SSE: ${s.sse.streams} streams × ${s.sse.chunks} events ${s.sse.intervalMs} ms apart. Concurrent: ${s.streams.count} streams × ${s.streams.chunks} events ${s.streams.intervalMs} ms apart. ` +
+      `Closed loop by ${s.useWrk ? 'wrk' : 'autocannon'}, open loop by bench/load/open-loop.ts (latency from when each request was due); ${cpus().length} cores, load average ${loadBefore.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end; run took ${Math.round((Date.now() - started) / 1000)} s.\n`,
+  );
   console.log(renderTable(rows, s.rates, s.streams.count));
   const notes = renderNotes(rows);
   if (notes) console.log(`\n${notes}`);

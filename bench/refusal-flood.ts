@@ -76,7 +76,10 @@ async function main(): Promise<void> {
   const sim = await startDifySimulator({ apps: [{ key: appKey, mode: 'chat' }], answer: 'ok', streamChunkDelayMs: 0 });
   const db = await createTestDatabase('postgres');
   const opened = await openDatabase(db);
-  const { key } = await new ApiKeyService(new ApiKeyRepository(opened)).create({ name: 'bench', scopes: ['chat'], apps: ['default'], limits: { requestsPerMinute: 0, concurrentStreams: 0 } }, ['default']);
+  const { key } = await new ApiKeyService(new ApiKeyRepository(opened)).create(
+    { name: 'bench', scopes: ['chat'], apps: ['default'], limits: { requestsPerMinute: 0, concurrentStreams: 0 } },
+    ['default'],
+  );
   await opened.close();
   const env = { DIFY_BASE_URL: sim.url, DIFY_API_KEY: appKey, DIFY_ALLOW_INSECURE_HTTP: 'true', DATABASE_URL: db.url!, DIFY_READY_CACHE_MS: '0' };
   // BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': where the gateway spends its time.

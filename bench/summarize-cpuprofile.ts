@@ -20,7 +20,10 @@ interface Profile {
 
 export function frameName(node: ProfileNode): string {
   const { functionName, url, lineNumber } = node.callFrame;
-  const where = url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, 'nm:').replace(/^.*\/(dist|src)\//, '$1/');
+  const where = url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*\/node_modules\//, 'nm:')
+    .replace(/^.*\/(dist|src)\//, '$1/');
   return `${functionName || '(anonymous)'} ${where ? `${where}:${lineNumber + 1}` : ''}`.trim();
 }
 
@@ -62,7 +65,10 @@ export function summarize(profile: Profile, top = 15): string {
   });
   const busy = total - idle;
   const table = (title: string, values: Map<string, number>, skip: (k: string) => boolean = () => false) => {
-    const rows = [...values].filter(([k]) => !skip(k)).sort((a, b) => b[1] - a[1]).slice(0, top);
+    const rows = [...values]
+      .filter(([k]) => !skip(k))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top);
     return [title, ...rows.map(([k, ms]) => `${ms.toFixed(0).padStart(8)} ms ${((100 * ms) / busy).toFixed(1).padStart(5)} %  ${k}`)].join('\n');
   };
   const structural = (k: string) => /^\((root|program|idle)\)/.test(k);

@@ -4,12 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { RequestContext } from './context.js';
-import {
-  invalidJson,
-  unsupportedMediaType,
-  userRequired,
-  validationError,
-} from './errors.js';
+import { invalidJson, unsupportedMediaType, userRequired, validationError } from './errors.js';
 import { multipartBoundary, parseMultipart, type MultipartForm } from './multipart.js';
 import { isPlainObject } from './util.js';
 
@@ -108,14 +103,7 @@ export function describeBody(contentType: string | undefined, raw: Buffer): unkn
 }
 
 /** Parses an integer query parameter within bounds, as pydantic would (400 invalid_param otherwise). */
-export function intParam(
-  ctx: RequestContext,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-  model = 'Query',
-): number {
+export function intParam(ctx: RequestContext, name: string, fallback: number, min: number, max: number, model = 'Query'): number {
   const raw = ctx.query.get(name);
   if (raw === null || raw === '') return fallback;
   if (!/^-?\d+$/.test(raw.trim())) {

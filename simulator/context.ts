@@ -107,8 +107,11 @@ export class RequestContext {
     const fault = this.streamFault;
     if (fault?.kind === 'stream-error') {
       // A stream fault hit a non-streaming answer: answer with the error as plain JSON instead.
-      const error = new DifyApiError(fault.status ?? 500, fault.code ?? 'internal_server_error',
-        fault.message ?? 'Internal Server Error, please contact support.');
+      const error = new DifyApiError(
+        fault.status ?? 500,
+        fault.code ?? 'internal_server_error',
+        fault.message ?? 'Internal Server Error, please contact support.',
+      );
       data = Buffer.from(JSON.stringify(error.toBody()));
       status = error.status;
       headers = { 'Content-Type': 'application/json' };

@@ -26,16 +26,7 @@ import { SimulatorState } from './state.js';
 import type { DifySimulator, Fault, RecordedRequest, SimulatorApp, SimulatorOptions } from './types.js';
 import { isPlainObject, randomApiKey, sleep } from './util.js';
 
-export type {
-  DifySimulator,
-  Fault,
-  FaultKind,
-  RecordedRequest,
-  SimulatorApp,
-  SimulatorAppMode,
-  SimulatorDataset,
-  SimulatorOptions,
-} from './types.js';
+export type { DifySimulator, Fault, FaultKind, RecordedRequest, SimulatorApp, SimulatorAppMode, SimulatorDataset, SimulatorOptions } from './types.js';
 export { HUMAN_INPUT_DIRECTIVE } from './generation/workflow-definition.js';
 
 export const DEFAULT_ANSWER = 'Hello from the Dify simulator. This answer is streamed to you word by word.';

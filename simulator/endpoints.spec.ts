@@ -212,9 +212,7 @@ describe('messages', () => {
     const { messageId } = await newConversation('alice');
     await call('POST', `/messages/${messageId}/feedbacks`, { rating: 'dislike', content: 'wrong', user: 'alice' });
     const listed = await call('GET', '/app/feedbacks');
-    expect(listed.json.data).toEqual([
-      expect.objectContaining({ message_id: messageId, rating: 'dislike', content: 'wrong', from_source: 'user' }),
-    ]);
+    expect(listed.json.data).toEqual([expect.objectContaining({ message_id: messageId, rating: 'dislike', content: 'wrong', from_source: 'user' })]);
     expect((await call('POST', `/messages/${messageId}/feedbacks`, { rating: null, user: 'alice' })).status).toBe(200);
     expect((await call('GET', '/app/feedbacks')).json.data).toEqual([]);
     expect((await call('POST', `/messages/${messageId}/feedbacks`, { rating: null, user: 'alice' })).status).toBe(400);
@@ -280,8 +278,13 @@ describe('annotations', () => {
     expect(status.json).toMatchObject({ job_id: job.json.job_id, job_status: 'completed' });
     // §13.4: a job id that is not a uuid never matches (404); an unknown one is 404 not_found; an invalid payload is 422.
     expect((await call('GET', '/apps/annotation-reply/enable/status/nope')).status).toBe(404);
-    expect(await call('GET', `/apps/annotation-reply/enable/status/${randomUUID()}`)).toMatchObject({ status: 404, json: { code: 'not_found', message: 'The job does not exist.' } });
+    expect(await call('GET', `/apps/annotation-reply/enable/status/${randomUUID()}`)).toMatchObject({
+      status: 404,
+      json: { code: 'not_found', message: 'The job does not exist.' },
+    });
     expect(await call('POST', '/apps/annotation-reply/enable', {})).toMatchObject({ status: 422, json: { code: 'unprocessable_entity' } });
-    expect(await call('POST', '/apps/annotation-reply/enable', { embedding_provider_name: 'p', embedding_model_name: 'm', score_threshold: '0.5' })).toMatchObject({ status: 200 });
+    expect(
+      await call('POST', '/apps/annotation-reply/enable', { embedding_provider_name: 'p', embedding_model_name: 'm', score_threshold: '0.5' }),
+    ).toMatchObject({ status: 200 });
   });
 });

@@ -21,8 +21,7 @@ export class DifyApiError extends Error {
 export const ROUTE_NOT_FOUND_MESSAGE =
   'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
 
-export const unauthorized = (message: string) =>
-  new DifyApiError(401, 'unauthorized', message, { 'WWW-Authenticate': 'Bearer realm="api"' });
+export const unauthorized = (message: string) => new DifyApiError(401, 'unauthorized', message, { 'WWW-Authenticate': 'Bearer realm="api"' });
 
 export const notFound = (message: string = ROUTE_NOT_FOUND_MESSAGE) => new DifyApiError(404, 'not_found', message);
 
@@ -38,22 +37,15 @@ export const badRequest = (message: string) => new DifyApiError(400, 'bad_reques
 export const userRequired = () => invalidParam('Arg user must be provided.');
 
 export const unsupportedMediaType = () =>
-  new DifyApiError(
-    415,
-    'unsupported_media_type',
-    "Did not attempt to load JSON data because the request Content-Type was not 'application/json'.",
-  );
+  new DifyApiError(415, 'unsupported_media_type', "Did not attempt to load JSON data because the request Content-Type was not 'application/json'.");
 
 export const invalidJson = () => badRequest('Invalid JSON payload received or JSON payload is empty.');
 
-export const notChatApp = () =>
-  new DifyApiError(400, 'not_chat_app', 'Please check if your Chat app mode matches the right API route.');
+export const notChatApp = () => new DifyApiError(400, 'not_chat_app', 'Please check if your Chat app mode matches the right API route.');
 
-export const appUnavailable = () =>
-  new DifyApiError(400, 'app_unavailable', 'App unavailable, please check your app configurations.');
+export const appUnavailable = () => new DifyApiError(400, 'app_unavailable', 'App unavailable, please check your app configurations.');
 
-export const notWorkflowApp = () =>
-  new DifyApiError(400, 'not_workflow_app', 'Please check if your Workflow app mode matches the right API route.');
+export const notWorkflowApp = () => new DifyApiError(400, 'not_workflow_app', 'Please check if your Workflow app mode matches the right API route.');
 
 export const tooManyRequests = (appName: string, limit: number) =>
   new DifyApiError(
@@ -62,8 +54,7 @@ export const tooManyRequests = (appName: string, limit: number) =>
     `Too many requests. Please try again later. The current maximum concurrent requests allowed for ${appName} is ${limit}.`,
   );
 
-export const payloadTooLarge = () =>
-  new DifyApiError(413, 'request_entity_too_large', 'The data value transmitted exceeds the capacity limit.');
+export const payloadTooLarge = () => new DifyApiError(413, 'request_entity_too_large', 'The data value transmitted exceeds the capacity limit.');
 
 export const internalError = () => new DifyApiError(500, 'unknown', 'Internal Server Error');
 

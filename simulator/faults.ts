@@ -37,9 +37,7 @@ function matches(fault: Fault, method: string, path: string): boolean {
   if (match.method && match.method.toUpperCase() !== method.toUpperCase()) return false;
   if (match.path === undefined) return true;
   const candidates = path.startsWith('/v1/') ? [path, path.slice(3)] : [path];
-  return candidates.some((candidate) =>
-    typeof match.path === 'string' ? candidate === match.path : testRegExp(match.path as RegExp, candidate),
-  );
+  return candidates.some((candidate) => (typeof match.path === 'string' ? candidate === match.path : testRegExp(match.path as RegExp, candidate)));
 }
 
 function testRegExp(re: RegExp, value: string): boolean {

@@ -46,7 +46,11 @@ describe('knowledge API', () => {
     const form = new FormData();
     form.append('data', JSON.stringify({ indexing_technique: 'economy' }));
     form.append('file', new Blob(['Enterprise: ask sales.'], { type: 'text/plain' }), 'enterprise.txt');
-    const byFile = await fetch(`${sim.url}/datasets/${created.id}/document/create-by-file`, { method: 'POST', headers: { Authorization: `Bearer ${DATASET_KEY}` }, body: form });
+    const byFile = await fetch(`${sim.url}/datasets/${created.id}/document/create-by-file`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${DATASET_KEY}` },
+      body: form,
+    });
     expect((await json(byFile)).document.name).toBe('enterprise.txt');
     expect((await json(await call('GET', `/datasets/${created.id}/documents?keyword=plans`))).total).toBe(1);
     expect((await call('DELETE', `/datasets/${created.id}/documents/${doc.document.id}`)).status).toBe(204);

@@ -53,9 +53,7 @@ export const datasetRoute = (method: string, pattern: string, handler: Handler):
 });
 
 export type RouteMatch =
-  | { kind: 'found'; route: Route; params: Record<string, string> }
-  | { kind: 'method-not-allowed'; allowed: string[] }
-  | { kind: 'not-found' };
+  { kind: 'found'; route: Route; params: Record<string, string> } | { kind: 'method-not-allowed'; allowed: string[] } | { kind: 'not-found' };
 
 /** Like Flask, HEAD is served by the GET route (Node drops the body of a HEAD answer). */
 export function matchRoute(routes: Route[], method: string, path: string): RouteMatch {

@@ -1,31 +1,11 @@
 /** Every simulated endpoint, one row each (paths below /v1; SERVICE_API.md §4). */
 import type { RequestContext } from './context.js';
 import { getEndUser, getInfo, getMeta, getParameters, getSite } from './handlers/app-info.js';
-import {
-  createAnnotation,
-  deleteAnnotation,
-  getAnnotationReplyStatus,
-  listAnnotations,
-  setAnnotationReply,
-  updateAnnotation,
-} from './handlers/annotations.js';
+import { createAnnotation, deleteAnnotation, getAnnotationReplyStatus, listAnnotations, setAnnotationReply, updateAnnotation } from './handlers/annotations.js';
 import { audioToText, textToAudio } from './handlers/audio.js';
-import {
-  deleteConversation,
-  listConversations,
-  listConversationVariables,
-  renameConversation,
-  updateConversationVariable,
-} from './handlers/conversations.js';
+import { deleteConversation, listConversations, listConversationVariables, renameConversation, updateConversationVariable } from './handlers/conversations.js';
 import { previewFile, uploadFile } from './handlers/files.js';
-import {
-  createChatMessage,
-  createCompletionMessage,
-  runWorkflow,
-  stopChatMessage,
-  stopCompletionMessage,
-  stopWorkflowTask,
-} from './handlers/generation.js';
+import { createChatMessage, createCompletionMessage, runWorkflow, stopChatMessage, stopCompletionMessage, stopWorkflowTask } from './handlers/generation.js';
 import { getHumanInputForm, submitHumanInputForm } from './handlers/human-input.js';
 import {
   createDataset,
@@ -175,8 +155,16 @@ export const ROUTES: Route[] = [
   datasetRoute('DELETE', '/datasets/{dataset_id:uuid}/documents/{document_id:uuid}/segments/{segment_id:uuid}', deleteSegment),
   datasetRoute('GET', '/datasets/{dataset_id:uuid}/documents/{document_id:uuid}/segments/{segment_id:uuid}/child_chunks', listChildChunks),
   datasetRoute('POST', '/datasets/{dataset_id:uuid}/documents/{document_id:uuid}/segments/{segment_id:uuid}/child_chunks', createChildChunk),
-  datasetRoute('PATCH', '/datasets/{dataset_id:uuid}/documents/{document_id:uuid}/segments/{segment_id:uuid}/child_chunks/{child_chunk_id:uuid}', changeChildChunk),
-  datasetRoute('DELETE', '/datasets/{dataset_id:uuid}/documents/{document_id:uuid}/segments/{segment_id:uuid}/child_chunks/{child_chunk_id:uuid}', changeChildChunk),
+  datasetRoute(
+    'PATCH',
+    '/datasets/{dataset_id:uuid}/documents/{document_id:uuid}/segments/{segment_id:uuid}/child_chunks/{child_chunk_id:uuid}',
+    changeChildChunk,
+  ),
+  datasetRoute(
+    'DELETE',
+    '/datasets/{dataset_id:uuid}/documents/{document_id:uuid}/segments/{segment_id:uuid}/child_chunks/{child_chunk_id:uuid}',
+    changeChildChunk,
+  ),
   datasetRoute('GET', '/datasets/{dataset_id:uuid}/metadata', listMetadata),
   datasetRoute('POST', '/datasets/{dataset_id:uuid}/metadata', createMetadata),
   datasetRoute('GET', '/datasets/{dataset_id:uuid}/metadata/built-in', builtInMetadata),

@@ -33,10 +33,7 @@ export function parseSseFrames(buffer: string): { events: ReceivedSseEvent[]; re
 }
 
 /** Reads a whole stream; `onEvent` sees each event as it arrives. Rejects if the stream errors. */
-export async function readSseEvents(
-  body: AsyncIterable<Uint8Array | string>,
-  onEvent?: (event: ReceivedSseEvent) => void,
-): Promise<ReceivedSseEvent[]> {
+export async function readSseEvents(body: AsyncIterable<Uint8Array | string>, onEvent?: (event: ReceivedSseEvent) => void): Promise<ReceivedSseEvent[]> {
   const decoder = new TextDecoder();
   const all: ReceivedSseEvent[] = [];
   let buffer = '';

@@ -104,8 +104,7 @@ export class SseStream implements EventSink {
     }
     const status = fault.status ?? 500;
     const defaults = defaultsForStatus(status);
-    const message =
-      fault.message ?? (status === 500 ? 'Internal Server Error, please contact support.' : defaults.message);
+    const message = fault.message ?? (status === 500 ? 'Internal Server Error, please contact support.' : defaults.message);
     const code = fault.code ?? (status === 500 ? 'internal_server_error' : defaults.code);
     this.markClosed();
     this.res.end(`data: ${JSON.stringify({ event: 'error', status, code, message })}\n\n`);

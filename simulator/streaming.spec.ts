@@ -91,8 +91,7 @@ describe('with slow streams', () => {
       body: JSON.stringify(body),
     });
   }
-  const slowChat = (key: string) =>
-    slowPost('/chat-messages', key, { inputs: {}, query: 'q', user: 'alice', response_mode: 'streaming' });
+  const slowChat = (key: string) => slowPost('/chat-messages', key, { inputs: {}, query: 'q', user: 'alice', response_mode: 'streaming' });
 
   it('a chat stop ends the running stream early with message_end', async () => {
     let stop: Promise<Response> | undefined;

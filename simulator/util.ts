@@ -63,5 +63,4 @@ export function splitIntoWords(text: string): string[] {
 /** A rough token count: one per word, at least one. */
 export const countTokens = (text: string): number => Math.max(1, splitIntoWords(text).length);
 
-export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+export const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -59,7 +59,13 @@ export interface AuditDuringLoad<T> {
  * Runs `load` (which lasts `seconds`) and counts sealed events right after it, then until the
  * count has not moved for `quietMs` (at most `maxDrainMs`). `unreadable` when the table is.
  */
-export async function withAuditCount<T>(url: string, seconds: number, load: () => Promise<T>, quietMs = 1000, maxDrainMs = 15_000): Promise<AuditDuringLoad<T> | { result: T; unreadable: string }> {
+export async function withAuditCount<T>(
+  url: string,
+  seconds: number,
+  load: () => Promise<T>,
+  quietMs = 1000,
+  maxDrainMs = 15_000,
+): Promise<AuditDuringLoad<T> | { result: T; unreadable: string }> {
   let before: number;
   try {
     before = await lastSeq(url);

@@ -65,7 +65,22 @@ export async function prepareGatewayDatabase(kind: TestDatabaseKind, upstreamUrl
   };
   const { stdout } = await run(
     process.execPath,
-    ['dist/cli.js', 'keys', 'create', '--name', 'bench', '--scopes', 'chat', '--rpm', '1000000', '--streams', '100000', '--daily-tokens', '2000000000', '--json'],
+    [
+      'dist/cli.js',
+      'keys',
+      'create',
+      '--name',
+      'bench',
+      '--scopes',
+      'chat',
+      '--rpm',
+      '1000000',
+      '--streams',
+      '100000',
+      '--daily-tokens',
+      '2000000000',
+      '--json',
+    ],
     { cwd: GATEWAY_DIR, env, timeout: 120_000 },
   ).catch((error: { stderr?: string }) => {
     throw new Error(`the CLI could not create a key: ${(error.stderr ?? '').trim().split('\n').pop()}`);
@@ -89,7 +104,11 @@ export async function startGateway(db: GatewayDatabase, name: string): Promise<R
   onCleanup(`${name} log`, () => rmSync(logDir, { recursive: true, force: true }));
   const logFile = join(logDir, 'gateway.log');
   const fd = openSync(logFile, 'a');
-  const { child, stop } = spawnTracked(name, process.execPath, [...NODE_ARGS, 'dist/main.js'], { cwd: GATEWAY_DIR, env: { ...db.env, PORT: String(port) }, stdio: ['ignore', fd, fd] });
+  const { child, stop } = spawnTracked(name, process.execPath, [...NODE_ARGS, 'dist/main.js'], {
+    cwd: GATEWAY_DIR,
+    env: { ...db.env, PORT: String(port) },
+    stdio: ['ignore', fd, fd],
+  });
   closeSync(fd);
   const origin = `http://127.0.0.1:${port}`;
   const logTail = () => {

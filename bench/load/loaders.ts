@@ -67,21 +67,37 @@ export async function wrkClosedLoop(target: LoadTarget, seconds: number, connect
       '',
     ].join('\n'),
   );
-  const stdout = await runTracked('wrk', ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '10s', '--latency', '-s', script, target.url], {
-    timeout: (seconds + 30) * 1000,
-    maxBuffer: 1 << 20,
-  });
+  const stdout = await runTracked(
+    'wrk',
+    ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '10s', '--latency', '-s', script, target.url],
+    {
+      timeout: (seconds + 30) * 1000,
+      maxBuffer: 1 << 20,
+    },
+  );
   return parseWrk(stdout);
 }
 
 /** Open loop at `rate` requests per second for `seconds` (see ./open-loop.ts). */
 export async function openLoop(target: LoadTarget, seconds: number, rate: number, maxConnections: number): Promise<LoadResult> {
   const script = fileURLToPath(new URL('./open-loop.ts', import.meta.url));
-  const stdout = await runTracked(process.execPath, ['--import', 'tsx', script, target.url, target.key, String(rate), String(seconds), String(maxConnections)], {
-    cwd: ROOT,
-    timeout: (seconds + 40) * 1000,
-  });
-  const json = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { sent: number; ok: number; errors: number; rps: number; p50Ms: number; p99Ms: number; failures: Record<string, number> };
+  const stdout = await runTracked(
+    process.execPath,
+    ['--import', 'tsx', script, target.url, target.key, String(rate), String(seconds), String(maxConnections)],
+    {
+      cwd: ROOT,
+      timeout: (seconds + 40) * 1000,
+    },
+  );
+  const json = JSON.parse(stdout.trim().split('\n').pop() ?? '') as {
+    sent: number;
+    ok: number;
+    errors: number;
+    rps: number;
+    p50Ms: number;
+    p99Ms: number;
+    failures: Record<string, number>;
+  };
   return { tool: 'open-loop', rps: json.rps, p50Ms: json.p50Ms, p99Ms: json.p99Ms, total: json.sent, errors: json.errors, failures: json.failures };
 }
 
@@ -95,12 +111,32 @@ interface AutocannonJson {
 
 /** autocannon's closed loop in a child process (when wrk is not installed). */
 export async function autocannon(target: LoadTarget, seconds: number, connections: number): Promise<LoadResult> {
-  const args = ['--json', '-c', String(connections), '-d', String(seconds), '-m', 'POST', '-b', CHAT_BODY, '-H', 'content-type=application/json', '-H', `authorization=Bearer ${target.key}`, '-t', '10'];
+  const args = [
+    '--json',
+    '-c',
+    String(connections),
+    '-d',
+    String(seconds),
+    '-m',
+    'POST',
+    '-b',
+    CHAT_BODY,
+    '-H',
+    'content-type=application/json',
+    '-H',
+    `authorization=Bearer ${target.key}`,
+    '-t',
+    '10',
+  ];
   const stdout = await runTracked(process.execPath, [join(ROOT, 'node_modules/autocannon/autocannon.js'), ...args, target.url], {
     timeout: (seconds + 30) * 1000,
     maxBuffer: 8 << 20,
   });
-  const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const line = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   if (!line) throw new Error(`autocannon printed no result: ${stdout.slice(-500)}`);
   const json = JSON.parse(line) as AutocannonJson;
   return {

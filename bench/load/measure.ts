@@ -27,9 +27,7 @@ export interface BenchSettings {
 }
 
 export function closedLoop(settings: BenchSettings, target: LoadTarget, seconds: number, connections = settings.connections): Promise<LoadResult> {
-  return settings.useWrk
-    ? wrkClosedLoop(target, seconds, connections, settings.wrkThreads, settings.dir)
-    : autocannon(target, seconds, connections);
+  return settings.useWrk ? wrkClosedLoop(target, seconds, connections, settings.wrkThreads, settings.dir) : autocannon(target, seconds, connections);
 }
 
 /** Peak RSS over `work`: the kernel's high-water mark when it can be reset, else sampled every 50 ms. */

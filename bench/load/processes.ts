@@ -26,7 +26,9 @@ export function stopping(): boolean {
  */
 export function onCleanup(what: string, run: () => Promise<void> | void): () => Promise<void> {
   if (cleaning) {
-    void Promise.resolve().then(run).catch(() => undefined);
+    void Promise.resolve()
+      .then(run)
+      .catch(() => undefined);
     throw new Error(`the bench is stopping (${what} not kept)`);
   }
   const entry: Cleanup = { what, run };

@@ -31,7 +31,15 @@ function openStream(target: LoadTarget, body: string, agent: Agent, handlers: St
   return new Promise((resolve) => {
     const url = new URL(target.url);
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, signal, headers: { authorization: `Bearer ${target.key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        agent,
+        signal,
+        headers: { authorization: `Bearer ${target.key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         let first = true;
         let buffered = '';
@@ -84,12 +92,18 @@ export async function sseChunkDelay(target: LoadTarget, streams: number, chunks:
   const signal = deadline(chunks * intervalMs + 30_000);
   const statuses = await Promise.all(
     Array.from({ length: streams }, () =>
-      openStream(target, streamBody(chunks, intervalMs), agent, {
-        onFirstByte: () => undefined,
-        onEvent: (data, receivedAt) => {
-          if (data.event === 'message' && typeof data.answer === 'string') delays.push(receivedAt - Number(data.answer));
+      openStream(
+        target,
+        streamBody(chunks, intervalMs),
+        agent,
+        {
+          onFirstByte: () => undefined,
+          onEvent: (data, receivedAt) => {
+            if (data.event === 'message' && typeof data.answer === 'string') delays.push(receivedAt - Number(data.answer));
+          },
         },
-      }, signal),
+        signal,
+      ),
     ),
   );
   agent.destroy();
@@ -116,13 +130,19 @@ export async function concurrentStreams(target: LoadTarget, n: number, chunks: n
   let opened = 0;
   const statuses = await Promise.all(
     Array.from({ length: n }, () =>
-      openStream(target, body, agent, {
-        onFirstByte: () => {
-          opened++;
-          lastOpen = performance.now() - t0;
+      openStream(
+        target,
+        body,
+        agent,
+        {
+          onFirstByte: () => {
+            opened++;
+            lastOpen = performance.now() - t0;
+          },
+          onEvent: () => undefined,
         },
-        onEvent: () => undefined,
-      }, signal),
+        signal,
+      ),
     ),
   );
   const allDoneMs = performance.now() - t0;

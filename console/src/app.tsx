@@ -8,7 +8,11 @@ import { SignIn } from './sign-in';
 import { UsageView } from './usage-view';
 
 type Tab = 'events' | 'integrity' | 'usage';
-const TABS: [Tab, string][] = [['events', 'Events'], ['integrity', 'Integrity'], ['usage', 'Usage']];
+const TABS: [Tab, string][] = [
+  ['events', 'Events'],
+  ['integrity', 'Integrity'],
+  ['usage', 'Usage'],
+];
 
 export function App() {
   const [session, setSession] = useState<Session | null>(restoreSession);
@@ -23,20 +27,47 @@ export function App() {
   };
   // A key revoked (or expired) while signed in ends the session.
   const onError = (e: Error) => (e instanceof ApiError && e.status === 401 ? signOut() : setError(e.message));
-  if (!session) return <SignIn onSignedIn={(s) => { setSession(s); setTab('events'); }} />;
+  if (!session)
+    return (
+      <SignIn
+        onSignedIn={(s) => {
+          setSession(s);
+          setTab('events');
+        }}
+      />
+    );
   return (
     <div class="shell">
       <header>
         <h1>Audit console</h1>
         <nav aria-label="Sections">
           {TABS.map(([id, label]) => (
-            <button type="button" class={tab === id ? 'tab active' : 'tab'} aria-current={tab === id ? 'page' : undefined} onClick={() => { setTab(id); setError(null); }}>{label}</button>
+            <button
+              type="button"
+              class={tab === id ? 'tab active' : 'tab'}
+              aria-current={tab === id ? 'page' : undefined}
+              onClick={() => {
+                setTab(id);
+                setError(null);
+              }}
+            >
+              {label}
+            </button>
           ))}
         </nav>
         <span class="who">Signed in with {session.label}</span>
-        <button type="button" class="secondary" onClick={signOut}>Sign out</button>
+        <button type="button" class="secondary" onClick={signOut}>
+          Sign out
+        </button>
       </header>
-      {error && <p role="alert" class="error banner">{error} <button type="button" class="link" onClick={() => setError(null)}>dismiss</button></p>}
+      {error && (
+        <p role="alert" class="error banner">
+          {error}{' '}
+          <button type="button" class="link" onClick={() => setError(null)}>
+            dismiss
+          </button>
+        </p>
+      )}
       <main>
         {tab === 'events' && <EventsView session={session} onError={onError} />}
         {tab === 'integrity' && (

@@ -42,26 +42,43 @@ export function FilterForm({ onApply }: { onApply: (f: Filter) => void }) {
   };
   return (
     <form class="filters" onSubmit={submit} aria-label="Filter events">
-      <label>From<input type="datetime-local" step="1" name="from" value={draft.fromLocal ?? ''} onInput={set('fromLocal')} /></label>
-      <label>To (exclusive)<input type="datetime-local" step="1" name="to" value={draft.toLocal ?? ''} onInput={set('toLocal')} /></label>
-      <label>Type
+      <label>
+        From
+        <input type="datetime-local" step="1" name="from" value={draft.fromLocal ?? ''} onInput={set('fromLocal')} />
+      </label>
+      <label>
+        To (exclusive)
+        <input type="datetime-local" step="1" name="to" value={draft.toLocal ?? ''} onInput={set('toLocal')} />
+      </label>
+      <label>
+        Type
         <select name="type" value={draft.type ?? ''} onChange={set('type')}>
           <option value="">any</option>
-          {EVENT_TYPES.map((t) => <option value={t}>{t}</option>)}
+          {EVENT_TYPES.map((t) => (
+            <option value={t}>{t}</option>
+          ))}
         </select>
       </label>
-      <label>Outcome
+      <label>
+        Outcome
         <select name="outcome" value={draft.outcome ?? ''} onChange={set('outcome')}>
           <option value="">any</option>
-          {OUTCOMES.map((o) => <option value={o}>{o}</option>)}
+          {OUTCOMES.map((o) => (
+            <option value={o}>{o}</option>
+          ))}
         </select>
       </label>
       {(Object.entries(TEXT_FIELDS) as [TextParam, { label: string; placeholder?: string }][]).map(([name, f]) => (
-        <label>{f.label}<input name={name} value={draft[name] ?? ''} placeholder={f.placeholder} onInput={set(name)} inputMode={name === 'status' ? 'numeric' : undefined} /></label>
+        <label>
+          {f.label}
+          <input name={name} value={draft[name] ?? ''} placeholder={f.placeholder} onInput={set(name)} inputMode={name === 'status' ? 'numeric' : undefined} />
+        </label>
       ))}
       <div class="actions">
         <button type="submit">Apply filter</button>
-        <button type="button" class="secondary" onClick={clear}>Clear</button>
+        <button type="button" class="secondary" onClick={clear}>
+          Clear
+        </button>
       </div>
     </form>
   );

@@ -21,9 +21,17 @@ export function IntegrityView({ session, onOpenEvent, onError }: { session: Sess
     <section class="panel" aria-labelledby="integrity-heading">
       <h2 id="integrity-heading">Integrity</h2>
       <form class="inline" onSubmit={verify}>
-        <label>From seq<input name="from_seq" inputMode="numeric" value={fromSeq} onInput={(e) => setFromSeq(e.currentTarget.value)} placeholder="start" /></label>
-        <label>Up to seq<input name="to_seq" inputMode="numeric" value={toSeq} onInput={(e) => setToSeq(e.currentTarget.value)} placeholder="end of log" /></label>
-        <button type="submit" disabled={busy}>{busy ? 'Verifying…' : 'Verify chain'}</button>
+        <label>
+          From seq
+          <input name="from_seq" inputMode="numeric" value={fromSeq} onInput={(e) => setFromSeq(e.currentTarget.value)} placeholder="start" />
+        </label>
+        <label>
+          Up to seq
+          <input name="to_seq" inputMode="numeric" value={toSeq} onInput={(e) => setToSeq(e.currentTarget.value)} placeholder="end of log" />
+        </label>
+        <button type="submit" disabled={busy}>
+          {busy ? 'Verifying…' : 'Verify chain'}
+        </button>
       </form>
       {report && (
         <div class="report" aria-live="polite">
@@ -34,20 +42,38 @@ export function IntegrityView({ session, onOpenEvent, onError }: { session: Sess
           </p>
           {report.problem && (
             <div class="problem">
-              <p>First bad event: seq {show(report.problem.seq)} {report.problem.event_id && (
-                <button type="button" class="link" onClick={() => onOpenEvent(report.problem!.event_id!)}>open event {report.problem.event_id}</button>
-              )}</p>
+              <p>
+                First bad event: seq {show(report.problem.seq)}{' '}
+                {report.problem.event_id && (
+                  <button type="button" class="link" onClick={() => onOpenEvent(report.problem!.event_id!)}>
+                    open event {report.problem.event_id}
+                  </button>
+                )}
+              </p>
               <p class="message">{report.problem.message}</p>
             </div>
           )}
           <dl class="facts">
-            <dt>{report.ok ? 'Checked' : 'Intact before it'}</dt><dd>{report.checked} events, seq {show(report.first_seq)}–{show(report.last_seq)}</dd>
-            <dt>Walk started from</dt><dd>{report.started_from}</dd>
-            <dt>Signatures</dt><dd>{report.signed ? `checked (${report.checkpoints_checked} checkpoints)` : 'not checked: no signing key configured'}</dd>
-            <dt>Newest checkpoint</dt><dd>{cp ? `seq ${cp.seq}, ${cp.kind}, ${time(cp.created_at)}, ${cp.signed ? `signed by key ${show(cp.key_id)}` : 'unsigned'}` : 'none'}</dd>
-            <dt>Unsealed events</dt><dd>{unsealedText(report.unsealed)}</dd>
+            <dt>{report.ok ? 'Checked' : 'Intact before it'}</dt>
+            <dd>
+              {report.checked} events, seq {show(report.first_seq)}–{show(report.last_seq)}
+            </dd>
+            <dt>Walk started from</dt>
+            <dd>{report.started_from}</dd>
+            <dt>Signatures</dt>
+            <dd>{report.signed ? `checked (${report.checkpoints_checked} checkpoints)` : 'not checked: no signing key configured'}</dd>
+            <dt>Newest checkpoint</dt>
+            <dd>{cp ? `seq ${cp.seq}, ${cp.kind}, ${time(cp.created_at)}, ${cp.signed ? `signed by key ${show(cp.key_id)}` : 'unsigned'}` : 'none'}</dd>
+            <dt>Unsealed events</dt>
+            <dd>{unsealedText(report.unsealed)}</dd>
           </dl>
-          {report.warnings.length > 0 && <ul class="warnings">{report.warnings.map((w) => <li>{w}</li>)}</ul>}
+          {report.warnings.length > 0 && (
+            <ul class="warnings">
+              {report.warnings.map((w) => (
+                <li>{w}</li>
+              ))}
+            </ul>
+          )}
         </div>
       )}
     </section>

@@ -27,12 +27,32 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
   return (
     <main class="sign-in">
       <h1>Audit console</h1>
-      <p>Sign in with a gateway key that holds the <code>audit:read</code> scope. The key stays in this tab only.</p>
+      <p>
+        Sign in with a gateway key that holds the <code>audit:read</code> scope. The key stays in this tab only.
+      </p>
       <form onSubmit={submit}>
-        <label>API key<input type="password" name="key" autoComplete="off" required autoFocus value={key} onInput={(e) => setKey(e.currentTarget.value)} aria-describedby={error ? 'sign-in-error' : undefined} /></label>
-        <button type="submit" disabled={busy || !key.trim()}>{busy ? 'Signing in…' : 'Sign in'}</button>
+        <label>
+          API key
+          <input
+            type="password"
+            name="key"
+            autoComplete="off"
+            required
+            autoFocus
+            value={key}
+            onInput={(e) => setKey(e.currentTarget.value)}
+            aria-describedby={error ? 'sign-in-error' : undefined}
+          />
+        </label>
+        <button type="submit" disabled={busy || !key.trim()}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
       </form>
-      {error && <p id="sign-in-error" role="alert" class="error">{error}</p>}
+      {error && (
+        <p id="sign-in-error" role="alert" class="error">
+          {error}
+        </p>
+      )}
     </main>
   );
 }

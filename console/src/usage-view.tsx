@@ -22,9 +22,12 @@ export function UsageView({ session, onError }: { session: Session; onError: (e:
     <section class="panel" aria-labelledby="usage-heading">
       <div class="panel-head">
         <h2 id="usage-heading">Usage</h2>
-        <label>Period
+        <label>
+          Period
           <select value={String(days)} onChange={(e) => setDays(Number(e.currentTarget.value))}>
-            <option value="7">last 7 days</option><option value="30">last 30 days</option><option value="90">last 90 days</option>
+            <option value="7">last 7 days</option>
+            <option value="30">last 30 days</option>
+            <option value="90">last 90 days</option>
           </select>
         </label>
       </div>

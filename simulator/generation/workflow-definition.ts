@@ -7,9 +7,7 @@ export const HUMAN_INPUT_DIRECTIVE = 'sim_human_input';
 
 export const HUMAN_INPUT_FORM = {
   form_content: 'Please review the request and leave a comment.\n\n{{#$output.comment#}}',
-  inputs: [
-    { type: 'paragraph', output_variable_name: 'comment', default: { type: 'constant', selector: [], value: '' } },
-  ],
+  inputs: [{ type: 'paragraph', output_variable_name: 'comment', default: { type: 'constant', selector: [], value: '' } }],
   actions: [
     { id: 'approve', title: 'Approve', button_style: 'primary' },
     { id: 'reject', title: 'Reject', button_style: 'default' },

@@ -9,7 +9,14 @@ import type { HumanInputForm, SseEvent } from '../state.js';
 import { newId, randomAlnum, sleep, splitIntoWords, toSeconds } from '../util.js';
 import { messageEventBase } from './chat-run.js';
 import { buildUsage, type Usage } from './usage.js';
-import { FORM_LIFETIME_MS, HUMAN_INPUT_DIRECTIVE, HUMAN_INPUT_FORM, type NodeSpec, type WorkflowOutcome, type WorkflowRunInput } from './workflow-definition.js';
+import {
+  FORM_LIFETIME_MS,
+  HUMAN_INPUT_DIRECTIVE,
+  HUMAN_INPUT_FORM,
+  type NodeSpec,
+  type WorkflowOutcome,
+  type WorkflowRunInput,
+} from './workflow-definition.js';
 
 export class WorkflowExecution {
   private readonly nodes: NodeSpec[];
@@ -151,9 +158,7 @@ export class WorkflowExecution {
         status,
         error: null,
         elapsed_time: (Date.now() - execution.startedAt) / 1000,
-        execution_metadata: usage
-          ? { total_tokens: usage.total_tokens, total_price: usage.total_price, currency: usage.currency }
-          : null,
+        execution_metadata: usage ? { total_tokens: usage.total_tokens, total_price: usage.total_price, currency: usage.currency } : null,
         finished_at: toSeconds(Date.now()),
         files: [],
       },

@@ -25,9 +25,7 @@ export function getParameters(ctx: AppContext): void {
     annotation_reply: enabled(false),
     more_like_this: enabled(false),
     sensitive_word_avoidance: enabled(false),
-    user_input_form: [
-      { 'text-input': { label: 'Topic', variable: 'topic', required: false, default: '', max_length: 256 } },
-    ],
+    user_input_form: [{ 'text-input': { label: 'Topic', variable: 'topic', required: false, default: '', max_length: 256 } }],
     file_upload: {
       image: { enabled: true, number_limits: 3, detail: 'high', transfer_methods: ['remote_url', 'local_file'] },
     },

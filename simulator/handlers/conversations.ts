@@ -36,9 +36,7 @@ export function listConversations(ctx: AppContext): void {
   }
   const { state } = ctx.sim;
   const endUser = state.endUser(ctx.app, user);
-  let conversations = [...state.conversations.values()]
-    .filter((c) => c.appId === ctx.app.id && c.endUserId === endUser.id)
-    .sort(compareBy(sortBy));
+  let conversations = [...state.conversations.values()].filter((c) => c.appId === ctx.app.id && c.endUserId === endUser.id).sort(compareBy(sortBy));
   if (lastId) {
     const index = conversations.findIndex((c) => c.id === lastId.toLowerCase());
     if (index === -1) throw notFound('Last Conversation Not Exists.');

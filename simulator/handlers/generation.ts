@@ -13,14 +13,7 @@ import { DiscardingSink, type EventSink } from '../sse.js';
 import type { AppRecord, Message, SimulatorState, Task, WorkflowRun } from '../state.js';
 import { isUuid, laxBool, toSeconds } from '../util.js';
 import { requireChatApp, requireCompletionApp, requireWorkflowApp } from './mode-guards.js';
-import {
-  checkFileReferences,
-  isStreaming,
-  optionalString,
-  requireInputs,
-  requireString,
-  resolveWorkflowId,
-} from './payload.js';
+import { checkFileReferences, isStreaming, optionalString, requireInputs, requireString, resolveWorkflowId } from './payload.js';
 import { conversationNameFor, createConversation, createMessage, createRun, findConversation } from './records.js';
 
 /** Runs `generate` against an SSE response (streaming) or a sink that drops the events (blocking). */
@@ -112,9 +105,7 @@ export async function createChatMessage(ctx: AppContext): Promise<void> {
       await withSink(ctx, streaming, (sink) => execution.start(sink, ctx.signal));
       usage = execution.finalUsage;
     } else {
-      usage = await withSink(ctx, streaming, (sink) =>
-        runChatAnswer({ sim, app, task, message, conversation, sink, signal: ctx.signal }),
-      );
+      usage = await withSink(ctx, streaming, (sink) => runChatAnswer({ sim, app, task, message, conversation, sink, signal: ctx.signal }));
       state.finishTask(task);
     }
     if (!streaming) ctx.json(200, blockingMessage(app, task, message, usage));
@@ -137,9 +128,7 @@ export async function createCompletionMessage(ctx: AppContext): Promise<void> {
   await withSlot(state, app, async () => {
     const message = createMessage(state, app, endUser, null, inputs, query, files);
     const task = state.startTask(app, endUser, 'completion');
-    const usage = await withSink(ctx, streaming, (sink) =>
-      runChatAnswer({ sim, app, task, message, conversation: null, sink, signal: ctx.signal }),
-    );
+    const usage = await withSink(ctx, streaming, (sink) => runChatAnswer({ sim, app, task, message, conversation: null, sink, signal: ctx.signal }));
     state.finishTask(task);
     if (!streaming) ctx.json(200, blockingMessage(app, task, message, usage));
   });

@@ -11,7 +11,11 @@ import { isPlainObject, newId, nowSeconds } from '../util.js';
 import type { KnowledgeBase } from '../knowledge-types.js';
 import { document, knowledgeBase, paged, presentDocument, segmentsOf } from './knowledge.js';
 
-interface Metadata { id: string; name: string; type: string }
+interface Metadata {
+  id: string;
+  name: string;
+  type: string;
+}
 const metadataOf = new WeakMap<KnowledgeBase, Map<string, Metadata>>();
 const metadata = (kb: KnowledgeBase): Map<string, Metadata> => {
   if (!metadataOf.has(kb)) metadataOf.set(kb, new Map());
@@ -36,7 +40,14 @@ function segment(ctx: RequestContext) {
 }
 
 const presentSegment = (docId: string, s: { id: string; position: number; content: string }) => ({
-  id: s.id, position: s.position, document_id: docId, content: s.content, answer: null, enabled: true, status: 'completed', created_at: nowSeconds(),
+  id: s.id,
+  position: s.position,
+  document_id: docId,
+  content: s.content,
+  answer: null,
+  enabled: true,
+  status: 'completed',
+  created_at: nowSeconds(),
 });
 
 export function updateDocumentByText(ctx: RequestContext): void {
@@ -65,7 +76,14 @@ export function updateDocumentByFile(ctx: RequestContext): void {
 
 export function documentUploadFile(ctx: RequestContext): void {
   const doc = document(ctx, knowledgeBase(ctx));
-  ctx.json(200, { id: doc.id, name: doc.name, size: Buffer.byteLength(doc.text), extension: 'txt', mime_type: 'text/plain', url: `/files/${doc.id}/file-preview` });
+  ctx.json(200, {
+    id: doc.id,
+    name: doc.name,
+    size: Buffer.byteLength(doc.text),
+    extension: 'txt',
+    mime_type: 'text/plain',
+    url: `/files/${doc.id}/file-preview`,
+  });
 }
 
 export function downloadDocument(ctx: RequestContext): void {
@@ -83,7 +101,9 @@ export function indexingStatus(ctx: RequestContext): void {
   const kb = knowledgeBase(ctx);
   const docs = [...kb.documents.values()].filter((d) => d.batch === ctx.params.batch);
   if (docs.length === 0) throw notFound('Documents not found.');
-  ctx.json(200, { data: docs.map((d) => ({ id: d.id, indexing_status: 'completed', completed_segments: segmentsOf(d).length, total_segments: segmentsOf(d).length })) });
+  ctx.json(200, {
+    data: docs.map((d) => ({ id: d.id, indexing_status: 'completed', completed_segments: segmentsOf(d).length, total_segments: segmentsOf(d).length })),
+  });
 }
 
 export function setDocumentStatus(ctx: RequestContext): void {
@@ -129,7 +149,9 @@ export function deleteSegment(ctx: RequestContext): void {
 export function createChildChunk(ctx: RequestContext): void {
   const { segment: s } = segment(ctx);
   const content = requireString(jsonBody(ctx, 'ChildChunkCreatePayload'), 'ChildChunkCreatePayload', 'content');
-  ctx.json(200, { data: { id: newId(), segment_id: s.id, content, position: 1, word_count: content.split(/\s+/).length, type: 'customized', created_at: nowSeconds() } });
+  ctx.json(200, {
+    data: { id: newId(), segment_id: s.id, content, position: 1, word_count: content.split(/\s+/).length, type: 'customized', created_at: nowSeconds() },
+  });
 }
 
 export function listChildChunks(ctx: RequestContext): void {
@@ -147,7 +169,8 @@ export function changeChildChunk(ctx: RequestContext): void {
 export function createMetadata(ctx: RequestContext): void {
   const kb = knowledgeBase(ctx);
   const body = jsonBody(ctx, 'MetadataArgs');
-  if (!['string', 'number', 'time'].includes(body.type as string)) throw validationError('MetadataArgs', 'type', "Input should be 'string', 'number' or 'time'");
+  if (!['string', 'number', 'time'].includes(body.type as string))
+    throw validationError('MetadataArgs', 'type', "Input should be 'string', 'number' or 'time'");
   const item = { id: newId(), name: requireString(body, 'MetadataArgs', 'name', false), type: body.type as string };
   if (item.name === '') throw validationError('MetadataArgs', 'name', 'String should have at least 1 character');
   metadata(kb).set(item.id, item);
@@ -182,7 +205,12 @@ export function deleteMetadata(ctx: RequestContext): void {
 
 export function builtInMetadata(ctx: RequestContext): void {
   knowledgeBase(ctx);
-  ctx.json(200, { fields: [{ name: 'document_name', type: 'string' }, { name: 'uploader', type: 'string' }] });
+  ctx.json(200, {
+    fields: [
+      { name: 'document_name', type: 'string' },
+      { name: 'uploader', type: 'string' },
+    ],
+  });
 }
 
 export function toggleBuiltInMetadata(ctx: RequestContext): void {
@@ -243,5 +271,12 @@ export function pipelineFileUpload(ctx: RequestContext): void {
   const form = multipartBody(ctx);
   const file = form.files.find((f) => f.name === 'file');
   if (!file) throw new DifyApiError(400, 'no_file_uploaded', 'Please upload your file.');
-  ctx.json(201, { id: newId(), name: file.filename ?? 'file', size: file.data.length, extension: '', mime_type: file.contentType ?? '', created_at: nowSeconds() });
+  ctx.json(201, {
+    id: newId(),
+    name: file.filename ?? 'file',
+    size: file.data.length,
+    extension: '',
+    mime_type: file.contentType ?? '',
+    created_at: nowSeconds(),
+  });
 }

@@ -47,20 +47,13 @@ interface FileReference {
   url?: unknown;
 }
 
-const looksLikeFile = (value: unknown): value is FileReference =>
-  isPlainObject(value) && typeof value.transfer_method === 'string';
+const looksLikeFile = (value: unknown): value is FileReference => isPlainObject(value) && typeof value.transfer_method === 'string';
 
 /**
  * Checks the `files` list and file-typed inputs: a `local_file` must be an upload of this app made
  * under the same `user` (SERVICE_API.md §7), otherwise 400 invalid_param.
  */
-export function checkFileReferences(
-  state: SimulatorState,
-  app: AppRecord,
-  endUser: EndUser,
-  files: unknown,
-  inputs: Record<string, unknown>,
-): unknown[] {
+export function checkFileReferences(state: SimulatorState, app: AppRecord, endUser: EndUser, files: unknown, inputs: Record<string, unknown>): unknown[] {
   if (files !== undefined && files !== null && !Array.isArray(files)) {
     throw validationError('Payload', 'files', 'Input should be a valid list');
   }

@@ -1,15 +1,5 @@
 /** JSON shapes of stored records, as the Service API returns them (SERVICE_API.md §4). */
-import type {
-  Annotation,
-  AppRecord,
-  Conversation,
-  ConversationVariable,
-  EndUser,
-  Feedback,
-  Message,
-  UploadedFile,
-  WorkflowRun,
-} from '../state.js';
+import type { Annotation, AppRecord, Conversation, ConversationVariable, EndUser, Feedback, Message, UploadedFile, WorkflowRun } from '../state.js';
 import { toSeconds } from '../util.js';
 
 export function presentConversation(conversation: Conversation) {
@@ -129,9 +119,7 @@ export function presentWorkflowLog(run: WorkflowRun, endUser: EndUser | undefine
     created_from: 'service-api',
     created_by_role: 'end_user',
     created_by_account: null,
-    created_by_end_user: endUser
-      ? { id: endUser.id, type: 'service_api', is_anonymous: endUser.isAnonymous, session_id: endUser.sessionId }
-      : null,
+    created_by_end_user: endUser ? { id: endUser.id, type: 'service_api', is_anonymous: endUser.isAnonymous, session_id: endUser.sessionId } : null,
     created_at: toSeconds(run.createdAt),
     details: null,
   };

@@ -11,13 +11,7 @@ export function findConversation(state: SimulatorState, app: AppRecord, endUser:
   return conversation;
 }
 
-export function createConversation(
-  state: SimulatorState,
-  app: AppRecord,
-  endUser: EndUser,
-  inputs: Record<string, unknown>,
-  name: string,
-): Conversation {
+export function createConversation(state: SimulatorState, app: AppRecord, endUser: EndUser, inputs: Record<string, unknown>, name: string): Conversation {
   const now = Date.now();
   const conversation: Conversation = {
     id: newId(),

@@ -81,7 +81,11 @@ export class AdminKeysService {
   }
 
   update(actor: AdminActor, id: string, changes: UpdateKeyInput): Promise<KeyView> {
-    const granted = { ...(changes.scopes ? { scopes: changes.scopes } : {}), ...(changes.apps ? { apps: changes.apps } : {}), ...(changes.datasets ? { datasets: changes.datasets } : {}) };
+    const granted = {
+      ...(changes.scopes ? { scopes: changes.scopes } : {}),
+      ...(changes.apps ? { apps: changes.apps } : {}),
+      ...(changes.datasets ? { datasets: changes.datasets } : {}),
+    };
     return this.audited(actor, 'keys.update', id, granted, async () => {
       if (actor.holds) requireGrantable(actor.holds, { ...granted, apps: granted.apps?.filter((a) => this.targets.aliases().includes(a)) });
       const updated = await this.keys.update(id, changes, this.targets.aliases());
@@ -125,7 +129,14 @@ export class AdminKeysService {
       done = await work();
     } catch (error) {
       if (error instanceof GatewayError) {
-        await this.audit.recordAdminAction({ ...base, target, status: error.status, outcome: outcomeOf(error), errorCode: error.code, details: { ...granted, reason: error.message } });
+        await this.audit.recordAdminAction({
+          ...base,
+          target,
+          status: error.status,
+          outcome: outcomeOf(error),
+          errorCode: error.code,
+          details: { ...granted, reason: error.message },
+        });
         markAudited(error);
       }
       throw error;

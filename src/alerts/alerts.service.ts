@@ -102,13 +102,17 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
       for (const { key, alert } of budgetAlerts(signal)) await this.raise(key, alert);
     } else if (signal.kind === 'breaker.state' && signal.state !== 'half_open') {
       const open = signal.state === 'open';
-      await this.raise(`breaker:${signal.app}`, {
-        kind: open ? 'breaker.open' : 'breaker.closed',
-        severity: open ? 'critical' : 'info',
-        subject: signal.app,
-        message: `the circuit breaker of Dify app ${signal.app} ${open ? 'opened' : 'closed'}`,
-        details: { app: signal.app },
-      }, () => this.occurrences.transition(`breaker:${signal.app}`, signal.state, 'closed', String(Date.now())));
+      await this.raise(
+        `breaker:${signal.app}`,
+        {
+          kind: open ? 'breaker.open' : 'breaker.closed',
+          severity: open ? 'critical' : 'info',
+          subject: signal.app,
+          message: `the circuit breaker of Dify app ${signal.app} ${open ? 'opened' : 'closed'}`,
+          details: { app: signal.app },
+        },
+        () => this.occurrences.transition(`breaker:${signal.app}`, signal.state, 'closed', String(Date.now())),
+      );
     } else if (signal.kind === 'audit.verify_failed') {
       await this.raise(`verify:${signal.problem}:${signal.seq ?? 'none'}`, {
         kind: 'audit.verify_failed',
@@ -125,13 +129,17 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
     const down = result.audit_store?.status !== 'up';
     if (down === (this.storeDownSince !== null)) return;
     this.storeDownSince = down ? new Date() : null;
-    await this.raise('audit_store', {
-      kind: down ? 'audit_store.down' : 'audit_store.up',
-      severity: down ? 'critical' : 'info',
-      subject: 'audit_store',
-      message: down ? 'the audit store is unavailable: calls are refused with 503' : 'the audit store is available again',
-      details: {},
-    }, () => this.occurrences.transition('audit_store', down ? 'down' : 'up', 'up', String(Math.floor(Date.now() / 60_000))));
+    await this.raise(
+      'audit_store',
+      {
+        kind: down ? 'audit_store.down' : 'audit_store.up',
+        severity: down ? 'critical' : 'info',
+        subject: 'audit_store',
+        message: down ? 'the audit store is unavailable: calls are refused with 503' : 'the audit store is available again',
+        details: {},
+      },
+      () => this.occurrences.transition('audit_store', down ? 'down' : 'up', 'up', String(Math.floor(Date.now() / 60_000))),
+    );
   }
 
   private async checkKeys(): Promise<void> {
@@ -153,13 +161,17 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
   private async checkSinks(): Promise<void> {
     for (const s of this.sinks.statuses()) {
       const lagging = s.lagEvents >= this.cfg.alerts.sinkLagEvents;
-      await this.raise(`sink:${s.name}`, {
-        kind: lagging ? 'sink.lagging' : 'sink.caught_up',
-        severity: lagging ? 'warning' : 'info',
-        subject: s.name,
-        message: lagging ? `audit sink ${s.name} is ${s.lagEvents} events behind` : `audit sink ${s.name} caught up`,
-        details: { sink: s.name, lag_events: s.lagEvents, lag_seconds: Math.round(s.lagSeconds) },
-      }, () => this.occurrences.transition(`sink:${s.name}`, lagging ? 'lagging' : 'ok', 'ok', String(Date.now())));
+      await this.raise(
+        `sink:${s.name}`,
+        {
+          kind: lagging ? 'sink.lagging' : 'sink.caught_up',
+          severity: lagging ? 'warning' : 'info',
+          subject: s.name,
+          message: lagging ? `audit sink ${s.name} is ${s.lagEvents} events behind` : `audit sink ${s.name} caught up`,
+          details: { sink: s.name, lag_events: s.lagEvents, lag_seconds: Math.round(s.lagSeconds) },
+        },
+        () => this.occurrences.transition(`sink:${s.name}`, lagging ? 'lagging' : 'ok', 'ok', String(Date.now())),
+      );
     }
   }
 

@@ -44,8 +44,26 @@ export function toStoredEvent(r: EventRow): StoredEvent {
 
 /** An inbox row: recorded, not sealed (no seq, no chain columns yet). */
 export function toUnsealedEvent(r: PendingRow): UnsealedEvent {
-  const { seq: _s, recordedAt: _r, prevHash: _p, hash: _h, keyId: _k, signature: _g, ...body } = toStoredEvent({ ...r, seq: 0n, recordedAt: r.receivedAt, prevHash: '', hash: '', keyId: null, signature: null });
-  return { ...body, receivedAt: r.receivedAt, seq: null, recordedAt: null, prevHash: null, hash: null, keyId: null, signature: null, pendingNo: Number(r.pendingNo) };
+  const {
+    seq: _s,
+    recordedAt: _r,
+    prevHash: _p,
+    hash: _h,
+    keyId: _k,
+    signature: _g,
+    ...body
+  } = toStoredEvent({ ...r, seq: 0n, recordedAt: r.receivedAt, prevHash: '', hash: '', keyId: null, signature: null });
+  return {
+    ...body,
+    receivedAt: r.receivedAt,
+    seq: null,
+    recordedAt: null,
+    prevHash: null,
+    hash: null,
+    keyId: null,
+    signature: null,
+    pendingNo: Number(r.pendingNo),
+  };
 }
 
 export function toCheckpointRow(c: Checkpoint): Prisma.AuditCheckpointCreateInput {

@@ -158,9 +158,7 @@ describe.each(DATABASE_KINDS)('ApiKeyRepository (%s)', (kind) => {
     expect(ours.map((k) => k.name)).toEqual(['list-2', 'list-1', 'list-0']);
     expect(ours[1].revokedAt).toEqual(expect.any(Date));
     // The whole list is ordered by (createdAt desc, id desc), ties included.
-    const sorted = [...list].sort(
-      (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
-    );
+    const sorted = [...list].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     expect(list).toEqual(sorted);
     for (const record of list) expect(Object.keys(record).sort()).toEqual(RECORD_KEYS);
   });
@@ -236,7 +234,11 @@ describe.each(DATABASE_KINDS)('ApiKeyRepository (%s)', (kind) => {
     const b = await repo.insert(newKey());
     const t1 = new Date(Date.now() - 10_000);
     const t2 = new Date();
-    await repo.touchLastUsed([{ id: a.id, at: t2 }, { id: b.id, at: t1 }, { id: 'not-a-uuid', at: t1 }]);
+    await repo.touchLastUsed([
+      { id: a.id, at: t2 },
+      { id: b.id, at: t1 },
+      { id: 'not-a-uuid', at: t1 },
+    ]);
     await repo.touchLastUsed([{ id: a.id, at: t1 }]);
     expect((await repo.findById(a.id))?.lastUsedAt).toEqual(t2);
     expect((await repo.findById(b.id))?.lastUsedAt).toEqual(t1);

@@ -197,7 +197,8 @@ function checkDatasets(datasets: string[]): string[] {
   for (const id of datasets) {
     if (id !== ALL_DATASETS && !UUID_FORMAT.test(id)) throw GatewayErrors.invalidParam(`datasets must be knowledge base ids (UUIDs) or "${ALL_DATASETS}".`);
   }
-  if (datasets.includes(ALL_DATASETS) && datasets.length > 1) throw GatewayErrors.invalidParam(`"${ALL_DATASETS}" already means every dataset; list nothing else.`);
+  if (datasets.includes(ALL_DATASETS) && datasets.length > 1)
+    throw GatewayErrors.invalidParam(`"${ALL_DATASETS}" already means every dataset; list nothing else.`);
   return [...new Set(datasets.map((d) => d.toLowerCase()))];
 }
 

@@ -24,4 +24,6 @@ export function actorOf(req: AuthenticatedRequest): Actor {
  * `@Caller() actor: Actor` hands a controller the authenticated key (immich's `@Auth()`), so no
  * controller reads `req.caller` itself.
  */
-export const Caller = createParamDecorator((_data: unknown, context: ExecutionContext): Actor => actorOf(context.switchToHttp().getRequest<AuthenticatedRequest>()));
+export const Caller = createParamDecorator((_data: unknown, context: ExecutionContext): Actor =>
+  actorOf(context.switchToHttp().getRequest<AuthenticatedRequest>()),
+);

@@ -38,7 +38,12 @@ describe('LastUsedTracker', () => {
     tracker.touch('k1', new Date(5));
     fake.fail(false);
     await tracker.flush();
-    expect(fake.writes[0]).toEqual(expect.arrayContaining([{ id: 'k1', at: new Date(5) }, { id: 'k2', at: new Date(1) }]));
+    expect(fake.writes[0]).toEqual(
+      expect.arrayContaining([
+        { id: 'k1', at: new Date(5) },
+        { id: 'k2', at: new Date(1) },
+      ]),
+    );
   });
 
   it('flushes when the module stops', async () => {

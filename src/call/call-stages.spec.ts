@@ -45,15 +45,44 @@ describe('call outcome', () => {
 });
 
 describe('call record', () => {
-  it('is made once from the stages\' facts: the write-ahead without an end, the finished event with it', () => {
+  it("is made once from the stages' facts: the write-ahead without an end, the finished event with it", () => {
     const facts = beginCall({ method: 'POST', headers: {} } as never);
     facts.route = { name: 'chat.create', path: '/chat-messages' };
     facts.appAlias = 'support';
     facts.inputs = callInputs({ user: 'alice', query: 'hi', conversation_id: 'c1' }, '', false);
     const started = callRecord(facts);
-    expect(started).toMatchObject({ route: '/chat-messages', appAlias: 'support', endUser: 'alice', conversationId: 'c1', promptText: null, status: 0, outcome: 'rejected' });
-    const finished = callRecord(facts, { status: 200, outcome: 'success', errorCode: null, upstreamStatus: 200, attempts: 1, observation: { messageId: 'm1', totalTokens: 7 }, workNotDone: false, ownEvent: true }, 12);
-    expect(finished).toMatchObject({ callId: started.callId, status: 200, outcome: 'success', messageId: 'm1', totalTokens: 7, latencyMs: 12, conversationId: 'c1' });
+    expect(started).toMatchObject({
+      route: '/chat-messages',
+      appAlias: 'support',
+      endUser: 'alice',
+      conversationId: 'c1',
+      promptText: null,
+      status: 0,
+      outcome: 'rejected',
+    });
+    const finished = callRecord(
+      facts,
+      {
+        status: 200,
+        outcome: 'success',
+        errorCode: null,
+        upstreamStatus: 200,
+        attempts: 1,
+        observation: { messageId: 'm1', totalTokens: 7 },
+        workNotDone: false,
+        ownEvent: true,
+      },
+      12,
+    );
+    expect(finished).toMatchObject({
+      callId: started.callId,
+      status: 200,
+      outcome: 'success',
+      messageId: 'm1',
+      totalTokens: 7,
+      latencyMs: 12,
+      conversationId: 'c1',
+    });
   });
 
   it('reads the prompt only when it is stored', () => {

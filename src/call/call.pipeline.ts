@@ -113,7 +113,15 @@ export class CallPipeline {
     const upstream = await this.send(call, prepared, facts.requestId, callerGone, shutdownSignal, hold.trace);
     facts.upstream = { status: upstream.status, attempts: upstream.attempts };
     const relay = await hold.trace.step('relay', () => this.relay(call, prepared, upstream, res, facts.requestId));
-    return { ...relayedOutcome(upstream.status, relay), status: upstream.status, upstreamStatus: upstream.status, attempts: upstream.attempts, observation: relay.observation, workNotDone: false, ownEvent: true };
+    return {
+      ...relayedOutcome(upstream.status, relay),
+      status: upstream.status,
+      upstreamStatus: upstream.status,
+      attempts: upstream.attempts,
+      observation: relay.observation,
+      workNotDone: false,
+      ownEvent: true,
+    };
   }
 
   /**
@@ -121,7 +129,13 @@ export class CallPipeline {
    * (`call.started`, which throws 503 audit_unavailable when it cannot be written) share one wait.
    * A call refused by its limits may so have a `call.started`; its `call.finished` says why.
    */
-  private async admitAndRecord(caller: AuthenticatedCaller, prepared: PreparedRequest, facts: CallFacts, hold: CallHold, admitted: Promise<void>): Promise<void> {
+  private async admitAndRecord(
+    caller: AuthenticatedCaller,
+    prepared: PreparedRequest,
+    facts: CallFacts,
+    hold: CallHold,
+    admitted: Promise<void>,
+  ): Promise<void> {
     const [admit, slot, record] = await Promise.allSettled([
       admitted,
       prepared.streaming ? this.limits.openStream(caller) : undefined,
@@ -176,7 +190,8 @@ export class CallPipeline {
     const upstreamStatus = fromDify ? (fromDify.status ?? null) : (facts.upstream?.status ?? null);
     const attempts = fromDify ? fromDify.attempts : (facts.upstream?.attempts ?? 0);
     const answer = this.toGatewayError(error, facts);
-    if (!answer) return { end: { status: 500, outcome: 'rejected', errorCode: 'internal_error', upstreamStatus, attempts, workNotDone, ownEvent: true }, thrown: error };
+    if (!answer)
+      return { end: { status: 500, outcome: 'rejected', errorCode: 'internal_error', upstreamStatus, attempts, workNotDone, ownEvent: true }, thrown: error };
     if (answer.status === 409) this.metrics.reject(facts.route?.name ?? 'unmatched', facts.appAlias ?? null, 'idempotency_conflict');
     // A refusal without a key gets its own event only within its source's budget; beyond it,
     // the answer is held back a while, so a flood cannot crowd out the keys that work.
@@ -208,7 +223,8 @@ export class CallPipeline {
     const firstByteSeconds = firstByteAt ? (firstByteAt - facts.startedMs) / 1000 : undefined;
     const usage = { tokens: entry.totalTokens, cost: entry.totalPrice, currency: entry.currency, firstByteSeconds };
     this.metrics.observeCall({ route, app: entry.appAlias, key: entry.callerKeyId, status: entry.status, seconds: entry.latencyMs / 1000, ...usage });
-    if (entry.status === 429) this.metrics.limited(route, entry.appAlias, entry.upstreamStatus === 429 ? 'dify' : 'gateway', entry.errorCode ?? 'too_many_requests');
+    if (entry.status === 429)
+      this.metrics.limited(route, entry.appAlias, entry.upstreamStatus === 429 ? 'dify' : 'gateway', entry.errorCode ?? 'too_many_requests');
     this.logger.log({
       event: 'dify_call',
       route: entry.route,

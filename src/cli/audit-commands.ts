@@ -40,7 +40,11 @@ export const AUDIT_COMMANDS: readonly CliCommand[] = [
       const report = await get(AuditVerifyService).verify(rangeOf(raw.from, raw.to));
       const show = (b?: { seq: number } | { time: Date }) => (b ? ('seq' in b ? String(b.seq) : b.time.toISOString()) : undefined);
       const filters: Record<string, string> = {};
-      for (const [name, value] of [['from', show(raw.from)], ['to', show(raw.to)]] as const) if (value !== undefined) filters[name] = value;
+      for (const [name, value] of [
+        ['from', show(raw.from)],
+        ['to', show(raw.to)],
+      ] as const)
+        if (value !== undefined) filters[name] = value;
       await get(AuditService).recordAccess('audit.query', cliActor(), {
         endpoint: 'cli verify',
         filters,

@@ -9,7 +9,11 @@ export function cliActor(): AdminActor {
 
 function operatorName(): string {
   try {
-    return userInfo().username.replace(/[^A-Za-z0-9._-]/g, '').slice(0, 32) || 'unknown';
+    return (
+      userInfo()
+        .username.replace(/[^A-Za-z0-9._-]/g, '')
+        .slice(0, 32) || 'unknown'
+    );
   } catch {
     return 'unknown';
   }

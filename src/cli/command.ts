@@ -107,7 +107,10 @@ export function isoDate(allowNever: boolean): (value: string) => Date | 'never' 
 
 /** `a,b, c` → `['a', 'b', 'c']`. */
 export function commaList(value: string): string[] {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new UsageError('needs at least one value (comma-separated)');
   return items;
 }

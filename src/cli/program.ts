@@ -30,7 +30,14 @@ export function errorBody(error: unknown): CliErrorBody {
   if (error instanceof UsageError) return { code: error.code, message: error.message, exit_code: EXIT.usage };
   if (error instanceof CommanderError) {
     const message = error.message.replace(/^error: /, '').replace(/ is invalid\. /, ' is invalid: ');
-    return { code: error.code.replace(/^commander\./, '').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase(), message, exit_code: EXIT.usage };
+    return {
+      code: error.code
+        .replace(/^commander\./, '')
+        .replace(/([a-z])([A-Z])/g, '$1_$2')
+        .toLowerCase(),
+      message,
+      exit_code: EXIT.usage,
+    };
   }
   if (error instanceof GatewayError) {
     return { code: error.code, message: error.message, status: error.status, exit_code: error.status < 500 ? EXIT.usage : EXIT.failure };
@@ -79,7 +86,10 @@ export function buildProgram(commands: readonly CliCommand[], onRun: (row: CliCo
       group.addHelpText('after', `\n${EXIT_CODES_HELP}`);
       groups.set(row.group, group);
     }
-    const leaf = group.command(row.args ? `${row.name} ${row.args}` : row.name).description(row.summary).helpOption('-h, --help', 'show help');
+    const leaf = group
+      .command(row.args ? `${row.name} ${row.args}` : row.name)
+      .description(row.summary)
+      .helpOption('-h, --help', 'show help');
     for (const option of row.options ?? []) addOption(leaf, option);
     leaf.option('--json', 'print the result (and errors, on stderr) as JSON');
     leaf.addHelpText('after', `${row.details ? `\n${row.details}\n` : ''}\n${EXIT_CODES_HELP}`);

@@ -20,7 +20,9 @@ export const VERIFY_STREAM_COMMAND: CliCommand = {
     const range = `seq ${report.first_seq ?? '-'} to ${report.last_seq ?? '-'}`;
     const lines = [
       `${report.ok ? 'OK' : 'FAILED'}: ${report.events} events (${range}), ${report.duplicates} duplicates, ${report.signatures_checked} signatures checked`,
-      ...report.problems.map((p) => `  ${p.kind}${p.seq !== undefined ? ` at seq ${p.seq}` : ''}${p.line !== undefined ? ` (line ${p.line})` : ''}: ${p.message}`),
+      ...report.problems.map(
+        (p) => `  ${p.kind}${p.seq !== undefined ? ` at seq ${p.seq}` : ''}${p.line !== undefined ? ` (line ${p.line})` : ''}: ${p.message}`,
+      ),
     ];
     print(report, lines.join('\n'));
     return report.ok ? EXIT.ok : EXIT.verifyFailed;

@@ -70,7 +70,16 @@ function isHealthReport(exception: unknown): exception is HttpException {
 /** Nest's own exceptions (unknown routes, validation pipe, guards) in Dify's vocabulary. */
 function fromHttpException(exception: HttpException): GatewayError {
   const status = exception.getStatus();
-  const codes: Record<number, string> = { 400: 'invalid_param', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'request_entity_too_large', 415: 'unsupported_media_type', 429: 'too_many_requests' };
+  const codes: Record<number, string> = {
+    400: 'invalid_param',
+    401: 'unauthorized',
+    403: 'forbidden',
+    404: 'not_found',
+    405: 'method_not_allowed',
+    413: 'request_entity_too_large',
+    415: 'unsupported_media_type',
+    429: 'too_many_requests',
+  };
   const response = exception.getResponse();
   const raw = typeof response === 'object' && response !== null ? (response as { message?: unknown }).message : response;
   const message = Array.isArray(raw) ? raw.join('; ') : typeof raw === 'string' ? raw : exception.message;

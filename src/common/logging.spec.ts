@@ -18,6 +18,9 @@ describe('maskLogObject', () => {
   });
 
   it('masks errors and plain fields', () => {
-    expect(maskLogObject({ err: new Error('key app-LOGGEDdifyKEY0123456789'), apiKey: 'x' })).toEqual({ err: { type: 'Error', message: 'key ***', stack: expect.any(String) }, apiKey: '***' });
+    expect(maskLogObject({ err: new Error('key app-LOGGEDdifyKEY0123456789'), apiKey: 'x' })).toEqual({
+      err: { type: 'Error', message: 'key ***', stack: expect.any(String) },
+      apiKey: '***',
+    });
   });
 });

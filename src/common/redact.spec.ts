@@ -5,8 +5,16 @@ import { MASK, REDACT_MAX_VALUES, TRUNCATED, redact, redactText } from './redact
 
 describe('redact', () => {
   it('masks sensitive keys at any depth, case-insensitively, and keeps token counts', () => {
-    const out = redact({ headers: { Authorization: 'Bearer x', 'X-Api-Key': 'k', cookie: 'c' }, usage: { total_tokens: 3 }, nested: [{ password: 'p', form_token: 'f' }] });
-    expect(out).toEqual({ headers: { Authorization: MASK, 'X-Api-Key': MASK, cookie: MASK }, usage: { total_tokens: 3 }, nested: [{ password: MASK, form_token: MASK }] });
+    const out = redact({
+      headers: { Authorization: 'Bearer x', 'X-Api-Key': 'k', cookie: 'c' },
+      usage: { total_tokens: 3 },
+      nested: [{ password: 'p', form_token: 'f' }],
+    });
+    expect(out).toEqual({
+      headers: { Authorization: MASK, 'X-Api-Key': MASK, cookie: MASK },
+      usage: { total_tokens: 3 },
+      nested: [{ password: MASK, form_token: MASK }],
+    });
   });
 
   it('masks secret-looking values inside free text', () => {
@@ -93,12 +101,32 @@ describe('redact: whatever it is given', () => {
   });
 
   it('survives getters that throw, revoked Proxies and Proxies whose traps throw', () => {
-    const getter = Object.defineProperty({ ok: 1 }, 'bad', { enumerable: true, get: () => { throw new Error('boom'); } });
+    const getter = Object.defineProperty({ ok: 1 }, 'bad', {
+      enumerable: true,
+      get: () => {
+        throw new Error('boom');
+      },
+    });
     const revocable = Proxy.revocable({}, {});
     revocable.revoke();
-    const hostile = new Proxy({}, { ownKeys: () => { throw new Error('no keys'); } });
-    expect(redact({ getter, revoked: revocable.proxy, hostile })).toEqual({ getter: { ok: 1, bad: '[Unreadable]' }, revoked: '[Unreadable]', hostile: '[Unreadable]' });
-    const badError = Object.defineProperty(new Error('x'), 'message', { get: () => { throw new Error('boom'); } });
+    const hostile = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error('no keys');
+        },
+      },
+    );
+    expect(redact({ getter, revoked: revocable.proxy, hostile })).toEqual({
+      getter: { ok: 1, bad: '[Unreadable]' },
+      revoked: '[Unreadable]',
+      hostile: '[Unreadable]',
+    });
+    const badError = Object.defineProperty(new Error('x'), 'message', {
+      get: () => {
+        throw new Error('boom');
+      },
+    });
     expect(() => redact(badError)).not.toThrow();
   });
 
@@ -110,6 +138,9 @@ describe('redact: whatever it is given', () => {
 
   it('masks secrets written as keys, and Dates and buffers become readable values', () => {
     expect(redact({ 'app-KEYasKEY0123456789': 1 })).toEqual({ [MASK]: 1 });
-    expect(redact({ at: new Date('2026-01-02T03:04:05.000Z'), bytes: Buffer.from('app-BUFFERsecret0123') })).toEqual({ at: '2026-01-02T03:04:05.000Z', bytes: '[20 bytes]' });
+    expect(redact({ at: new Date('2026-01-02T03:04:05.000Z'), bytes: Buffer.from('app-BUFFERsecret0123') })).toEqual({
+      at: '2026-01-02T03:04:05.000Z',
+      bytes: '[20 bytes]',
+    });
   });
 });

@@ -31,7 +31,10 @@ const SECRET_PATTERNS: Array<[RegExp, Replacer]> = [
   // `password=…`, `client_secret=…`, `"api_key": "…"`, `Cookie: …` written out in free text, also as JSON inside a
   // JSON string (`\"password\":\"…\"`): quotes may be escaped, and the value ends at one.
   [
-    secret(String.raw`([\w-]*?(?:authorization|cookie|api[-_]?key|apikey|token(?!s)|secret|passw(?:or)?d|credential|session)[\w-]*(?:\\*["'])?\s*[:=]\s*(?:\\*["'])?)((?:\\(?!\\*["'])|[^\s"',;&\\])+)`, 'gi'),
+    secret(
+      String.raw`([\w-]*?(?:authorization|cookie|api[-_]?key|apikey|token(?!s)|secret|passw(?:or)?d|credential|session)[\w-]*(?:\\*["'])?\s*[:=]\s*(?:\\*["'])?)((?:\\(?!\\*["'])|[^\s"',;&\\])+)`,
+      'gi',
+    ),
     (_m, name: string) => `${name}${MASK}`,
   ],
 ];

@@ -42,7 +42,7 @@ describe('parseJsonBody', () => {
     expect(parse(`{"a":"${','.repeat(500)}"}`, limits)).toEqual({ a: ','.repeat(500) });
   });
 
-  it('answers invalid JSON with Dify\'s message', () => {
+  it("answers invalid JSON with Dify's message", () => {
     expect(refusal(() => parse('{"a":'))).toMatchObject({ status: 400, message: 'Invalid JSON payload received or JSON payload is empty.' });
     expect(refusal(() => parse('"unterminated \\'))).toMatchObject({ status: 400 });
   });

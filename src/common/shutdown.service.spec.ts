@@ -36,7 +36,11 @@ describe('ShutdownService', () => {
     fail(new Error('upstream gone'));
     await expect(failing).rejects.toThrow('upstream gone');
     expect(await drained).toMatchObject({ finished: 1, cut: 0 });
-    expect(() => shutdown.track(() => { throw new Error('sync'); })).toThrow('sync');
+    expect(() =>
+      shutdown.track(() => {
+        throw new Error('sync');
+      }),
+    ).toThrow('sync');
     expect(shutdown.inFlightCount).toBe(0);
   });
 });

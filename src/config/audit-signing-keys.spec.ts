@@ -42,7 +42,13 @@ describe('audit configuration', () => {
       AUDIT_STORE_TEXT: 'true',
     });
     expect(cfg.audit.signingKeys.map((k) => k.reveal())).toEqual([KEY, OLD_KEY]);
-    expect(cfg.audit).toMatchObject({ storeText: true, retentionDays: 365, checkpointIntervalMs: 5000, batch: { maxSize: 64, maxWaitMs: 2 }, writeTimeoutMs: 1500 });
+    expect(cfg.audit).toMatchObject({
+      storeText: true,
+      retentionDays: 365,
+      checkpointIntervalMs: 5000,
+      batch: { maxSize: 64, maxWaitMs: 2 },
+      writeTimeoutMs: 1500,
+    });
   });
 
   it('never prints a signing key', () => {
@@ -62,7 +68,13 @@ describe('audit configuration', () => {
   });
 
   it('checks the numbers', () => {
-    const message = problem({ AUDIT_RETENTION_DAYS: '-1', AUDIT_BATCH_MAX_SIZE: '0', AUDIT_BATCH_MAX_WAIT_MS: '5000', AUDIT_WRITE_TIMEOUT_MS: '10', AUDIT_CHECKPOINT_INTERVAL_MS: 'soon' });
+    const message = problem({
+      AUDIT_RETENTION_DAYS: '-1',
+      AUDIT_BATCH_MAX_SIZE: '0',
+      AUDIT_BATCH_MAX_WAIT_MS: '5000',
+      AUDIT_WRITE_TIMEOUT_MS: '10',
+      AUDIT_CHECKPOINT_INTERVAL_MS: 'soon',
+    });
     for (const name of ['AUDIT_RETENTION_DAYS', 'AUDIT_BATCH_MAX_SIZE', 'AUDIT_BATCH_MAX_WAIT_MS', 'AUDIT_WRITE_TIMEOUT_MS', 'AUDIT_CHECKPOINT_INTERVAL_MS']) {
       expect(message).toContain(name);
     }

@@ -22,7 +22,11 @@ describe('collectSinks', () => {
       AUDIT_SINK_RSYSLOG_HMAC_KEY: KEY,
     });
     expect(issues).toEqual([]);
-    expect(config.sinks.map((s) => [s.name, s.type, s.batchSize])).toEqual([['hec', 'splunk', 500], ['soc-hook', 'webhook', 50], ['rsyslog', 'syslog', 500]]);
+    expect(config.sinks.map((s) => [s.name, s.type, s.batchSize])).toEqual([
+      ['hec', 'splunk', 500],
+      ['soc-hook', 'webhook', 50],
+      ['rsyslog', 'syslog', 500],
+    ]);
     const hec = config.sinks[0];
     expect(hec.type === 'splunk' && hec.token?.reveal()).toBe('splunk-token-0123456789');
     expect(JSON.stringify(config)).not.toContain(KEY);

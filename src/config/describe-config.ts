@@ -38,10 +38,7 @@ export function describeConfig(cfg: GatewayConfig): string {
   const t = dify.timeouts;
   const r = dify.retry;
   const p = dify.readyProbe;
-  const db =
-    database.kind === 'postgres' && database.url
-      ? `postgres ${maskedUrl(database.url)}`
-      : `pglite ${database.pgliteDir}`;
+  const db = database.kind === 'postgres' && database.url ? `postgres ${maskedUrl(database.url)}` : `pglite ${database.pgliteDir}`;
   return [
     `listen=${app.host}:${app.port}`,
     `log=${app.logLevel}/${app.logJson ? 'json' : 'text'}`,

@@ -21,7 +21,12 @@ describe('DifyTargets', () => {
     writeFileSync(join(dir, 'default.key'), K1);
     writeFileSync(join(dir, 'dataset.key'), D1);
     writeFileSync(join(dir, 'apps.json'), JSON.stringify({ apps: { hr: { apiKeyEnv: 'HR_KEY' } }, default: 'default' }));
-    env = { DIFY_API_KEY_FILE: join(dir, 'default.key'), DIFY_APPS_FILE: join(dir, 'apps.json'), HR_KEY: K2, DIFY_DATASET_API_KEY_FILE: join(dir, 'dataset.key') };
+    env = {
+      DIFY_API_KEY_FILE: join(dir, 'default.key'),
+      DIFY_APPS_FILE: join(dir, 'apps.json'),
+      HR_KEY: K2,
+      DIFY_DATASET_API_KEY_FILE: join(dir, 'dataset.key'),
+    };
     return new DifyTargets(loadGatewayConfig(env).dify, () => env);
   }
 

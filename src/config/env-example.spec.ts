@@ -67,7 +67,7 @@ describe('.env.example', () => {
 describe("the README's configuration tables", () => {
   const rows = readmeVariableRows();
 
-  it('name every variable the gateway reads (a secret\'s _FILE form with it)', () => {
+  it("name every variable the gateway reads (a secret's _FILE form with it)", () => {
     const missing = Object.keys(ENV_TABLE).filter((name) => !rows.some((row) => mentions(row.names, name)));
     expect(missing).toEqual([]);
   });

@@ -1,12 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  ConfigValidationError,
-  defaultMigrationsDir,
-  ENV_VARIABLES,
-  parseBoolean,
-  parseInteger,
-  validateEnvironment,
-} from './env.schema.js';
+import { ConfigValidationError, defaultMigrationsDir, ENV_VARIABLES, parseBoolean, parseInteger, validateEnvironment } from './env.schema.js';
 import { Secret } from './secret.js';
 
 const CANARY = 'app-CANARYcanary0123456789ab';
@@ -94,21 +87,15 @@ describe('env.schema', () => {
   });
 
   it('refuses out-of-range integers', () => {
-    expect(failure({ DIFY_API_KEY: CANARY, PORT: '0' }).message).toBe(
-      'Invalid configuration: PORT (must be an integer between 1 and 65535)',
-    );
+    expect(failure({ DIFY_API_KEY: CANARY, PORT: '0' }).message).toBe('Invalid configuration: PORT (must be an integer between 1 and 65535)');
     expect(failure({ DIFY_API_KEY: CANARY, PORT: '65536' }).variables).toEqual(['PORT']);
     expect(failure({ DIFY_API_KEY: CANARY, DIFY_MAX_RETRIES: '-1' }).variables).toEqual(['DIFY_MAX_RETRIES']);
     expect(validateEnvironment({ DIFY_API_KEY: CANARY, PORT: ' 8080 ' }).PORT).toBe(8080);
   });
 
   it('refuses a stream idle timeout of 10 s or less (Dify pings every 10 s)', () => {
-    expect(failure({ DIFY_API_KEY: CANARY, DIFY_STREAM_IDLE_TIMEOUT_MS: '10000' }).variables).toEqual([
-      'DIFY_STREAM_IDLE_TIMEOUT_MS',
-    ]);
-    expect(validateEnvironment({ DIFY_API_KEY: CANARY, DIFY_STREAM_IDLE_TIMEOUT_MS: '10001' }).DIFY_STREAM_IDLE_TIMEOUT_MS).toBe(
-      10001,
-    );
+    expect(failure({ DIFY_API_KEY: CANARY, DIFY_STREAM_IDLE_TIMEOUT_MS: '10000' }).variables).toEqual(['DIFY_STREAM_IDLE_TIMEOUT_MS']);
+    expect(validateEnvironment({ DIFY_API_KEY: CANARY, DIFY_STREAM_IDLE_TIMEOUT_MS: '10001' }).DIFY_STREAM_IDLE_TIMEOUT_MS).toBe(10001);
   });
 
   it('checks that related limits are consistent', () => {
@@ -127,12 +114,8 @@ describe('env.schema', () => {
 
   describe('DIFY_BASE_URL', () => {
     it('trims trailing slashes', () => {
-      expect(validateEnvironment({ DIFY_API_KEY: CANARY, DIFY_BASE_URL: 'https://dify.example.com/v1//' }).DIFY_BASE_URL).toBe(
-        'https://dify.example.com/v1',
-      );
-      expect(validateEnvironment({ DIFY_API_KEY: CANARY, DIFY_BASE_URL: 'https://dify.example.com' }).DIFY_BASE_URL).toBe(
-        'https://dify.example.com',
-      );
+      expect(validateEnvironment({ DIFY_API_KEY: CANARY, DIFY_BASE_URL: 'https://dify.example.com/v1//' }).DIFY_BASE_URL).toBe('https://dify.example.com/v1');
+      expect(validateEnvironment({ DIFY_API_KEY: CANARY, DIFY_BASE_URL: 'https://dify.example.com' }).DIFY_BASE_URL).toBe('https://dify.example.com');
     });
 
     it('refuses http:// without DIFY_ALLOW_INSECURE_HTTP and accepts it with the flag', () => {
@@ -160,9 +143,7 @@ describe('env.schema', () => {
   });
 
   it('requires DIFY_API_KEY unless DIFY_APPS_FILE is set', () => {
-    expect(failure({}).message).toBe(
-      'Invalid configuration: DIFY_API_KEY (required: set DIFY_API_KEY, DIFY_API_KEY_FILE or DIFY_APPS_FILE)',
-    );
+    expect(failure({}).message).toBe('Invalid configuration: DIFY_API_KEY (required: set DIFY_API_KEY, DIFY_API_KEY_FILE or DIFY_APPS_FILE)');
     expect(validateEnvironment({ DIFY_APPS_FILE: '/etc/apps.json' }).DIFY_API_KEY).toBeUndefined();
   });
 
@@ -174,9 +155,7 @@ describe('env.schema', () => {
   it('detects postgres URLs and refuses other schemes', () => {
     const env = validateEnvironment({ DIFY_API_KEY: CANARY, DATABASE_URL: 'postgres://u:p@db:5432/gw' });
     expect(env.DATABASE_URL).toBeInstanceOf(Secret);
-    expect(validateEnvironment({ DIFY_API_KEY: CANARY, DATABASE_URL: 'postgresql://db/gw' }).DATABASE_URL?.reveal()).toBe(
-      'postgresql://db/gw',
-    );
+    expect(validateEnvironment({ DIFY_API_KEY: CANARY, DATABASE_URL: 'postgresql://db/gw' }).DATABASE_URL?.reveal()).toBe('postgresql://db/gw');
     const error = failure({ DIFY_API_KEY: CANARY, DATABASE_URL: 'mysql://u:CANARYpw@db/gw' });
     expect(error.message).toBe('Invalid configuration: DATABASE_URL (must be a postgresql:// or postgres:// URL)');
   });

@@ -24,10 +24,7 @@ function failure(env: Record<string, string | undefined>): ConfigValidationError
 
 /** Every way the config (or its error) can be printed. */
 function renderings(cfg: GatewayConfig): string[] {
-  const secrets = [
-    ...Object.values(cfg.dify.apps).map((app) => app.apiKey),
-    ...(cfg.database.url ? [cfg.database.url] : []),
-  ];
+  const secrets = [...Object.values(cfg.dify.apps).map((app) => app.apiKey), ...(cfg.database.url ? [cfg.database.url] : [])];
   return [
     JSON.stringify(cfg),
     inspect(cfg, { depth: 10 }),
@@ -248,9 +245,7 @@ describe('loadGatewayConfig', () => {
         apps: { billing: { apiKeyEnv: 'BILLING_DIFY_KEY' } },
         default: 'billing',
       });
-      expect(loadGatewayConfig({ DIFY_API_KEY: CANARY, DIFY_APPS_FILE: named, BILLING_DIFY_KEY: CANARY2 }).dify.defaultApp).toBe(
-        'billing',
-      );
+      expect(loadGatewayConfig({ DIFY_API_KEY: CANARY, DIFY_APPS_FILE: named, BILLING_DIFY_KEY: CANARY2 }).dify.defaultApp).toBe('billing');
     });
 
     it('refuses an app "default" in the file when DIFY_API_KEY also defines it', () => {
@@ -321,19 +316,13 @@ describe('loadGatewayConfig', () => {
   describe('DIFY_BASE_URL', () => {
     it('refuses http:// without the flag and accepts it with DIFY_ALLOW_INSECURE_HTTP=true', () => {
       const env = { DIFY_API_KEY: CANARY, DIFY_BASE_URL: 'http://dify.internal/v1' };
-      expect(failure(env).message).toBe(
-        'Invalid configuration: DIFY_BASE_URL (must be an https:// URL; set DIFY_ALLOW_INSECURE_HTTP=true for plain http)',
-      );
-      expect(loadGatewayConfig({ ...env, DIFY_ALLOW_INSECURE_HTTP: 'true' }).dify.apps.default?.baseUrl).toBe(
-        'http://dify.internal/v1',
-      );
+      expect(failure(env).message).toBe('Invalid configuration: DIFY_BASE_URL (must be an https:// URL; set DIFY_ALLOW_INSECURE_HTTP=true for plain http)');
+      expect(loadGatewayConfig({ ...env, DIFY_ALLOW_INSECURE_HTTP: 'true' }).dify.apps.default?.baseUrl).toBe('http://dify.internal/v1');
     });
   });
 
   it('refuses DIFY_STREAM_IDLE_TIMEOUT_MS below 10001', () => {
-    expect(failure({ DIFY_API_KEY: CANARY, DIFY_STREAM_IDLE_TIMEOUT_MS: '5000' }).variables).toEqual([
-      'DIFY_STREAM_IDLE_TIMEOUT_MS',
-    ]);
+    expect(failure({ DIFY_API_KEY: CANARY, DIFY_STREAM_IDLE_TIMEOUT_MS: '5000' }).variables).toEqual(['DIFY_STREAM_IDLE_TIMEOUT_MS']);
     expect(loadGatewayConfig({ DIFY_API_KEY: CANARY, DIFY_STREAM_IDLE_TIMEOUT_MS: '10001' }).dify.timeouts.streamIdleMs).toBe(10001);
   });
 

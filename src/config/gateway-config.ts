@@ -157,9 +157,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>, optio
   const v = checked.env;
 
   // A variable whose _FILE failed is unset now; don't report it a second time as "required".
-  const reported = new Set(
-    files.issues.flatMap((issue) => [issue.variable, issue.variable.replace(/_FILE$/, ''), ...(issue.related ?? [])]),
-  );
+  const reported = new Set(files.issues.flatMap((issue) => [issue.variable, issue.variable.replace(/_FILE$/, ''), ...(issue.related ?? [])]));
   const issues: ConfigIssue[] = [
     ...files.issues,
     // Without Dify, the one DIFY_API_KEY issue left is "required": not here.
@@ -183,9 +181,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>, optio
   if (issues.length > 0) throw new ConfigValidationError(issues);
   if (!noDify && (dify.defaultApp === undefined || !(dify.defaultApp in dify.apps))) {
     // Unreachable when the checks above pass; kept so a future change cannot boot without apps.
-    throw new ConfigValidationError([
-      { variable: 'DIFY_API_KEY', reason: 'required: set DIFY_API_KEY, DIFY_API_KEY_FILE or DIFY_APPS_FILE' },
-    ]);
+    throw new ConfigValidationError([{ variable: 'DIFY_API_KEY', reason: 'required: set DIFY_API_KEY, DIFY_API_KEY_FILE or DIFY_APPS_FILE' }]);
   }
 
   return deepFreeze<GatewayConfig>({
@@ -214,7 +210,12 @@ export function loadGatewayConfig(env: Record<string, string | undefined>, optio
         maxRetryAfterMs: v.DIFY_RETRY_AFTER_MAX_MS,
       },
       maxConcurrentCalls: v.DIFY_MAX_CONCURRENT_CALLS,
-      maxSockets: v.DIFY_MAX_SOCKETS ?? derivedMaxSockets(v.DIFY_MAX_CONCURRENT_CALLS, [...Object.values(dify.apps), ...(v.DIFY_DATASET_API_KEY ? [{ baseUrl: v.DIFY_DATASET_BASE_URL ?? v.DIFY_BASE_URL }] : [])]),
+      maxSockets:
+        v.DIFY_MAX_SOCKETS ??
+        derivedMaxSockets(v.DIFY_MAX_CONCURRENT_CALLS, [
+          ...Object.values(dify.apps),
+          ...(v.DIFY_DATASET_API_KEY ? [{ baseUrl: v.DIFY_DATASET_BASE_URL ?? v.DIFY_BASE_URL }] : []),
+        ]),
       breaker: {
         failureRatio: v.DIFY_BREAKER_FAILURE_PERCENT / 100,
         windowMs: v.DIFY_BREAKER_WINDOW_MS,

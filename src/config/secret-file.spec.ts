@@ -85,27 +85,19 @@ describe('secret files', () => {
     it('ignores an empty NAME_FILE and an empty NAME', () => {
       expect(resolveSecretFiles({ DIFY_API_KEY: 'k', DIFY_API_KEY_FILE: '' }, ['DIFY_API_KEY']).DIFY_API_KEY).toBe('k');
       const path = file('only-file', 'from-file');
-      expect(resolveSecretFiles({ DIFY_API_KEY: '', DIFY_API_KEY_FILE: path }, ['DIFY_API_KEY']).DIFY_API_KEY).toBe(
-        'from-file',
-      );
+      expect(resolveSecretFiles({ DIFY_API_KEY: '', DIFY_API_KEY_FILE: path }, ['DIFY_API_KEY']).DIFY_API_KEY).toBe('from-file');
     });
 
     it('reports every failing file at once', () => {
       const error = thrown(() =>
-        resolveSecretFiles(
-          { DIFY_API_KEY_FILE: join(dir, 'nope-1'), DATABASE_URL_FILE: join(dir, 'nope-2') },
-          ['DIFY_API_KEY', 'DATABASE_URL'],
-        ),
+        resolveSecretFiles({ DIFY_API_KEY_FILE: join(dir, 'nope-1'), DATABASE_URL_FILE: join(dir, 'nope-2') }, ['DIFY_API_KEY', 'DATABASE_URL']),
       );
       expect(error.variables).toEqual(['DIFY_API_KEY_FILE', 'DATABASE_URL_FILE']);
     });
 
     it('does not print a secret pasted into NAME_FILE by mistake', () => {
       const error = thrown(() =>
-        resolveSecretFiles(
-          { DIFY_API_KEY_FILE: CANARY, DATABASE_URL_FILE: 'postgresql://u:CANARYpw@db/x' },
-          ['DIFY_API_KEY', 'DATABASE_URL'],
-        ),
+        resolveSecretFiles({ DIFY_API_KEY_FILE: CANARY, DATABASE_URL_FILE: 'postgresql://u:CANARYpw@db/x' }, ['DIFY_API_KEY', 'DATABASE_URL']),
       );
       expect(error.variables).toEqual(['DIFY_API_KEY_FILE', 'DATABASE_URL_FILE']);
       expect(error.message).not.toContain('CANARY');

@@ -56,11 +56,7 @@ export function readTextFile(path: string, maxBytes: number, shownAs = path): Te
 }
 
 /** Reads a secret file for `variable`; returns the trimmed content or a value-free issue. */
-export function readSecret(
-  path: string,
-  variable: string,
-  shownAs = path,
-): { ok: true; value: string } | { ok: false; issue: ConfigIssue } {
+export function readSecret(path: string, variable: string, shownAs = path): { ok: true; value: string } | { ok: false; issue: ConfigIssue } {
   const result = readTextFile(path, MAX_SECRET_FILE_BYTES, shownAs);
   if (!result.ok) return { ok: false, issue: { variable, reason: result.reason } };
   const value = result.text.trim();
@@ -116,10 +112,7 @@ export function collectSecretFiles(
  * Throws `ConfigValidationError` when a file cannot be used or both `<NAME>` and `<NAME>_FILE`
  * are set.
  */
-export function resolveSecretFiles(
-  env: Record<string, string | undefined>,
-  names: readonly string[],
-): Record<string, string | undefined> {
+export function resolveSecretFiles(env: Record<string, string | undefined>, names: readonly string[]): Record<string, string | undefined> {
   const { env: resolved, issues } = collectSecretFiles(env, names);
   if (issues.length > 0) throw new ConfigValidationError(issues);
   return resolved;

@@ -54,7 +54,7 @@ describe('Secret', () => {
     console.log(new Secret(CANARY), { key: new Secret(CANARY) });
     // console.log formats with util.inspect, which honours the custom inspect hook.
     const printed = format(...(spy.mock.calls[0] as unknown[]));
-    expect(printed).toBe("*** { key: *** }");
+    expect(printed).toBe('*** { key: *** }');
   });
 
   it.each([

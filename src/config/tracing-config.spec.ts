@@ -13,7 +13,10 @@ describe('tracing config (OTEL_EXPORTER_OTLP_*)', () => {
   });
 
   it('is on with either endpoint; the traces endpoint wins', () => {
-    expect(loadGatewayConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({ enabled: true, endpoint: 'http://collector:4318' });
+    expect(loadGatewayConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({
+      enabled: true,
+      endpoint: 'http://collector:4318',
+    });
     const both = loadGatewayConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://b/v1/traces' });
     expect(both.tracing).toEqual({ enabled: true, endpoint: 'https://b/v1/traces' });
   });

@@ -18,4 +18,3 @@ export function withoutUnused(env: Record<string, string | undefined>, unused: r
   const drop = new Set(unused.flatMap((part) => UNUSED_VARIABLES[part]));
   return drop.size === 0 ? env : Object.fromEntries(Object.entries(env).filter(([name]) => !drop.has(name)));
 }
-

@@ -155,7 +155,9 @@ describe.each(DATABASE_KINDS)('applyMigrations (%s)', (kind) => {
     // The inbox stamps rows with the database clock, to the millisecond (the hash covers it as stored).
     const [column] = await rows(`SELECT column_default FROM information_schema.columns WHERE table_name = 'audit_pending' AND column_name = 'received_at'`);
     expect(column.column_default).toMatch(/date_trunc\('milliseconds'.*clock_timestamp\(\)/);
-    expect(await rows(`SELECT is_nullable FROM information_schema.columns WHERE table_name = 'audit_events' AND column_name = 'received_at'`)).toEqual([{ is_nullable: 'YES' }]);
+    expect(await rows(`SELECT is_nullable FROM information_schema.columns WHERE table_name = 'audit_events' AND column_name = 'received_at'`)).toEqual([
+      { is_nullable: 'YES' },
+    ]);
   });
 
   it('rejects an applied migration whose file changed, naming it', async () => {
@@ -249,9 +251,7 @@ describe('applyMigrations on a shared Postgres', () => {
     await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
       const started = Date.now();
-      await expect(applyMigrations(pgExecutor(waiter), db.migrationsDir, { lockTimeoutMs: 200 })).rejects.toThrow(
-        /migration lock/,
-      );
+      await expect(applyMigrations(pgExecutor(waiter), db.migrationsDir, { lockTimeoutMs: 200 })).rejects.toThrow(/migration lock/);
       expect(Date.now() - started).toBeLessThan(5000);
       // The failed wait left no transaction open and the session's lock_timeout untouched.
       expect((await waiter.query('SHOW lock_timeout')).rows).toEqual([{ lock_timeout: '0' }]);
@@ -262,10 +262,7 @@ describe('applyMigrations on a shared Postgres', () => {
 
   it('two replicas starting together both succeed and the migration is applied once', async () => {
     const [a, b] = await Promise.all([session(), session()]);
-    const results = await Promise.all([
-      applyMigrations(pgExecutor(a), db.migrationsDir),
-      applyMigrations(pgExecutor(b), db.migrationsDir),
-    ]);
+    const results = await Promise.all([applyMigrations(pgExecutor(a), db.migrationsDir), applyMigrations(pgExecutor(b), db.migrationsDir)]);
     expect(results.map((r) => r.join()).sort()).toEqual(['', ALL.join()]);
     const { rows } = await a.query('SELECT migration_name FROM _prisma_migrations ORDER BY migration_name');
     expect(rows).toEqual(ALL.map((migration_name) => ({ migration_name })));

@@ -22,10 +22,7 @@ export interface SqlExecutor {
   /** `postgres` is a server shared by replicas (the run is locked); `pglite` is in-process. */
   readonly dialect: 'postgres' | 'pglite';
   /** One statement, optionally with `$1`-style parameters; returns the rows. */
-  query<Row extends Record<string, unknown> = Record<string, unknown>>(
-    sql: string,
-    params?: unknown[],
-  ): Promise<Row[]>;
+  query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
   /** A script of several statements, no parameters. */
   exec(sql: string): Promise<void>;
 }
@@ -146,11 +143,7 @@ interface HistoryRow extends Record<string, unknown> {
  * applied migration's file changed (checksum mismatch), when a migration failed earlier under
  * `prisma migrate deploy` and was never resolved, or when a migration fails now (rolled back).
  */
-export async function applyMigrations(
-  exec: SqlExecutor,
-  migrationsDir: string,
-  options: MigrateOptions = {},
-): Promise<string[]> {
+export async function applyMigrations(exec: SqlExecutor, migrationsDir: string, options: MigrateOptions = {}): Promise<string[]> {
   const migrations = await readMigrations(migrationsDir);
   const locked = exec.dialect === 'postgres';
   if (locked) await acquireLock(exec, options.lockTimeoutMs ?? 60_000);
@@ -168,8 +161,7 @@ export async function applyMigrations(
       if (applied.length > 0) {
         if (!applied.some((r) => matchesChecksum(migration.sql, r.checksum))) {
           throw new MigrationError(
-            `Migration ${migration.name} was modified after it was applied (checksum mismatch): ` +
-              'restore the applied file and add a new migration instead',
+            `Migration ${migration.name} was modified after it was applied (checksum mismatch): ` + 'restore the applied file and add a new migration instead',
             migration.name,
           );
         }
@@ -229,10 +221,6 @@ async function acquireLock(exec: SqlExecutor, timeoutMs: number): Promise<void> 
     await exec.query('COMMIT');
   } catch (err) {
     await exec.query('ROLLBACK').catch(() => undefined);
-    throw new MigrationError(
-      `Could not take the migration lock within ${timeoutMs} ms (another instance is migrating?)`,
-      undefined,
-      { cause: err },
-    );
+    throw new MigrationError(`Could not take the migration lock within ${timeoutMs} ms (another instance is migrating?)`, undefined, { cause: err });
   }
 }

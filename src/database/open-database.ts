@@ -182,8 +182,7 @@ async function lockPgliteDir(dir: string): Promise<() => Promise<void>> {
     const holder = await readLock(file);
     if (holder && holder.host === me.host && holder.pid !== me.pid && isAlive(holder.pid)) {
       throw new Error(
-        `PGlite folder ${dir} is in use by process ${holder.pid}: stop it first ` +
-          `(PGlite allows one process per folder; use Postgres for more)`,
+        `PGlite folder ${dir} is in use by process ${holder.pid}: stop it first ` + `(PGlite allows one process per folder; use Postgres for more)`,
       );
     }
     await rm(file, { force: true }); // stale: its process is gone
@@ -194,9 +193,7 @@ async function lockPgliteDir(dir: string): Promise<() => Promise<void>> {
 async function readLock(file: string): Promise<{ pid: number; host: string } | undefined> {
   try {
     const value = JSON.parse(await readFile(file, 'utf8')) as { pid?: unknown; host?: unknown };
-    return typeof value.pid === 'number' && typeof value.host === 'string'
-      ? { pid: value.pid, host: value.host }
-      : undefined;
+    return typeof value.pid === 'number' && typeof value.host === 'string' ? { pid: value.pid, host: value.host } : undefined;
   } catch {
     return undefined; // unreadable or half-written: treat as stale
   }

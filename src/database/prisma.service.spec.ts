@@ -77,7 +77,7 @@ describe.each(DATABASE_KINDS)('DatabaseModule wiring (%s)', (kind) => {
   });
 
   if (kind === 'pglite') {
-    it('lets one process at a time open a PGlite folder, and takes over a dead holder\'s lock', async () => {
+    it("lets one process at a time open a PGlite folder, and takes over a dead holder's lock", async () => {
       const lock = path.join(testDb.pgliteDir, PGLITE_LOCK_FILE);
       const writeLock = (pid: number) => writeFile(lock, JSON.stringify({ pid, host: os.hostname() }));
 
@@ -99,15 +99,11 @@ describe.each(DATABASE_KINDS)('DatabaseModule wiring (%s)', (kind) => {
 
 describe('openDatabase', () => {
   it('refuses kind postgres without a URL', async () => {
-    await expect(openDatabase({ kind: 'postgres', pgliteDir: '', migrationsDir: MIGRATIONS_DIR })).rejects.toThrow(
-      /URL is required/,
-    );
+    await expect(openDatabase({ kind: 'postgres', pgliteDir: '', migrationsDir: MIGRATIONS_DIR })).rejects.toThrow(/URL is required/);
   });
 
   it('fails to open when migrations cannot be applied', async () => {
-    await expect(
-      openDatabase({ kind: 'pglite', pgliteDir: PGLITE_IN_MEMORY, migrationsDir: '/nonexistent/migrations' }),
-    ).rejects.toThrow(/ENOENT/);
+    await expect(openDatabase({ kind: 'pglite', pgliteDir: PGLITE_IN_MEMORY, migrationsDir: '/nonexistent/migrations' })).rejects.toThrow(/ENOENT/);
   });
 });
 

@@ -12,11 +12,7 @@ const RETRY_MS = 1000;
  * other replicas tell a dead gateway from a live one. If the connection drops while we run, the
  * lock is re-acquired as soon as the server answers again (`onLost` reports the gap).
  */
-export async function holdPostgresSessionLock(
-  url: string,
-  key: [number, number],
-  onLost: (err: Error) => void = () => undefined,
-): Promise<ReleaseSessionLock> {
+export async function holdPostgresSessionLock(url: string, key: [number, number], onLost: (err: Error) => void = () => undefined): Promise<ReleaseSessionLock> {
   let client: pg.Client | undefined;
   let released = false;
   let retry: NodeJS.Timeout | undefined;

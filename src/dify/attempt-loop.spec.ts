@@ -81,7 +81,7 @@ describe('runAttempts: what is repeated', () => {
     expect(result).toMatchObject({ ok: true, attempts: 2 });
   });
 
-  it('does not repeat a 500, and ends with that attempt\'s error and the reason', async () => {
+  it("does not repeat a 500, and ends with that attempt's error and the reason", async () => {
     const { result, sends } = await run([fail({ status: 500 }), ok]);
     expect(result).toEqual({ ok: false, end: 'failed', error: 'failure 500', decision: { retry: false, reason: 'status_500' }, attempts: 1 });
     expect(sends).toBe(1);
@@ -137,7 +137,7 @@ describe('runAttempts: waits and the deadline', () => {
     expect(sleeps).toEqual([50, 100]); // half of 100, then half of 200
   });
 
-  it('waits at least Dify\'s Retry-After', async () => {
+  it("waits at least Dify's Retry-After", async () => {
     const { sleeps, result } = await run([fail({ status: 429, difyCode: 'too_many_requests', retryAfterMs: 3000 }), ok]);
     expect(sleeps).toEqual([3000]);
     expect(result).toMatchObject({ ok: true, attempts: 2 });

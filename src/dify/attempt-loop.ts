@@ -85,7 +85,7 @@ export async function runAttempts<R, E>(send: () => Promise<AttemptOutcome<R, E>
   const deadline = clock.now() + options.deadlineMs;
   const cancelDeadline = clock.timer(options.deadlineMs, options.onDeadline);
   try {
-    for (let attempts = 0; ; ) {
+    for (let attempts = 0; ;) {
       const startedAt = clock.now();
       let outcome: AttemptOutcome<R, E>;
       try {

@@ -82,7 +82,10 @@ export function createDifyAgents(connectTimeoutMs: number, maxSockets: number): 
   const options: AgentOptions = { keepAlive: true, maxSockets, maxFreeSockets: Math.min(maxSockets, 256), scheduling: 'lifo' };
   const httpAgent = new HttpAgent(options);
   const httpsAgent = new HttpsAgent({ ...options, rejectUnauthorized: true });
-  for (const [agent, ready] of [[httpAgent, 'connect'], [httpsAgent, 'secureConnect']] as const) {
+  for (const [agent, ready] of [
+    [httpAgent, 'connect'],
+    [httpsAgent, 'secureConnect'],
+  ] as const) {
     withConnectTimeout(agent, connectTimeoutMs, ready);
     failFastWhenFull(agent);
   }

@@ -7,7 +7,11 @@ const http = (extra: Partial<DifyErrorDetails>) =>
 
 describe('mapDifyError', () => {
   it("passes a caller's error through with Dify's status and code", () => {
-    expect(mapDifyError(http({ status: 404, difyCode: 'not_found', difyMessage: 'Conversation Not Exists.' }))).toMatchObject({ status: 404, code: 'not_found', message: 'Conversation Not Exists.' });
+    expect(mapDifyError(http({ status: 404, difyCode: 'not_found', difyMessage: 'Conversation Not Exists.' }))).toMatchObject({
+      status: 404,
+      code: 'not_found',
+      message: 'Conversation Not Exists.',
+    });
   });
 
   it('answers a 1xx or 3xx from upstream (a proxy redirect) with 502 dify_bad_response, never with that status', () => {

@@ -170,12 +170,29 @@ export class DifyClient {
     }
     const response = result.value;
     const body = this.watchIdle(response.data, timeouts.streamIdleMs, () => abort('timeout'), stopTimers);
-    return { status: response.status, headers: flattenHeaders(response.headers as Record<string, unknown>), body, attempts: result.attempts, abortReason: () => reason };
+    return {
+      status: response.status,
+      headers: flattenHeaders(response.headers as Record<string, unknown>),
+      body,
+      attempts: result.attempts,
+      abortReason: () => reason,
+    };
   }
 
   /** The one DifyError a failed call ends with (built once, on the failure path only). */
-  private failure(call: DifyCall, result: Exclude<AttemptLoopResult<unknown, AttemptError>, { ok: true }>, startedAt: number, reason: string | undefined): DifyError {
-    const base = { method: call.route.method, path: call.route.path, retryClass: call.route.retry, attempts: result.attempts, durationMs: Date.now() - startedAt };
+  private failure(
+    call: DifyCall,
+    result: Exclude<AttemptLoopResult<unknown, AttemptError>, { ok: true }>,
+    startedAt: number,
+    reason: string | undefined,
+  ): DifyError {
+    const base = {
+      method: call.route.method,
+      path: call.route.path,
+      retryClass: call.route.retry,
+      attempts: result.attempts,
+      durationMs: Date.now() - startedAt,
+    };
     switch (result.end) {
       case 'failed':
         return new DifyError({ ...base, ...result.error, notRetried: result.decision.reason });
@@ -204,7 +221,13 @@ export class DifyClient {
    * the stop endpoint matching `streamRoute`, with the task id seen in the stream and the same
    * `user` the stream was started with. Never throws; returns what happened.
    */
-  async stopTask(app: DifyApp, streamRoute: DifyRoute, taskId: string | undefined, user: string | undefined, requestId: string): Promise<'sent' | 'failed' | 'no_task_id'> {
+  async stopTask(
+    app: DifyApp,
+    streamRoute: DifyRoute,
+    taskId: string | undefined,
+    user: string | undefined,
+    requestId: string,
+  ): Promise<'sent' | 'failed' | 'no_task_id'> {
     const stop = STOP_ROUTES[streamRoute.name];
     if (!stop || !taskId || !TASK_ID.test(taskId) || typeof user !== 'string') return 'no_task_id';
     try {
@@ -229,7 +252,16 @@ export class DifyClient {
   /** A cheap authenticated call (`GET /info`) to see that the app answers and accepts our key. */
   async probe(app: DifyApp, timeoutMs: number): Promise<void> {
     const signal = AbortSignal.timeout(timeoutMs);
-    const response = await this.send({ app, route: PROBE_ROUTE, upstreamPath: PROBE_ROUTE.path, rawQuery: '', headers: {}, requestId: 'readiness-probe', signal, bypassBulkhead: true });
+    const response = await this.send({
+      app,
+      route: PROBE_ROUTE,
+      upstreamPath: PROBE_ROUTE.path,
+      rawQuery: '',
+      headers: {},
+      requestId: 'readiness-probe',
+      signal,
+      bypassBulkhead: true,
+    });
     response.body.resume(); // drain and release the connection
   }
 

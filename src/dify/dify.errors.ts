@@ -52,7 +52,7 @@ export class DifyError extends Error implements DifyErrorDetails {
   readonly notRetried?: string;
 
   constructor(details: DifyErrorDetails) {
-    const summary = details.status ? `${details.status} ${details.difyCode ?? ''}`.trim() : details.networkCode ?? details.kind;
+    const summary = details.status ? `${details.status} ${details.difyCode ?? ''}`.trim() : (details.networkCode ?? details.kind);
     super(`Dify ${details.method} ${details.path} failed: ${summary}`);
     this.name = 'DifyError';
     Object.assign(this, details, {

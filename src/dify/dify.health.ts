@@ -41,7 +41,12 @@ export class DifyHealthIndicator {
     const results = await Promise.all(
       this.client.appAliases().map(async (alias) => {
         const app = this.client.app(alias);
-        const ok = app ? await this.client.probe(app, PROBE_TIMEOUT_MS).then(() => true, () => false) : false;
+        const ok = app
+          ? await this.client.probe(app, PROBE_TIMEOUT_MS).then(
+              () => true,
+              () => false,
+            )
+          : false;
         return [alias, ok ? 'up' : 'down'] as const;
       }),
     );

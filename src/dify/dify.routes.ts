@@ -1,10 +1,5 @@
 import type { Scope } from '../auth/scopes.js';
-import {
-  ChatMessageDto,
-  CompletionMessageDto,
-  StopTaskDto,
-  WorkflowRunDto,
-} from './dto/generation.dto.js';
+import { ChatMessageDto, CompletionMessageDto, StopTaskDto, WorkflowRunDto } from './dto/generation.dto.js';
 import {
   AnnotationDto,
   AnnotationReplyDto,
@@ -111,26 +106,39 @@ export interface DifyRoute {
   userItems?: { list: string; session: readonly string[] };
 }
 
-type RowExtra = Pick<DifyRoute, 'dto' | 'stream' | 'target' | 'user' | 'owned' | 'ownedInBody' | 'records' | 'allUsers' | 'endUserAnswer' | 'listsDatasets' | 'query' | 'userItems'>;
+type RowExtra = Pick<
+  DifyRoute,
+  'dto' | 'stream' | 'target' | 'user' | 'owned' | 'ownedInBody' | 'records' | 'allUsers' | 'endUserAnswer' | 'listsDatasets' | 'query' | 'userItems'
+>;
 
 /**
  * Path parameters Dify declares `<uuid:…>` (§13.3): a value that is not a uuid never matches the
  * route in Dify (its 404), so the gateway does not match it either and nothing is sent.
  */
 export const UUID_PARAMS: ReadonlySet<string> = new Set([
-  'conversation_id', 'variable_id', 'message_id', 'end_user_id', 'file_id', 'annotation_id', 'job_id',
-  'dataset_id', 'document_id', 'segment_id', 'child_chunk_id', 'metadata_id',
+  'conversation_id',
+  'variable_id',
+  'message_id',
+  'end_user_id',
+  'file_id',
+  'annotation_id',
+  'job_id',
+  'dataset_id',
+  'document_id',
+  'segment_id',
+  'child_chunk_id',
+  'metadata_id',
 ]);
 
-const row = (
-  name: string,
-  method: HttpMethod,
-  path: string,
-  scope: Scope,
-  retry: RetryClass,
-  body: BodyKind = 'none',
-  extra: RowExtra = {},
-): DifyRoute => ({ name, method, path, scope, retry, body, ...extra });
+const row = (name: string, method: HttpMethod, path: string, scope: Scope, retry: RetryClass, body: BodyKind = 'none', extra: RowExtra = {}): DifyRoute => ({
+  name,
+  method,
+  path,
+  scope,
+  retry,
+  body,
+  ...extra,
+});
 
 const JSON_USER: UserField = { in: 'json' };
 const QUERY_USER: UserField = { in: 'query' };
@@ -144,16 +152,42 @@ const CONVERSATION_SORTS = ['created_at', '-created_at', 'updated_at', '-updated
 /** Every Dify Service API endpoint the gateway exposes (contract §4 for app keys, §5 for knowledge). */
 export const DIFY_ROUTES: readonly DifyRoute[] = [
   // §4.1 generation
-  row('chat.create', 'POST', '/chat-messages', 'chat', 'unsafe', 'json', { dto: ChatMessageDto, stream: true, user: JSON_USER, records: ['workflow_run', 'message', 'form'] }),
+  row('chat.create', 'POST', '/chat-messages', 'chat', 'unsafe', 'json', {
+    dto: ChatMessageDto,
+    stream: true,
+    user: JSON_USER,
+    records: ['workflow_run', 'message', 'form'],
+  }),
   row('chat.stop', 'POST', '/chat-messages/:task_id/stop', 'chat', 'idempotent', 'json', { dto: StopTaskDto, user: JSON_USER }),
-  row('completion.create', 'POST', '/completion-messages', 'chat', 'unsafe', 'json', { dto: CompletionMessageDto, stream: true, user: JSON_USER, records: ['message'] }),
+  row('completion.create', 'POST', '/completion-messages', 'chat', 'unsafe', 'json', {
+    dto: CompletionMessageDto,
+    stream: true,
+    user: JSON_USER,
+    records: ['message'],
+  }),
   row('completion.stop', 'POST', '/completion-messages/:task_id/stop', 'chat', 'idempotent', 'json', { dto: StopTaskDto, user: JSON_USER }),
-  row('workflow.run', 'POST', '/workflows/run', 'workflow', 'unsafe', 'json', { dto: WorkflowRunDto, stream: true, user: JSON_USER, records: ['task', 'workflow_run', 'form'] }),
-  row('workflow.run_version', 'POST', '/workflows/:workflow_id/run', 'workflow', 'unsafe', 'json', { dto: WorkflowRunDto, stream: true, user: JSON_USER, records: ['task', 'workflow_run', 'form'] }),
+  row('workflow.run', 'POST', '/workflows/run', 'workflow', 'unsafe', 'json', {
+    dto: WorkflowRunDto,
+    stream: true,
+    user: JSON_USER,
+    records: ['task', 'workflow_run', 'form'],
+  }),
+  row('workflow.run_version', 'POST', '/workflows/:workflow_id/run', 'workflow', 'unsafe', 'json', {
+    dto: WorkflowRunDto,
+    stream: true,
+    user: JSON_USER,
+    records: ['task', 'workflow_run', 'form'],
+  }),
   // Dify does not check `user` on a workflow stop: the gateway checks the task's owner.
-  row('workflow.stop', 'POST', '/workflows/tasks/:task_id/stop', 'workflow', 'idempotent', 'json', { dto: StopTaskDto, user: JSON_USER, owned: { param: 'task_id', kind: 'task', foreign: 'ignore' } }),
+  row('workflow.stop', 'POST', '/workflows/tasks/:task_id/stop', 'workflow', 'idempotent', 'json', {
+    dto: StopTaskDto,
+    user: JSON_USER,
+    owned: { param: 'task_id', kind: 'task', foreign: 'ignore' },
+  }),
   // §4.2 workflow runs
-  row('workflow.get_run', 'GET', '/workflows/run/:workflow_run_id', 'workflow', 'idempotent', 'none', { owned: { param: 'workflow_run_id', kind: 'workflow_run', foreign: 'not_found' } }),
+  row('workflow.get_run', 'GET', '/workflows/run/:workflow_run_id', 'workflow', 'idempotent', 'none', {
+    owned: { param: 'workflow_run_id', kind: 'workflow_run', foreign: 'not_found' },
+  }),
   row('workflow.logs', 'GET', '/workflows/logs', 'workflow', 'idempotent', 'none', {
     user: { in: 'query', name: 'created_by_end_user_session_id', addWhenAbsent: false },
     allUsers: 'without-user',
@@ -161,31 +195,61 @@ export const DIFY_ROUTES: readonly DifyRoute[] = [
     // An older Dify ignores the session filter (§13.8): the answer is filtered again here.
     userItems: { list: 'data', session: ['created_by_end_user', 'session_id'] },
   }),
-  row('workflow.events', 'GET', '/workflow/:workflow_run_id/events', 'workflow', 'idempotent', 'none', { stream: true, user: QUERY_USER, records: ['form'], query: REQUIRED_USER }),
+  row('workflow.events', 'GET', '/workflow/:workflow_run_id/events', 'workflow', 'idempotent', 'none', {
+    stream: true,
+    user: QUERY_USER,
+    records: ['form'],
+    query: REQUIRED_USER,
+  }),
   // §4.3 human input: a form token is all Dify asks for; the gateway checks whose run it paused.
-  row('form.get', 'GET', '/form/human_input/:form_token', 'workflow', 'idempotent', 'none', { owned: { param: 'form_token', kind: 'form', foreign: 'not_found' } }),
-  row('form.submit', 'POST', '/form/human_input/:form_token', 'workflow', 'unsafe', 'json', { dto: HumanInputSubmitDto, user: JSON_USER, owned: { param: 'form_token', kind: 'form', foreign: 'not_found' } }),
+  row('form.get', 'GET', '/form/human_input/:form_token', 'workflow', 'idempotent', 'none', {
+    owned: { param: 'form_token', kind: 'form', foreign: 'not_found' },
+  }),
+  row('form.submit', 'POST', '/form/human_input/:form_token', 'workflow', 'unsafe', 'json', {
+    dto: HumanInputSubmitDto,
+    user: JSON_USER,
+    owned: { param: 'form_token', kind: 'form', foreign: 'not_found' },
+  }),
   // §4.4 files (a preview ignores `user` in Dify: the gateway checks the upload's owner)
   row('files.upload', 'POST', '/files/upload', 'files', 'unsafe', 'multipart', { user: FORM_USER, records: ['file'] }),
   row('files.preview', 'GET', '/files/:file_id/preview', 'files', 'idempotent', 'none', { owned: { param: 'file_id', kind: 'file', foreign: 'not_found' } }),
   // §4.5 messages, feedback, suggestions
-  row('messages.list', 'GET', '/messages', 'conversations', 'idempotent', 'none', { user: QUERY_USER, query: { conversation_id: 'uuid-required', first_id: 'uuid', limit: { int: [1, 100] } } }),
+  row('messages.list', 'GET', '/messages', 'conversations', 'idempotent', 'none', {
+    user: QUERY_USER,
+    query: { conversation_id: 'uuid-required', first_id: 'uuid', limit: { int: [1, 100] } },
+  }),
   row('messages.feedback', 'POST', '/messages/:message_id/feedbacks', 'feedback', 'unsafe', 'json', { dto: FeedbackDto, user: JSON_USER }),
-  row('feedbacks.list', 'GET', '/app/feedbacks', 'feedback', 'idempotent', 'none', { allUsers: 'always', query: { page: { int: [1, Number.MAX_SAFE_INTEGER] }, limit: { int: [1, 101] } } }),
+  row('feedbacks.list', 'GET', '/app/feedbacks', 'feedback', 'idempotent', 'none', {
+    allUsers: 'always',
+    query: { page: { int: [1, Number.MAX_SAFE_INTEGER] }, limit: { int: [1, 101] } },
+  }),
   row('messages.suggested', 'GET', '/messages/:message_id/suggested', 'chat', 'idempotent', 'none', { user: QUERY_USER, query: REQUIRED_USER }),
   // §4.6 conversations
-  row('conversations.list', 'GET', '/conversations', 'conversations', 'idempotent', 'none', { user: QUERY_USER, query: { last_id: 'uuid', limit: { int: [1, 100] }, sort_by: { oneOf: CONVERSATION_SORTS } } }),
+  row('conversations.list', 'GET', '/conversations', 'conversations', 'idempotent', 'none', {
+    user: QUERY_USER,
+    query: { last_id: 'uuid', limit: { int: [1, 100] }, sort_by: { oneOf: CONVERSATION_SORTS } },
+  }),
   row('conversations.delete', 'DELETE', '/conversations/:conversation_id', 'conversations', 'unsafe', 'json', { dto: DeleteConversationDto, user: JSON_USER }),
-  row('conversations.rename', 'POST', '/conversations/:conversation_id/name', 'conversations', 'unsafe', 'json', { dto: RenameConversationDto, user: JSON_USER }),
+  row('conversations.rename', 'POST', '/conversations/:conversation_id/name', 'conversations', 'unsafe', 'json', {
+    dto: RenameConversationDto,
+    user: JSON_USER,
+  }),
   row('conversations.variables', 'GET', '/conversations/:conversation_id/variables', 'conversations', 'idempotent', 'none', {
     user: QUERY_USER,
     query: { last_id: 'uuid', limit: { int: [1, 100] }, variable_name: { pattern: /^[A-Za-z0-9_.-]{1,255}$/ } },
   }),
-  row('conversations.update_variable', 'PUT', '/conversations/:conversation_id/variables/:variable_id', 'conversations', 'unsafe', 'json', { dto: UpdateVariableDto, user: JSON_USER }),
+  row('conversations.update_variable', 'PUT', '/conversations/:conversation_id/variables/:variable_id', 'conversations', 'unsafe', 'json', {
+    dto: UpdateVariableDto,
+    user: JSON_USER,
+  }),
   // §4.7 audio
   row('audio.to_text', 'POST', '/audio-to-text', 'audio', 'unsafe', 'multipart', { user: FORM_USER }),
   // Dify reads `message_id` here without checking its user: the gateway checks the message's owner.
-  row('audio.from_text', 'POST', '/text-to-audio', 'audio', 'unsafe', 'json', { dto: TextToAudioDto, user: JSON_USER, ownedInBody: { member: 'message_id', kind: 'message' } }),
+  row('audio.from_text', 'POST', '/text-to-audio', 'audio', 'unsafe', 'json', {
+    dto: TextToAudioDto,
+    user: JSON_USER,
+    ownedInBody: { member: 'message_id', kind: 'message' },
+  }),
   // §4.8 app metadata (`GET /` needs a gateway key here, unlike Dify: see the README)
   row('app.welcome', 'GET', '/', 'app:read', 'idempotent'),
   row('app.info', 'GET', '/info', 'app:read', 'idempotent'),
@@ -194,7 +258,9 @@ export const DIFY_ROUTES: readonly DifyRoute[] = [
   row('app.site', 'GET', '/site', 'app:read', 'idempotent'),
   row('app.end_user', 'GET', '/end-users/:end_user_id', 'app:read', 'idempotent', 'none', { endUserAnswer: true }),
   // §4.9 annotations (app configuration, shared by every team of the app by design)
-  row('annotations.list', 'GET', '/apps/annotations', 'annotations', 'idempotent', 'none', { query: { page: { int: [1, Number.MAX_SAFE_INTEGER] }, limit: { int: [1, Number.MAX_SAFE_INTEGER] } } }),
+  row('annotations.list', 'GET', '/apps/annotations', 'annotations', 'idempotent', 'none', {
+    query: { page: { int: [1, Number.MAX_SAFE_INTEGER] }, limit: { int: [1, Number.MAX_SAFE_INTEGER] } },
+  }),
   row('annotations.create', 'POST', '/apps/annotations', 'annotations', 'unsafe', 'json', { dto: AnnotationDto }),
   row('annotations.update', 'PUT', '/apps/annotations/:annotation_id', 'annotations', 'unsafe', 'json', { dto: AnnotationDto }),
   row('annotations.delete', 'DELETE', '/apps/annotations/:annotation_id', 'annotations', 'unsafe'),
@@ -202,41 +268,145 @@ export const DIFY_ROUTES: readonly DifyRoute[] = [
   row('annotations.reply_status', 'GET', '/apps/annotation-reply/:action/status/:job_id', 'annotations', 'idempotent'),
 
   // §5 knowledge bases, with the dataset key; `:dataset_id` must be on the caller's allow-list.
-  row('datasets.list', 'GET', '/datasets', 'datasets', 'idempotent', 'none', dataset({ listsDatasets: true, query: { page: { int: [1, Number.MAX_SAFE_INTEGER] }, limit: { int: [1, Number.MAX_SAFE_INTEGER] } } })),
+  row(
+    'datasets.list',
+    'GET',
+    '/datasets',
+    'datasets',
+    'idempotent',
+    'none',
+    dataset({ listsDatasets: true, query: { page: { int: [1, Number.MAX_SAFE_INTEGER] }, limit: { int: [1, Number.MAX_SAFE_INTEGER] } } }),
+  ),
   row('datasets.get', 'GET', '/datasets/:dataset_id', 'datasets', 'idempotent', 'none', dataset()),
   row('datasets.update', 'PATCH', '/datasets/:dataset_id', 'datasets:write', 'unsafe', 'json', dataset()),
   row('datasets.delete', 'DELETE', '/datasets/:dataset_id', 'datasets:write', 'unsafe', 'none', dataset()),
   row('datasets.retrieve', 'POST', '/datasets/:dataset_id/retrieve', 'datasets', 'idempotent', 'json', dataset({ dto: RetrieveDto })),
   row('datasets.hit_testing', 'POST', '/datasets/:dataset_id/hit-testing', 'datasets', 'idempotent', 'json', dataset({ dto: RetrieveDto })),
   row('datasets.tags', 'GET', '/datasets/:dataset_id/tags', 'datasets', 'idempotent', 'none', dataset()),
-  row('documents.create_by_text', 'POST', '/datasets/:dataset_id/document/create-by-text', 'datasets:write', 'unsafe', 'json', dataset({ dto: DocumentByTextDto })),
-  row('documents.create_by_text_legacy', 'POST', '/datasets/:dataset_id/document/create_by_text', 'datasets:write', 'unsafe', 'json', dataset({ dto: DocumentByTextDto })),
+  row(
+    'documents.create_by_text',
+    'POST',
+    '/datasets/:dataset_id/document/create-by-text',
+    'datasets:write',
+    'unsafe',
+    'json',
+    dataset({ dto: DocumentByTextDto }),
+  ),
+  row(
+    'documents.create_by_text_legacy',
+    'POST',
+    '/datasets/:dataset_id/document/create_by_text',
+    'datasets:write',
+    'unsafe',
+    'json',
+    dataset({ dto: DocumentByTextDto }),
+  ),
   row('documents.create_by_file', 'POST', '/datasets/:dataset_id/document/create-by-file', 'datasets:write', 'unsafe', 'multipart', dataset()),
   row('documents.create_by_file_legacy', 'POST', '/datasets/:dataset_id/document/create_by_file', 'datasets:write', 'unsafe', 'multipart', dataset()),
-  row('documents.list', 'GET', '/datasets/:dataset_id/documents', 'datasets', 'idempotent', 'none', dataset({ query: { page: { int: [1, Number.MAX_SAFE_INTEGER] }, limit: { int: [1, Number.MAX_SAFE_INTEGER] } } })),
+  row(
+    'documents.list',
+    'GET',
+    '/datasets/:dataset_id/documents',
+    'datasets',
+    'idempotent',
+    'none',
+    dataset({ query: { page: { int: [1, Number.MAX_SAFE_INTEGER] }, limit: { int: [1, Number.MAX_SAFE_INTEGER] } } }),
+  ),
   row('documents.get', 'GET', '/datasets/:dataset_id/documents/:document_id', 'datasets', 'idempotent', 'none', dataset()),
   // §13.1: the canonical "update by file", multipart like its aliases below.
   row('documents.update', 'PATCH', '/datasets/:dataset_id/documents/:document_id', 'datasets:write', 'unsafe', 'multipart', dataset()),
   row('documents.delete', 'DELETE', '/datasets/:dataset_id/documents/:document_id', 'datasets:write', 'unsafe', 'none', dataset()),
-  row('documents.update_by_text', 'POST', '/datasets/:dataset_id/documents/:document_id/update-by-text', 'datasets:write', 'unsafe', 'json', dataset({ dto: DocumentUpdateByTextDto })),
-  row('documents.update_by_text_legacy', 'POST', '/datasets/:dataset_id/documents/:document_id/update_by_text', 'datasets:write', 'unsafe', 'json', dataset({ dto: DocumentUpdateByTextDto })),
+  row(
+    'documents.update_by_text',
+    'POST',
+    '/datasets/:dataset_id/documents/:document_id/update-by-text',
+    'datasets:write',
+    'unsafe',
+    'json',
+    dataset({ dto: DocumentUpdateByTextDto }),
+  ),
+  row(
+    'documents.update_by_text_legacy',
+    'POST',
+    '/datasets/:dataset_id/documents/:document_id/update_by_text',
+    'datasets:write',
+    'unsafe',
+    'json',
+    dataset({ dto: DocumentUpdateByTextDto }),
+  ),
   row('documents.update_by_file', 'POST', '/datasets/:dataset_id/documents/:document_id/update-by-file', 'datasets:write', 'unsafe', 'multipart', dataset()),
-  row('documents.update_by_file_legacy', 'POST', '/datasets/:dataset_id/documents/:document_id/update_by_file', 'datasets:write', 'unsafe', 'multipart', dataset()),
+  row(
+    'documents.update_by_file_legacy',
+    'POST',
+    '/datasets/:dataset_id/documents/:document_id/update_by_file',
+    'datasets:write',
+    'unsafe',
+    'multipart',
+    dataset(),
+  ),
   row('documents.indexing_status', 'GET', '/datasets/:dataset_id/documents/:batch/indexing-status', 'datasets', 'idempotent', 'none', dataset()),
   row('documents.download', 'GET', '/datasets/:dataset_id/documents/:document_id/download', 'datasets', 'idempotent', 'none', dataset()),
   row('documents.upload_file', 'GET', '/datasets/:dataset_id/documents/:document_id/upload-file', 'datasets', 'idempotent', 'none', dataset()),
   row('documents.download_zip', 'POST', '/datasets/:dataset_id/documents/download-zip', 'datasets', 'idempotent', 'json', dataset()),
   row('documents.set_status', 'PATCH', '/datasets/:dataset_id/documents/status/:document_action', 'datasets:write', 'unsafe', 'json', dataset()),
   row('documents.set_metadata', 'POST', '/datasets/:dataset_id/documents/metadata', 'datasets:write', 'unsafe', 'json', dataset()),
-  row('segments.create', 'POST', '/datasets/:dataset_id/documents/:document_id/segments', 'datasets:write', 'unsafe', 'json', dataset({ dto: SegmentsCreateDto })),
-  row('segments.list', 'GET', '/datasets/:dataset_id/documents/:document_id/segments', 'datasets', 'idempotent', 'none', dataset({ query: { page: { int: [1, Number.MAX_SAFE_INTEGER] }, limit: { int: [1, Number.MAX_SAFE_INTEGER] } } })),
+  row(
+    'segments.create',
+    'POST',
+    '/datasets/:dataset_id/documents/:document_id/segments',
+    'datasets:write',
+    'unsafe',
+    'json',
+    dataset({ dto: SegmentsCreateDto }),
+  ),
+  row(
+    'segments.list',
+    'GET',
+    '/datasets/:dataset_id/documents/:document_id/segments',
+    'datasets',
+    'idempotent',
+    'none',
+    dataset({ query: { page: { int: [1, Number.MAX_SAFE_INTEGER] }, limit: { int: [1, Number.MAX_SAFE_INTEGER] } } }),
+  ),
   row('segments.get', 'GET', '/datasets/:dataset_id/documents/:document_id/segments/:segment_id', 'datasets', 'idempotent', 'none', dataset()),
   row('segments.update', 'POST', '/datasets/:dataset_id/documents/:document_id/segments/:segment_id', 'datasets:write', 'unsafe', 'json', dataset()),
   row('segments.delete', 'DELETE', '/datasets/:dataset_id/documents/:document_id/segments/:segment_id', 'datasets:write', 'unsafe', 'none', dataset()),
-  row('child_chunks.create', 'POST', '/datasets/:dataset_id/documents/:document_id/segments/:segment_id/child_chunks', 'datasets:write', 'unsafe', 'json', dataset({ dto: ChildChunkDto })),
-  row('child_chunks.list', 'GET', '/datasets/:dataset_id/documents/:document_id/segments/:segment_id/child_chunks', 'datasets', 'idempotent', 'none', dataset()),
-  row('child_chunks.update', 'PATCH', '/datasets/:dataset_id/documents/:document_id/segments/:segment_id/child_chunks/:child_chunk_id', 'datasets:write', 'unsafe', 'json', dataset({ dto: ChildChunkDto })),
-  row('child_chunks.delete', 'DELETE', '/datasets/:dataset_id/documents/:document_id/segments/:segment_id/child_chunks/:child_chunk_id', 'datasets:write', 'unsafe', 'none', dataset()),
+  row(
+    'child_chunks.create',
+    'POST',
+    '/datasets/:dataset_id/documents/:document_id/segments/:segment_id/child_chunks',
+    'datasets:write',
+    'unsafe',
+    'json',
+    dataset({ dto: ChildChunkDto }),
+  ),
+  row(
+    'child_chunks.list',
+    'GET',
+    '/datasets/:dataset_id/documents/:document_id/segments/:segment_id/child_chunks',
+    'datasets',
+    'idempotent',
+    'none',
+    dataset(),
+  ),
+  row(
+    'child_chunks.update',
+    'PATCH',
+    '/datasets/:dataset_id/documents/:document_id/segments/:segment_id/child_chunks/:child_chunk_id',
+    'datasets:write',
+    'unsafe',
+    'json',
+    dataset({ dto: ChildChunkDto }),
+  ),
+  row(
+    'child_chunks.delete',
+    'DELETE',
+    '/datasets/:dataset_id/documents/:document_id/segments/:segment_id/child_chunks/:child_chunk_id',
+    'datasets:write',
+    'unsafe',
+    'none',
+    dataset(),
+  ),
   row('metadata.create', 'POST', '/datasets/:dataset_id/metadata', 'datasets:write', 'unsafe', 'json', dataset({ dto: MetadataCreateDto })),
   row('metadata.list', 'GET', '/datasets/:dataset_id/metadata', 'datasets', 'idempotent', 'none', dataset()),
   row('metadata.update', 'PATCH', '/datasets/:dataset_id/metadata/:metadata_id', 'datasets:write', 'unsafe', 'json', dataset({ dto: MetadataUpdateDto })),
@@ -245,7 +415,15 @@ export const DIFY_ROUTES: readonly DifyRoute[] = [
   row('metadata.built_in_toggle', 'POST', '/datasets/:dataset_id/metadata/built-in/:action', 'datasets:write', 'unsafe', 'none', dataset()),
   // §13.2 per-dataset pipeline routes: they act on one knowledge base (its allow-list applies).
   row('pipeline.datasource_plugins', 'GET', '/datasets/:dataset_id/pipeline/datasource-plugins', 'datasets', 'idempotent', 'none', dataset()),
-  row('pipeline.node_run', 'POST', '/datasets/:dataset_id/pipeline/datasource/nodes/:node_id/run', 'datasets:write', 'unsafe', 'json', dataset({ stream: true })),
+  row(
+    'pipeline.node_run',
+    'POST',
+    '/datasets/:dataset_id/pipeline/datasource/nodes/:node_id/run',
+    'datasets:write',
+    'unsafe',
+    'json',
+    dataset({ stream: true }),
+  ),
   row('pipeline.run', 'POST', '/datasets/:dataset_id/pipeline/run', 'datasets:write', 'unsafe', 'json', dataset({ stream: true })),
 
   // Workspace-wide knowledge endpoints: they are not about one knowledge base (they create one,

@@ -35,7 +35,11 @@ export function earlyRefusal(auth: CallerAuthService, refusals: RefusalAuditor) 
       if (res.headersSent || res.destroyed) return;
       const requestId = assignRequestId(req, res);
       const body = JSON.stringify({ code: 'unauthorized', message: REFUSAL_MESSAGES[reason], status: 401, request_id: requestId });
-      res.writeHead(401, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'www-authenticate': 'Bearer realm="api"' });
+      res.writeHead(401, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        'www-authenticate': 'Bearer realm="api"',
+      });
       res.end(body);
     });
   };

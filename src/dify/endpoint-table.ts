@@ -38,7 +38,10 @@ export function renderEndpointTable(routes: readonly DifyRoute[] = DIFY_ROUTES):
     '',
     '| # | method | path under /v1 | Dify key | scope | body | checked before sending |',
     '|---|---|---|---|---|---|---|',
-    ...routes.map((r, i) => `| ${i + 1} | ${r.method} | \`${r.path || '/'}\` | ${r.target === 'dataset' ? 'knowledge' : 'app'} | \`${r.scope}\` | ${r.body} | ${checks(r)} |`),
+    ...routes.map(
+      (r, i) =>
+        `| ${i + 1} | ${r.method} | \`${r.path || '/'}\` | ${r.target === 'dataset' ? 'knowledge' : 'app'} | \`${r.scope}\` | ${r.body} | ${checks(r)} |`,
+    ),
     TABLE_END,
   ];
   return lines.join('\n');

@@ -118,7 +118,12 @@ export class IdempotencyService {
 
   private async release(id: string, requestId: string): Promise<void> {
     if (this.redis.client) {
-      await this.redis.client.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, this.redisKey(id), `in_flight|${requestId}`);
+      await this.redis.client.eval(
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+        1,
+        this.redisKey(id),
+        `in_flight|${requestId}`,
+      );
       return;
     }
     if (this.memory.get(id)?.requestId === requestId) this.memory.delete(id);

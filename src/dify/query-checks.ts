@@ -11,13 +11,7 @@ import { GatewayErrors } from '../common/errors/gateway-errors.js';
  * - `{ pattern }`: matches, when given.
  */
 export type QueryRule =
-  | 'required'
-  | 'uuid'
-  | 'uuid-required'
-  | 'datetime'
-  | { int: readonly [number, number] }
-  | { oneOf: readonly string[] }
-  | { pattern: RegExp };
+  'required' | 'uuid' | 'uuid-required' | 'datetime' | { int: readonly [number, number] } | { oneOf: readonly string[] } | { pattern: RegExp };
 
 export type QueryRules = Readonly<Record<string, QueryRule>>;
 

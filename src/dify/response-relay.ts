@@ -74,7 +74,8 @@ async function relaySse(upstream: DifyCallResponse, res: ServerResponse, encoded
     const partial = observer.end();
     if (partial.length > 0) res.write(partial);
     const reason = upstream.abortReason();
-    const { status, code, message } = reason === 'timeout' ? DifyErrors.streamIdle() : reason === 'shutdown' ? DifyErrors.streamDrained() : DifyErrors.streamInterrupted();
+    const { status, code, message } =
+      reason === 'timeout' ? DifyErrors.streamIdle() : reason === 'shutdown' ? DifyErrors.streamDrained() : DifyErrors.streamInterrupted();
     // The status is already 200: tell the caller the Dify way, never with a clean-looking end.
     if (!encoded) res.write(`data: ${JSON.stringify({ event: 'error', status, code, message })}\n\n`);
     res.end();

@@ -7,7 +7,10 @@ const UUID = '0b0e9d7c-1f2a-4c3b-9d8e-7f6a5b4c3d2e';
 describe('matchRoute', () => {
   it('matches every row of the table with sample ids and rebuilds the same path', () => {
     for (const route of DIFY_ROUTES) {
-      const path = route.path.replace(/:action/g, 'enable').replace(/:document_action/g, 'un_archive').replace(/:[a-z_]+/g, '0b0e9d7c-1f2a-4c3b-9d8e-7f6a5b4c3d2e');
+      const path = route.path
+        .replace(/:action/g, 'enable')
+        .replace(/:document_action/g, 'un_archive')
+        .replace(/:[a-z_]+/g, '0b0e9d7c-1f2a-4c3b-9d8e-7f6a5b4c3d2e');
       const match = matchRoute(route.method, path === '/' ? '' : path);
       expect(match).toMatchObject({ kind: 'matched', route: { name: route.name } });
       if (match.kind === 'matched') expect(match.upstreamPath).toBe(path);
@@ -53,7 +56,9 @@ describe('matchRoute', () => {
   it('reads /datasets/tags as the workspace tag list, never as a knowledge base id', () => {
     expect(matchRoute('GET', '/datasets/tags')).toMatchObject({ route: { name: 'tags.list', scope: 'datasets:workspace' } });
     expect(matchRoute('POST', '/datasets')).toMatchObject({ route: { name: 'datasets.create', scope: 'datasets:workspace' } });
-    expect(matchRoute('GET', '/workspaces/current/models/model-types/text-embedding')).toMatchObject({ route: { name: 'models.by_type', scope: 'datasets:workspace' } });
+    expect(matchRoute('GET', '/workspaces/current/models/model-types/text-embedding')).toMatchObject({
+      route: { name: 'models.by_type', scope: 'datasets:workspace' },
+    });
   });
 
   it.each([

@@ -26,7 +26,11 @@ describe('SseObserver', () => {
 
   it('records an in-stream error event and workflow run ids', () => {
     const observer = new SseObserver();
-    observer.push(Buffer.from('data: {"event":"workflow_started","workflow_run_id":"w1","task_id":"t2","data":{}}\n\ndata: {"event":"error","status":500,"code":"internal_server_error","message":"x"}\n\n'));
+    observer.push(
+      Buffer.from(
+        'data: {"event":"workflow_started","workflow_run_id":"w1","task_id":"t2","data":{}}\n\ndata: {"event":"error","status":500,"code":"internal_server_error","message":"x"}\n\n',
+      ),
+    );
     expect(observer.observation).toMatchObject({ workflowRunId: 'w1', taskId: 't2', terminal: 'error', streamErrorCode: 'internal_server_error' });
   });
 
@@ -43,18 +47,27 @@ describe('SseObserver', () => {
     expect(observer.push(Buffer.from('data: {"event":"message","answer":"app-NOTaKEYjustTEXT12345"}\n\ndata: {"eve')).toString()).toBe(
       'data: {"event":"message","answer":"app-NOTaKEYjustTEXT12345"}\n\n',
     );
-    const out = observer.push(Buffer.from('nt":"error","status":400,"code":"completion_request_error","message":"bad key app-SECRETsecret0123456789"}\n\n')).toString();
+    const out = observer
+      .push(Buffer.from('nt":"error","status":400,"code":"completion_request_error","message":"bad key app-SECRETsecret0123456789"}\n\n'))
+      .toString();
     expect(out).not.toContain('SECRET');
     expect(JSON.parse(out.slice(6))).toEqual({ event: 'error', status: 400, code: 'completion_request_error', message: 'bad key ***' });
   });
 
   it('sums the node prices of a workflow stream; a chatflow message_end usage replaces the sum', () => {
-    const node = (price: string) => `data: {"event":"node_finished","workflow_run_id":"w1","data":{"execution_metadata":{"total_tokens":5,"total_price":"${price}","currency":"USD"}}}\n\n`;
+    const node = (price: string) =>
+      `data: {"event":"node_finished","workflow_run_id":"w1","data":{"execution_metadata":{"total_tokens":5,"total_price":"${price}","currency":"USD"}}}\n\n`;
     const workflow = new SseObserver();
-    workflow.push(Buffer.from(node('0.0000120') + node('0.5') + 'data: {"event":"workflow_finished","workflow_run_id":"w1","data":{"total_tokens":33,"outputs":{"text":"hi"}}}\n\n'));
+    workflow.push(
+      Buffer.from(
+        node('0.0000120') + node('0.5') + 'data: {"event":"workflow_finished","workflow_run_id":"w1","data":{"total_tokens":33,"outputs":{"text":"hi"}}}\n\n',
+      ),
+    );
     expect(workflow.observation).toMatchObject({ totalTokens: 33, totalPrice: '0.5000120', currency: 'USD', terminal: 'workflow_finished' });
     const chatflow = new SseObserver();
-    chatflow.push(Buffer.from(node('0.1') + 'data: {"event":"message_end","metadata":{"usage":{"total_tokens":9,"total_price":"0.0420","currency":"USD"}}}\n\n'));
+    chatflow.push(
+      Buffer.from(node('0.1') + 'data: {"event":"message_end","metadata":{"usage":{"total_tokens":9,"total_price":"0.0420","currency":"USD"}}}\n\n'),
+    );
     expect(chatflow.observation).toMatchObject({ totalTokens: 9, totalPrice: '0.0420' });
   });
 
@@ -69,13 +82,19 @@ describe('SseObserver', () => {
     capturing.push(Buffer.from(events));
     expect(capturing.observation.answerText).toBe('Hello');
     const workflow = new SseObserver({}, { captureAnswer: true });
-    workflow.push(Buffer.from('data: {"event":"text_chunk","data":{"text":"a"}}\n\ndata: {"event":"text_chunk","data":{"text":"b"}}\n\ndata: {"event":"workflow_finished","data":{"outputs":{"x":1}}}\n\n'));
+    workflow.push(
+      Buffer.from(
+        'data: {"event":"text_chunk","data":{"text":"a"}}\n\ndata: {"event":"text_chunk","data":{"text":"b"}}\n\ndata: {"event":"workflow_finished","data":{"outputs":{"x":1}}}\n\n',
+      ),
+    );
     expect(workflow.observation.answerText).toBe('ab');
   });
 
   it('reads usage and answer from blocking bodies', () => {
     const chat: CallObservation = {};
-    observeJson({ answer: 'Hi', conversation_id: 'c', message_id: 'm', metadata: { usage: { total_tokens: 4, total_price: '0.01', currency: 'EUR' } } }, chat, { captureAnswer: true });
+    observeJson({ answer: 'Hi', conversation_id: 'c', message_id: 'm', metadata: { usage: { total_tokens: 4, total_price: '0.01', currency: 'EUR' } } }, chat, {
+      captureAnswer: true,
+    });
     expect(chat).toMatchObject({ answerText: 'Hi', totalTokens: 4, totalPrice: '0.01', currency: 'EUR', messageId: 'm' });
     const run: CallObservation = {};
     observeJson({ task_id: 't', workflow_run_id: 'w', data: { total_tokens: 7, outputs: { answer: 'x' } } }, run, { captureAnswer: true });

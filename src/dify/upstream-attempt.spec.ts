@@ -47,10 +47,12 @@ function request(over: Partial<UpstreamRequest> = {}): UpstreamRequest {
   };
 }
 
-const rateLimited = (retryAfter: string): Handler => (_req, res) => {
-  res.writeHead(429, { 'content-type': 'application/json', 'retry-after': retryAfter });
-  res.end(JSON.stringify({ code: 'too_many_requests', message: 'slow down', status: 429 }));
-};
+const rateLimited =
+  (retryAfter: string): Handler =>
+  (_req, res) => {
+    res.writeHead(429, { 'content-type': 'application/json', 'retry-after': retryAfter });
+    res.end(JSON.stringify({ code: 'too_many_requests', message: 'slow down', status: 429 }));
+  };
 
 describe('sendAttempt', () => {
   it('ends at once when a streamed body failed before the request could send it (a refused upload)', async () => {
@@ -92,7 +94,13 @@ describe('sendAttempt', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     const refused = await sendAttempt(http, request({ url: `http://127.0.0.1:${port}/v1/info`, retryClass: 'unsafe', method: 'POST' }));
-    expect(refused).toMatchObject({ ok: false, label: 'network', countsAgainstApp: true, failure: { networkCode: 'ECONNREFUSED', sent: false }, error: { mayHaveReachedDify: false } });
+    expect(refused).toMatchObject({
+      ok: false,
+      label: 'network',
+      countsAgainstApp: true,
+      failure: { networkCode: 'ECONNREFUSED', sent: false },
+      error: { mayHaveReachedDify: false },
+    });
     expect(JSON.stringify(refused)).not.toContain(KEY);
 
     handler = (req) => req.socket.destroy();
@@ -142,7 +150,13 @@ describe('the attempt loop on real sockets', () => {
 
     // Were it queued, it would wait for the held stream, which ends only below: the test would hang.
     const refused = await runAttempts(() => sendAttempt(singleHttp, request()), loop());
-    expect(refused).toMatchObject({ ok: false, end: 'failed', decision: { reason: 'pool_full' }, attempts: 1, error: { kind: 'pool_full', networkCode: POOL_FULL_CODE } });
+    expect(refused).toMatchObject({
+      ok: false,
+      end: 'failed',
+      decision: { reason: 'pool_full' },
+      attempts: 1,
+      error: { kind: 'pool_full', networkCode: POOL_FULL_CODE },
+    });
 
     finish();
     await new Promise((resolve) => (held as { value: { data: Readable } }).value.data.on('end', resolve).resume());

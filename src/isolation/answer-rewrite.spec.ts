@@ -53,9 +53,7 @@ describe('SseAnswerRewrite', () => {
       const chunks: Buffer[] = [];
       for (let i = 0; i < input.length; i += size) chunks.push(Buffer.from(input.slice(i, i + size)));
       const out = await text(Readable.from(chunks).pipe(new SseAnswerRewrite(ns)));
-      expect(out).toBe(
-        frames[0] + frames[1] + 'data: {"event":"workflow_finished","data":{"created_by":{"id":"e1","user":"alice"}}}\n\n' + frames[3],
-      );
+      expect(out).toBe(frames[0] + frames[1] + 'data: {"event":"workflow_finished","data":{"created_by":{"id":"e1","user":"alice"}}}\n\n' + frames[3]);
     }
   });
 

@@ -40,22 +40,33 @@ export async function listAllowedDatasets(target: DifyAppConfig, allowed: string
   const page = intParam(query, 'page', 1, 1, 1_000_000);
   const limit = Math.min(MAX_LIMIT, intParam(query, 'limit', 20, 1, 1_000_000));
   const keyword = query.get('keyword')?.toLowerCase() || undefined;
-  const tagIds = query.getAll('tag_ids').flatMap((v) => v.split(',')).filter(Boolean);
+  const tagIds = query
+    .getAll('tag_ids')
+    .flatMap((v) => v.split(','))
+    .filter(Boolean);
 
   let attempts = 0;
   const found: Dataset[] = [];
   for (let i = 0; i < allowed.length; i += PARALLEL) {
-    const batch = await Promise.all(allowed.slice(i, i + PARALLEL).map(async (id) => {
-      try {
-        const response = await send({ app: target, route: GET_DATASET, upstreamPath: `/datasets/${encodeURIComponent(id)}`, rawQuery: '', headers: { accept: 'application/json' } });
-        attempts += response.attempts;
-        return JSON.parse((await readLimited(response.body, 1024 * 1024)).toString('utf8')) as Dataset;
-      } catch (error) {
-        if (error instanceof DifyError && error.status === 404) return undefined; // deleted in Dify
-        if (error instanceof SyntaxError) throw DifyErrors.malformedJson();
-        throw error;
-      }
-    }));
+    const batch = await Promise.all(
+      allowed.slice(i, i + PARALLEL).map(async (id) => {
+        try {
+          const response = await send({
+            app: target,
+            route: GET_DATASET,
+            upstreamPath: `/datasets/${encodeURIComponent(id)}`,
+            rawQuery: '',
+            headers: { accept: 'application/json' },
+          });
+          attempts += response.attempts;
+          return JSON.parse((await readLimited(response.body, 1024 * 1024)).toString('utf8')) as Dataset;
+        } catch (error) {
+          if (error instanceof DifyError && error.status === 404) return undefined; // deleted in Dify
+          if (error instanceof SyntaxError) throw DifyErrors.malformedJson();
+          throw error;
+        }
+      }),
+    );
     for (const dataset of batch) if (dataset && typeof dataset.id === 'string') found.push(dataset);
   }
 

@@ -70,7 +70,6 @@ const NOT_FOUND: Record<OwnedKind, () => GatewayError> = {
  */
 @Injectable()
 export class IsolationService {
-
   constructor(private readonly owners: ResourceOwnerLedger) {}
 
   async prepare(call: AdmittedCall, req: Request, rawQuery: string): Promise<PreparedRequest> {
@@ -170,7 +169,9 @@ export class IsolationService {
       let events = 0;
       // Form tokens come late (a `human_input_required` event when the run pauses): lines that
       // mention one are parsed wherever they are, and the token recorded before it is passed on.
-      const forms = call.route.records?.includes('form') ? { needle: FORM_TOKEN_NEEDLE, onEvent: (event: Record<string, unknown>) => this.recordForms(call, event) } : undefined;
+      const forms = call.route.records?.includes('form')
+        ? { needle: FORM_TOKEN_NEEDLE, onEvent: (event: Record<string, unknown>) => this.recordForms(call, event) }
+        : undefined;
       const rewrite = new SseAnswerRewrite(
         call.ns,
         wanted.size > 0 ? async (event) => (await this.recordIds(call, event, wanted), wanted.size > 0 && ++events < IDS_WITHIN_EVENTS) : undefined,
@@ -228,7 +229,10 @@ export class IsolationService {
    */
   private async recordForms(call: AdmittedCall, data: Record<string, unknown>): Promise<void> {
     const tokens = formTokensIn(data);
-    await this.recordOwners(call, tokens.map((resourceId) => ({ kind: 'form' as const, resourceId })));
+    await this.recordOwners(
+      call,
+      tokens.map((resourceId) => ({ kind: 'form' as const, resourceId })),
+    );
   }
 
   /** Never rejects: if the insert fails (the ledger logs it), only a later use of these ids fails (closed). */
@@ -248,4 +252,3 @@ export function localJson(status: number, body: unknown): DifyCallResponse {
     abortReason: () => undefined,
   };
 }
-

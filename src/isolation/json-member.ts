@@ -50,7 +50,8 @@ function topLevelMembers(raw: Buffer): Member[] {
     const valueEnd = skipValue(raw, valueStart);
     members.push({ key, valueStart, valueEnd });
     i = skipWs(raw, valueEnd);
-    if (raw[i] === 0x2c) i++; // ,
+    if (raw[i] === 0x2c)
+      i++; // ,
     else if (raw[i] === 0x7d) return members;
     else throw new Error('malformed JSON object');
   }
@@ -65,7 +66,8 @@ function skipWs(raw: Buffer, i: number): number {
 function skipString(raw: Buffer, i: number): number {
   if (raw[i] !== 0x22) throw new Error('malformed JSON string');
   for (i++; i < raw.length; i++) {
-    if (raw[i] === 0x5c) i++; // backslash: skip the escaped character
+    if (raw[i] === 0x5c)
+      i++; // backslash: skip the escaped character
     else if (raw[i] === 0x22) return i + 1;
   }
   throw new Error('unterminated JSON string');

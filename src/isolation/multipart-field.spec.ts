@@ -11,7 +11,8 @@ function body(parts: string[], { preamble = '', epilogue = '\r\n' } = {}): Buffe
   return Buffer.from(`${preamble}${parts.map((p) => `--${B}\r\n${p}\r\n`).join('')}--${B}--${epilogue}`, 'latin1');
 }
 const field = (name: string, value: string) => `Content-Disposition: form-data; name="${name}"\r\n\r\n${value}`;
-const file = (name: string, data: string) => `Content-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n${data}`;
+const file = (name: string, data: string) =>
+  `Content-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n${data}`;
 
 /** Runs the body through the rewrite in chunks of the given sizes (cycled). */
 async function run(input: Buffer, chunkSizes: number[] = [input.length]): Promise<{ out: Buffer; error?: Error }> {
@@ -80,7 +81,7 @@ describe('MultipartFieldRewrite', () => {
     ['a bare LF in part headers', ['Content-Disposition: form-data; name="file"; filename="x"\nContent-Disposition: form-data; name="user"\r\n\r\nv']],
     ['two Content-Disposition headers', ['Content-Disposition: form-data; name="x"\r\nContent-Disposition: form-data; name="user"\r\n\r\nv']],
     ['a repeated parameter', ['Content-Disposition: form-data; name="x"; name="user"\r\n\r\nv']],
-    ['conflicting name and name*', ["Content-Disposition: form-data; name=\"x\"; name*=UTF-8''user\r\n\r\nv"]],
+    ['conflicting name and name*', ['Content-Disposition: form-data; name="x"; name*=UTF-8\'\'user\r\n\r\nv']],
     ['a folded header', ['Content-Disposition: form-data;\r\n name="user"\r\n\r\nv']],
     ['a part without Content-Disposition', ['Content-Type: text/plain\r\n\r\nv']],
     ['a transfer encoding', ['Content-Disposition: form-data; name="user"\r\nContent-Transfer-Encoding: base64\r\n\r\nYWxpY2U=']],

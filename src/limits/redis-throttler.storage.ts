@@ -52,7 +52,14 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     const client = this.redis.client as unknown as {
       dgwThrottle(k1: string, k2: string, ttl: number, limit: number, block: number, member: string): Promise<[number, number, number, number]>;
     };
-    const [totalHits, untilFree, blocked, untilUnblocked] = await client.dgwThrottle(hits, `${hits}:blocked`, ttl, limit, blockDuration, randomBytes(6).toString('hex'));
+    const [totalHits, untilFree, blocked, untilUnblocked] = await client.dgwThrottle(
+      hits,
+      `${hits}:blocked`,
+      ttl,
+      limit,
+      blockDuration,
+      randomBytes(6).toString('hex'),
+    );
     return {
       totalHits,
       timeToExpire: Math.max(0, Math.ceil(untilFree / 1000)),

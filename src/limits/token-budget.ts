@@ -41,7 +41,11 @@ export class TokenBudget {
       this.local.set(key, total);
       return total;
     }
-    const results = await this.redis.client.multi().incrby(key, Math.round(tokens)).pexpire(key, 2 * DAY_MS).exec();
+    const results = await this.redis.client
+      .multi()
+      .incrby(key, Math.round(tokens))
+      .pexpire(key, 2 * DAY_MS)
+      .exec();
     return Number(results?.[0]?.[1] ?? 0);
   }
 

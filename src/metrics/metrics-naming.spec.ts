@@ -9,7 +9,17 @@ const RULES = { prefix: 'dify_gateway_', forbiddenHistogramLabels: ['key', 'call
 /** A service that has seen one of everything, so every family has samples to check. */
 async function exercised(): Promise<string> {
   const m = new MetricsService();
-  m.observeCall({ route: 'chat.create', app: 'default', key: 'k-1', status: 200, seconds: 0.4, tokens: 120, cost: '0.0031', currency: 'USD', firstByteSeconds: 0.08 });
+  m.observeCall({
+    route: 'chat.create',
+    app: 'default',
+    key: 'k-1',
+    status: 200,
+    seconds: 0.4,
+    tokens: 120,
+    cost: '0.0031',
+    currency: 'USD',
+    firstByteSeconds: 0.08,
+  });
   m.observeCall({ route: 'chat.create', app: 'default', key: null, status: 401, seconds: 0.001 });
   m.upstreamAttempt('default', 'chat.create', 'ok', 0.3);
   m.retry('default', 'chat.create', 'status_503');

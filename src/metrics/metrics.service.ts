@@ -37,11 +37,7 @@ export class MetricsService {
   readonly audit = new AuditMetrics(this.registry);
   private readonly keys = new KeyLabels();
 
-  private readonly requests = this.counter(
-    'requests_total',
-    'Calls to /v1 by route, Dify app and answered status.',
-    ['route', 'app', 'status'],
-  );
+  private readonly requests = this.counter('requests_total', 'Calls to /v1 by route, Dify app and answered status.', ['route', 'app', 'status']);
   private readonly duration = new Histogram({
     name: `${METRIC_PREFIX}request_duration_seconds`,
     help: 'Duration of /v1 calls (streams until their end) by route, app and status.',
@@ -56,17 +52,13 @@ export class MetricsService {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60],
     registers: [this.registry],
   });
-  private readonly keyRequests = this.counter(
-    'key_requests_total',
-    'Calls to /v1 per gateway key, app and status class (2xx, 4xx, 5xx).',
-    ['key', 'app', 'status_class'],
-  );
+  private readonly keyRequests = this.counter('key_requests_total', 'Calls to /v1 per gateway key, app and status class (2xx, 4xx, 5xx).', [
+    'key',
+    'app',
+    'status_class',
+  ]);
   private readonly tokens = this.counter('tokens_total', 'Tokens Dify reported as used, by app and gateway key.', ['app', 'key']);
-  private readonly cost = this.counter(
-    'cost_total',
-    'Price Dify reported, in its currency, by app, gateway key and currency.',
-    ['app', 'key', 'currency'],
-  );
+  private readonly cost = this.counter('cost_total', 'Price Dify reported, in its currency, by app, gateway key and currency.', ['app', 'key', 'currency']);
   private readonly upstream = new Histogram({
     name: `${METRIC_PREFIX}dify_upstream_duration_seconds`,
     help: 'Time from sending one attempt to Dify until its answer began (or failed), by app, route and result.',
@@ -74,43 +66,42 @@ export class MetricsService {
     buckets: DURATION_BUCKETS.slice(0, -2),
     registers: [this.registry],
   });
-  private readonly retries = this.counter(
-    'dify_retries_total',
-    'Attempts repeated by the gateway, by app, route and the failure that was retried.',
-    ['app', 'route', 'reason'],
-  );
+  private readonly retries = this.counter('dify_retries_total', 'Attempts repeated by the gateway, by app, route and the failure that was retried.', [
+    'app',
+    'route',
+    'reason',
+  ]);
   private readonly breakerState = new Gauge({
     name: `${METRIC_PREFIX}dify_breaker_state`,
     help: 'Circuit breaker state per Dify app: 1 for the state it is in, 0 for the others.',
     labelNames: ['app', 'state'] as const,
     registers: [this.registry],
   });
-  private readonly breakerTransitions = this.counter(
-    'dify_breaker_transitions_total',
-    'Circuit breaker state changes per Dify app and new state.',
-    ['app', 'state'],
-  );
-  private readonly rejected = this.counter(
-    'rejected_requests_total',
-    'Calls the gateway refused before reaching Dify, by route, app and reason.',
-    ['route', 'app', 'reason'],
-  );
-  private readonly rateLimited = this.counter(
-    'rate_limited_total',
-    'Calls answered 429, by route, app, who limited them (dify or gateway) and code.',
-    ['route', 'app', 'source', 'code'],
-  );
+  private readonly breakerTransitions = this.counter('dify_breaker_transitions_total', 'Circuit breaker state changes per Dify app and new state.', [
+    'app',
+    'state',
+  ]);
+  private readonly rejected = this.counter('rejected_requests_total', 'Calls the gateway refused before reaching Dify, by route, app and reason.', [
+    'route',
+    'app',
+    'reason',
+  ]);
+  private readonly rateLimited = this.counter('rate_limited_total', 'Calls answered 429, by route, app, who limited them (dify or gateway) and code.', [
+    'route',
+    'app',
+    'source',
+    'code',
+  ]);
   private readonly inflight = new Gauge({
     name: `${METRIC_PREFIX}dify_inflight_calls`,
     help: 'Calls to Dify in progress per app (the bulkhead occupancy), streams included.',
     labelNames: ['app'] as const,
     registers: [this.registry],
   });
-  private readonly stops = this.counter(
-    'dify_stream_stops_total',
-    'Stop calls sent to Dify for streams whose caller went away, by app and result.',
-    ['app', 'result'],
-  );
+  private readonly stops = this.counter('dify_stream_stops_total', 'Stop calls sent to Dify for streams whose caller went away, by app and result.', [
+    'app',
+    'result',
+  ]);
 
   constructor() {
     collectProcessMetrics(this.registry);

@@ -5,7 +5,10 @@ import { createRequire } from 'node:module';
 
 // @Type(() => KeyLimitsDto) lives in class-transformer's storage: with it, nested bodies become $refs.
 const { defaultMetadataStorage } = createRequire(import.meta.url)('class-transformer/cjs/storage.js') as { defaultMetadataStorage: object };
-type ValidationMetadata = { constraintCls: Function };
+/** A class (a DTO or a validator constraint); class-validator's own signatures say `Function`. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the type class-validator's API takes
+type AnyClass = Function;
+type ValidationMetadata = { constraintCls: AnyClass };
 
 export const SCHEMA_REF_PREFIX = '#/components/schemas/';
 
@@ -46,13 +49,13 @@ const OPTIONS = {
  * the `classes` given: a subclass that adds no rule of its own (StopTaskDto) has no metadata of
  * its own, so it is listed only when asked for by name.
  */
-export function dtoSchemas(classes: readonly Function[] = []): Record<string, SchemaObject> {
+export function dtoSchemas(classes: readonly AnyClass[] = []): Record<string, SchemaObject> {
   const schemas = validationMetadatasToSchemas(OPTIONS) as unknown as Record<string, SchemaObject>;
   for (const cls of classes) schemas[cls.name] ??= targetConstructorToSchema(cls, OPTIONS) as unknown as SchemaObject;
   return schemas;
 }
 
 /** One DTO's schema (its own rules and its parents'). */
-export function dtoSchema(cls: Function): SchemaObject {
+export function dtoSchema(cls: AnyClass): SchemaObject {
   return targetConstructorToSchema(cls, OPTIONS) as unknown as SchemaObject;
 }

@@ -31,7 +31,7 @@ export function buildOpenApiDocument(app: INestApplication, version: string): Op
     .setOpenAPIVersion(OPENAPI_VERSION)
     .setTitle('dify-gateway')
     .setDescription(
-      'A gateway in front of the Dify Service API. `/v1` is Dify\'s API with a gateway key (`Authorization: Bearer dgw_…`) ' +
+      "A gateway in front of the Dify Service API. `/v1` is Dify's API with a gateway key (`Authorization: Bearer dgw_…`) " +
         'in place of a Dify key; each operation lists the scope it needs. Errors are `{code, message, status}` as in Dify.',
     )
     .setVersion(version)

@@ -18,8 +18,10 @@ const TRACER_NAME = 'dify-gateway';
 /** The SDK's own warnings (an exporter that cannot reach its collector) in the gateway's log, masked. */
 function diagLogger(): DiagLogger {
   const logger = new Logger('OpenTelemetry');
-  const line = (level: 'warn' | 'error') => (message: string, ...args: unknown[]) =>
-    logger[level](redactText([message, ...args.map((arg) => (arg instanceof Error ? arg.message : String(arg)))].join(' ')));
+  const line =
+    (level: 'warn' | 'error') =>
+    (message: string, ...args: unknown[]) =>
+      logger[level](redactText([message, ...args.map((arg) => (arg instanceof Error ? arg.message : String(arg)))].join(' ')));
   const quiet = () => undefined;
   return { error: line('error'), warn: line('warn'), info: quiet, debug: quiet, verbose: quiet };
 }

@@ -32,7 +32,7 @@ describe('imports between the folders of src/', () => {
   it('finds none where imports go one way, whatever a spec file imports', () => {
     const root = tree({
       'a/a.ts': "import { B } from '../b/b.js';",
-      'b/b.ts': "export const B = 1;",
+      'b/b.ts': 'export const B = 1;',
       'b/b.spec.ts': "import { A } from '../a/a.js';",
     });
     expect(folderGraph(root).get('a')).toEqual(new Set(['b']));

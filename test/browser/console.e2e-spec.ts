@@ -86,7 +86,11 @@ describeInBrowser('compliance console in Chromium', () => {
     const user = page.getByLabel('End user');
     await user.fill('bob');
     await user.press('Enter');
-    await waitFor(async () => (await page.locator('.event-table tbody tr td:nth-child(7)').allTextContents()).every((u) => u === 'bob') || undefined, 10_000, 'only bob');
+    await waitFor(
+      async () => (await page.locator('.event-table tbody tr td:nth-child(7)').allTextContents()).every((u) => u === 'bob') || undefined,
+      10_000,
+      'only bob',
+    );
     const rows = page.locator('.event-table tbody tr');
     expect(await rows.count()).toBe(2);
     expect(await page.locator('.event-table tbody tr td:nth-child(3)').allTextContents()).toEqual(['call.finished', 'call.started']);
@@ -127,7 +131,10 @@ describeInBrowser('compliance console in Chromium', () => {
     for (const line of lines.slice(1)) expect(line).toContain('bob');
 
     const [ndjson] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export NDJSON' }).click()]);
-    const events = readFileSync((await ndjson.path())!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { end_user: string });
+    const events = readFileSync((await ndjson.path())!, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { end_user: string });
     expect(events.map((e) => e.end_user)).toEqual(['bob', 'bob']);
   });
 
@@ -136,7 +143,11 @@ describeInBrowser('compliance console in Chromium', () => {
     await user.fill('carol');
     await user.press('Enter');
     const seqs = () => page.locator('.event-table tbody tr td:first-child').allTextContents();
-    await waitFor(async () => (await page.locator('.event-table tbody tr td:nth-child(7)').allTextContents()).every((u) => u === 'carol') || undefined, 10_000, 'only carol');
+    await waitFor(
+      async () => (await page.locator('.event-table tbody tr td:nth-child(7)').allTextContents()).every((u) => u === 'carol') || undefined,
+      10_000,
+      'only carol',
+    );
     const first = (await seqs()).map(Number);
     expect(first).toHaveLength(50);
     expect(await page.getByRole('button', { name: 'Newer' }).isDisabled()).toBe(true);
@@ -169,7 +180,10 @@ describeInBrowser('compliance console in Chromium', () => {
     await erin.first().waitFor();
     // Recorded, not sealed yet: no seq, no hash, said so.
     expect(await erin.locator('td:first-child').allTextContents()).toEqual(['unsealed', 'unsealed']);
-    await erin.first().getByRole('button', { name: /^Open call / }).press('Enter');
+    await erin
+      .first()
+      .getByRole('button', { name: /^Open call / })
+      .press('Enter');
     const chain = page.locator('section.call table.chain tbody tr');
     await chain.first().waitFor();
     for (const sealed of await chain.locator('td:nth-child(4)').allTextContents()) expect(sealed).toMatch(/^unsealed for [\d.]+ (ms|s)$/);
@@ -184,7 +198,11 @@ describeInBrowser('compliance console in Chromium', () => {
     await daily.waitFor();
     await waitFor(async () => /\d{4}-\d{2}-\d{2} [1-9]/.test((await daily.getAttribute('aria-label')) ?? '') || undefined, 10_000, 'a day with calls');
     const teams = page.getByRole('img', { name: /^Calls per team/ });
-    const teamLabel = await waitFor(async () => (await teams.getAttribute('aria-label'))?.includes('team-support') && teams.getAttribute('aria-label'), 10_000, 'teams');
+    const teamLabel = await waitFor(
+      async () => (await teams.getAttribute('aria-label'))?.includes('team-support') && teams.getAttribute('aria-label'),
+      10_000,
+      'teams',
+    );
     expect(teamLabel).toContain('team-support 3');
     await shot('05-usage');
   });
@@ -202,7 +220,9 @@ describeInBrowser('compliance console in Chromium', () => {
     expect(checkpoint.keyId).toEqual(expect.any(String));
     await verify.click();
     await page.getByText(new RegExp(`^Chain intact: \\d+ events verified up to seq ${checkpoint.seq}$`)).waitFor();
-    expect(await page.locator('.facts').innerText()).toMatch(new RegExp(`Newest checkpoint\\s+seq ${checkpoint.seq}, periodic, .*signed by key ${checkpoint.keyId}`));
+    expect(await page.locator('.facts').innerText()).toMatch(
+      new RegExp(`Newest checkpoint\\s+seq ${checkpoint.seq}, periodic, .*signed by key ${checkpoint.keyId}`),
+    );
     await shot('06-integrity-ok');
 
     const sql = new pg.Client({ connectionString: gw.db.url });

@@ -45,7 +45,9 @@ type PodSpec = {
   containers: Container[];
   volumes: { name: string; emptyDir?: object; secret?: { secretName: string } }[];
 };
-type Deployment = KubeObject & { spec: { replicas: number; strategy: { type: string }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } };
+type Deployment = KubeObject & {
+  spec: { replicas: number; strategy: { type: string }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
+};
 
 const find = <T extends KubeObject>(objects: KubeObject[], kind: string, name?: string) =>
   objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name)) as T | undefined;
@@ -53,16 +55,17 @@ const find = <T extends KubeObject>(objects: KubeObject[], kind: string, name?: 
 function route(controller: object, handler: string): string {
   const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '/');
   const path = String(Reflect.getMetadata(PATH_METADATA, (controller as { prototype: Record<string, object> }).prototype[handler]!));
-  return `/${[base, path].map((p) => p.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/')}`;
+  return `/${[base, path]
+    .map((p) => p.replace(/^\/+|\/+$/g, ''))
+    .filter(Boolean)
+    .join('/')}`;
 }
 
 const OVERLAYS = ['embedded-demo', 'postgres-redis'] as const;
 const rendered: Record<string, KubeObject[]> = {
   base: kustomize(join(KUBE, 'base')),
   ...Object.fromEntries(OVERLAYS.map((name) => [name, kustomize(join(KUBE, 'overlays', name))])),
-  ...(helmChecksRun
-    ? { 'helm default': helmTemplate(), ...Object.fromEntries(OVERLAYS.map((name) => [`helm ${name}`, helmTemplate(name)])) }
-    : {}),
+  ...(helmChecksRun ? { 'helm default': helmTemplate(), ...Object.fromEntries(OVERLAYS.map((name) => [`helm ${name}`, helmTemplate(name)])) } : {}),
 };
 const variants = (overlay: string) => [overlay, ...(helmChecksRun ? [`helm ${overlay}`] : [])];
 
@@ -77,7 +80,9 @@ describe.each(Object.keys(rendered))('%s', (name) => {
   const configMap = find<KubeObject & { data: Record<string, string> }>(objects, 'ConfigMap', 'dify-gateway-config')!;
 
   it('renders objects that pass the Kubernetes schemas (ServiceMonitor: its CRD schema), with no unknown field', () => {
-    expect(objects.map((o) => o.kind).sort()).toEqual(expect.arrayContaining(['ConfigMap', 'Deployment', 'NetworkPolicy', 'Service', 'ServiceAccount', 'ServiceMonitor']));
+    expect(objects.map((o) => o.kind).sort()).toEqual(
+      expect.arrayContaining(['ConfigMap', 'Deployment', 'NetworkPolicy', 'Service', 'ServiceAccount', 'ServiceMonitor']),
+    );
     expect(objects.map((o) => ({ id: `${o.kind}/${o.metadata.name}`, problems: schemaProblems(o) }))).toEqual(
       objects.map((o) => ({ id: `${o.kind}/${o.metadata.name}`, problems: [] })),
     );
@@ -140,8 +145,7 @@ describe.each(Object.keys(rendered))('%s', (name) => {
 
   it('points Service, PodDisruptionBudget, NetworkPolicy, ServiceMonitor and autoscaler at the pods', () => {
     const labels = deployment.spec.template.metadata.labels;
-    const matches = (selector: Record<string, string> | undefined) =>
-      selector !== undefined && Object.entries(selector).every(([k, v]) => labels[k] === v);
+    const matches = (selector: Record<string, string> | undefined) => selector !== undefined && Object.entries(selector).every(([k, v]) => labels[k] === v);
     const spec = <T>(kind: string) => (find(objects, kind)?.spec ?? {}) as T;
     expect(matches(spec<{ selector: Record<string, string> }>('Service').selector)).toBe(true);
     expect(matches(spec<{ podSelector: { matchLabels: Record<string, string> } }>('NetworkPolicy').podSelector.matchLabels)).toBe(true);

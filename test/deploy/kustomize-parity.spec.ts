@@ -14,8 +14,7 @@ import { kustomize, type KubeObject } from '../support/kustomize.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 const KUBECTL = join(ROOT, '.ci/.kube-tools/bin/kubectl');
 const available = existsSync(KUBECTL);
-const byId = (objects: KubeObject[]) =>
-  [...objects].sort((a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`));
+const byId = (objects: KubeObject[]) => [...objects].sort((a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`));
 
 describe.each(['base', 'overlays/embedded-demo', 'overlays/postgres-redis'])('deploy/kubernetes/%s', (dir) => {
   if (!available && process.env.CI !== 'true') {

@@ -62,12 +62,21 @@ describe('admin API: a key grants only what it holds', () => {
   });
 
   it('cannot raise scopes with PATCH, its own key included', async () => {
-    const own = await request(gw.origin).patch(`/admin/keys/${admin.id}`).set(asAdmin()).send({ scopes: ['admin', 'chat', 'audit:read'] });
+    const own = await request(gw.origin)
+      .patch(`/admin/keys/${admin.id}`)
+      .set(asAdmin())
+      .send({ scopes: ['admin', 'chat', 'audit:read'] });
     expect(own.status).toBe(403);
     expect(own.body.message).toContain('scopes audit:read');
-    const other = await request(gw.origin).patch(`/admin/keys/${teamA.id}`).set(asAdmin()).send({ scopes: ['chat', 'app:all-users'] });
+    const other = await request(gw.origin)
+      .patch(`/admin/keys/${teamA.id}`)
+      .set(asAdmin())
+      .send({ scopes: ['chat', 'app:all-users'] });
     expect(other.status).toBe(403);
-    const narrowed = await request(gw.origin).patch(`/admin/keys/${teamA.id}`).set(asAdmin()).send({ scopes: ['chat'] });
+    const narrowed = await request(gw.origin)
+      .patch(`/admin/keys/${teamA.id}`)
+      .set(asAdmin())
+      .send({ scopes: ['chat'] });
     expect(narrowed.status).toBe(200);
     expect(narrowed.body.scopes).toEqual(['chat']);
   });
@@ -83,18 +92,28 @@ describe('admin API: a key grants only what it holds', () => {
   it('records scopes, apps, datasets and namespace in key.created and key.updated', async () => {
     const created = await post({ name: 'recorded', scopes: ['chat', 'app:read'], apps: ['default'], datasets: [DATASET] });
     expect(created.status).toBe(201);
-    await request(gw.origin).patch(`/admin/keys/${created.body.id}`).set(asAdmin()).send({ scopes: ['chat'] });
+    await request(gw.origin)
+      .patch(`/admin/keys/${created.body.id}`)
+      .set(asAdmin())
+      .send({ scopes: ['chat'] });
     const made = (await events('key.created')).find((e) => e.details?.target === created.body.id);
     expect(made?.details).toMatchObject({ scopes: ['chat', 'app:read'], apps: ['default'], datasets: [DATASET], namespace: created.body.namespace });
     const updated = (await events('key.updated')).find((e) => e.details?.target === created.body.id);
     expect(updated).toMatchObject({ status: 200, outcome: 'success', details: { scopes: ['chat'], namespace: created.body.namespace } });
     const refused = (await events('key.created')).find((e) => e.status === 403 && String(e.details?.reason).includes('audit:read'));
-    expect(refused).toMatchObject({ outcome: 'rejected', caller_name: 'ops-admin', details: { scopes: ['admin', 'audit:read', 'app:all-users', 'chat', 'conversations'] } });
+    expect(refused).toMatchObject({
+      outcome: 'rejected',
+      caller_name: 'ops-admin',
+      details: { scopes: ['admin', 'audit:read', 'app:all-users', 'chat', 'conversations'] },
+    });
   });
 
   it('the operator at the CLI (no acting key) stays unrestricted', async () => {
     const cli = gw.app.get(AdminKeysService);
-    const made = await cli.create({ requestId: 'cli-test', keyId: null, name: 'cli:test' }, { name: 'cli-made', scopes: ['admin', 'audit:read', 'app:all-users'], apps: ['default'], namespace: 'team-a' });
+    const made = await cli.create(
+      { requestId: 'cli-test', keyId: null, name: 'cli:test' },
+      { name: 'cli-made', scopes: ['admin', 'audit:read', 'app:all-users'], apps: ['default'], namespace: 'team-a' },
+    );
     expect(made).toMatchObject({ namespace: 'team-a', scopes: ['admin', 'audit:read', 'app:all-users'] });
   });
 });

@@ -26,7 +26,10 @@ describe('admin API /admin/keys', () => {
     asAdmin.Authorization = `Bearer ${admin.key}`;
   });
   const chat = (key: string, headers: Record<string, string> = {}) =>
-    request(gw.baseUrl).post('/chat-messages').set({ Authorization: `Bearer ${key}`, ...headers }).send({ inputs: {}, query: 'hi', user: 'u1' });
+    request(gw.baseUrl)
+      .post('/chat-messages')
+      .set({ Authorization: `Bearer ${key}`, ...headers })
+      .send({ inputs: {}, query: 'hi', user: 'u1' });
 
   async function create(body: Record<string, unknown>) {
     const res = await api().post('/admin/keys').set(asAdmin).send(body);
@@ -117,7 +120,10 @@ describe('admin API /admin/keys', () => {
     const info = await request(gw.baseUrl).get('/info').set('Authorization', `Bearer ${created.key}`);
     expect(info.headers['ratelimit-limit']).toBe('7');
 
-    const back = await api().patch(`/admin/keys/${created.id}`).set(asAdmin).send({ limits: { requestsPerMinute: null }, expiresAt: null });
+    const back = await api()
+      .patch(`/admin/keys/${created.id}`)
+      .set(asAdmin)
+      .send({ limits: { requestsPerMinute: null }, expiresAt: null });
     expect(back.body.limits.requestsPerMinute).toBeNull();
     const namespace = await api().patch(`/admin/keys/${created.id}`).set(asAdmin).send({ namespace: 'other' });
     expect(namespace.status).toBe(400);
@@ -193,15 +199,30 @@ describe('admin API /admin/keys', () => {
     const created = await create({ name: 'team-audited', scopes: ['chat'], apps: ['default'], namespace: admin.namespace });
     await api().post(`/admin/keys/${created.id}/rotate`).set(asAdmin).send({});
     await api().post(`/admin/keys/${created.id}/revoke`).set(asAdmin);
-    await api().post('/admin/keys').set(asAdmin).send({ name: 'bad', scopes: ['nope'] });
+    await api()
+      .post('/admin/keys')
+      .set(asAdmin)
+      .send({ name: 'bad', scopes: ['nope'] });
     const events = await api().get(`/audit/events?caller=${admin.id}&limit=200`).set('Authorization', `Bearer ${auditor.key}`);
     expect(events.status).toBe(200);
-    type AdminEvent = { type: string; status: number; outcome: string; error_code: string | null; caller_name: string; details: { action?: string; target?: string | null } | null };
+    type AdminEvent = {
+      type: string;
+      status: number;
+      outcome: string;
+      error_code: string | null;
+      caller_name: string;
+      details: { action?: string; target?: string | null } | null;
+    };
     const admins = (events.body.data as AdminEvent[]).filter((e) => e.details?.action);
     const actions = admins.map((e) => [e.details!.action, e.details!.target].filter(Boolean).join(' '));
     expect(actions).toEqual(expect.arrayContaining([`keys.create ${created.id}`, `keys.rotate ${created.id}`, `keys.revoke ${created.id}`]));
     expect(admins.map((e) => e.type)).toEqual(expect.arrayContaining(['key.created', 'key.rotated', 'key.revoked']));
-    expect(admins.find((e) => e.status === 400)).toMatchObject({ details: { action: 'keys.create' }, outcome: 'client_error', error_code: 'invalid_param', caller_name: 'platform-admin' });
+    expect(admins.find((e) => e.status === 400)).toMatchObject({
+      details: { action: 'keys.create' },
+      outcome: 'client_error',
+      error_code: 'invalid_param',
+      caller_name: 'platform-admin',
+    });
     expect(JSON.stringify(events.body)).not.toContain(created.key);
   });
 });

@@ -62,7 +62,11 @@ describe('alerts: each occurrence once, signed, audited and counted (postgres)',
     await waitFor(() => received('budget.100').length === 1, 5_000, 'budget.100');
     expect((await chat(key)).status).toBe(429);
     await new Promise((r) => setTimeout(r, 300));
-    expect(received().filter((a) => a.subject === id).map((a) => a.kind)).toEqual(['budget.80', 'budget.100']);
+    expect(
+      received()
+        .filter((a) => a.subject === id)
+        .map((a) => a.kind),
+    ).toEqual(['budget.80', 'budget.100']);
   });
 
   it('a breaker opening and closing', async () => {

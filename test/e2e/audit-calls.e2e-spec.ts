@@ -13,12 +13,16 @@ function sseData(text: string): Record<string, any>[] {
 
 /** Every event of the request, oldest first, once its call has an outcome (or `count` events exist) and the sequencer sealed them. */
 async function callEvents(gw: TestGateway, auditor: string, requestId: string, count = 2): Promise<AuditEvent[]> {
-  return waitFor(async () => {
-    const res = await auditGet(gw, auditor, `/audit/events?request_id=${encodeURIComponent(requestId)}&limit=200`);
-    expect(res.status).toBe(200);
-    const events = (res.body.data as AuditEvent[]).sort((a, b) => a.seq - b.seq);
-    return events.length >= count && events.some((e) => e.type === 'call.finished') && events.every((e) => e.sealed) ? events : undefined;
-  }, 10_000, `events of ${requestId}`);
+  return waitFor(
+    async () => {
+      const res = await auditGet(gw, auditor, `/audit/events?request_id=${encodeURIComponent(requestId)}&limit=200`);
+      expect(res.status).toBe(200);
+      const events = (res.body.data as AuditEvent[]).sort((a, b) => a.seq - b.seq);
+      return events.length >= count && events.some((e) => e.type === 'call.finished') && events.every((e) => e.sealed) ? events : undefined;
+    },
+    10_000,
+    `events of ${requestId}`,
+  );
 }
 
 describe('audit of /v1 calls (embedded database)', () => {
@@ -52,8 +56,24 @@ describe('audit of /v1 calls (embedded database)', () => {
     expect((await pending).status).toBe(200);
 
     const [start, finish] = await callEvents(gw, auditor, 'wa-1');
-    expect(start).toMatchObject({ type: 'call.started', route: '/chat-messages', method: 'POST', end_user: 'wa-user', caller_name: 'team-a', app: 'default', outcome: null });
-    expect(finish).toMatchObject({ type: 'call.finished', call_id: start.call_id, status: 200, upstream_status: 200, outcome: 'success', attempts: 1, end_user: 'wa-user' });
+    expect(start).toMatchObject({
+      type: 'call.started',
+      route: '/chat-messages',
+      method: 'POST',
+      end_user: 'wa-user',
+      caller_name: 'team-a',
+      app: 'default',
+      outcome: null,
+    });
+    expect(finish).toMatchObject({
+      type: 'call.finished',
+      call_id: start.call_id,
+      status: 200,
+      upstream_status: 200,
+      outcome: 'success',
+      attempts: 1,
+      end_user: 'wa-user',
+    });
     expect(finish.seq).toBeGreaterThan(start.seq);
     expect(finish.latency_ms).toBeGreaterThanOrEqual(500);
   });
@@ -79,7 +99,13 @@ describe('audit of /v1 calls (embedded database)', () => {
     const events = sseData(res.text);
     const end = events.find((e) => e.event === 'message_end') as { metadata: { usage: { total_tokens: number; total_price: string } }; message_id: string };
     const [, finish] = await callEvents(gw, auditor, 'usage-stream');
-    expect(finish).toMatchObject({ outcome: 'success', total_tokens: end.metadata.usage.total_tokens, total_price: end.metadata.usage.total_price, currency: 'USD', message_id: end.message_id });
+    expect(finish).toMatchObject({
+      outcome: 'success',
+      total_tokens: end.metadata.usage.total_tokens,
+      total_price: end.metadata.usage.total_price,
+      currency: 'USD',
+      message_id: end.message_id,
+    });
   });
 
   it('reads tokens from workflow_finished and the price from the node events of a workflow stream', async () => {
@@ -87,13 +113,18 @@ describe('audit of /v1 calls (embedded database)', () => {
     expect(res.status).toBe(200);
     const events = sseData(res.text);
     const finished = events.find((e) => e.event === 'workflow_finished')!;
-    const prices = events.filter((e) => e.event === 'node_finished' && e.data.execution_metadata?.total_price).map((e) => Number(e.data.execution_metadata.total_price));
+    const prices = events
+      .filter((e) => e.event === 'node_finished' && e.data.execution_metadata?.total_price)
+      .map((e) => Number(e.data.execution_metadata.total_price));
     expect(prices.length).toBeGreaterThan(0);
     const [start, finish] = await callEvents(gw, auditor, 'usage-workflow');
     expect(start).toMatchObject({ app: 'flow', route: '/workflows/run', end_user: 'flow-user' });
     expect(finish).toMatchObject({ total_tokens: finished.data.total_tokens, workflow_run_id: finished.workflow_run_id, currency: 'USD' });
     expect(finish.total_price).toMatch(/^\d+\.\d+$/);
-    expect(Number(finish.total_price)).toBeCloseTo(prices.reduce((a, b) => a + b, 0), 9);
+    expect(Number(finish.total_price)).toBeCloseTo(
+      prices.reduce((a, b) => a + b, 0),
+      9,
+    );
   });
 
   it('records the end user of a GET from its query string, and the conversation a call continues', async () => {
@@ -102,7 +133,10 @@ describe('audit of /v1 calls (embedded database)', () => {
     await postV1(gw, team, '/chat-messages', chatBody({ user: 'carol', conversation_id: conversation }), 'conv-2');
     const [start] = await callEvents(gw, auditor, 'conv-2');
     expect(start.conversation_id).toBe(conversation);
-    const list = await request(gw.origin).get(`/v1/messages?user=carol&conversation_id=${conversation}`).set('authorization', `Bearer ${team}`).set('x-request-id', 'get-1');
+    const list = await request(gw.origin)
+      .get(`/v1/messages?user=carol&conversation_id=${conversation}`)
+      .set('authorization', `Bearer ${team}`)
+      .set('x-request-id', 'get-1');
     expect(list.status).toBe(200);
     const [getStart, getFinish] = await callEvents(gw, auditor, 'get-1');
     expect(getStart).toMatchObject({ method: 'GET', route: '/messages', end_user: 'carol', conversation_id: conversation });
@@ -115,14 +149,18 @@ describe('audit of /v1 calls (embedded database)', () => {
     await postV1(gw, flowTeam, '/chat-messages', chatBody(), 'refused-403');
     await postV1(gw, team, '/chat-messages', { query: 'no user', inputs: {} }, 'refused-400');
     expect(gw.sim.requests.length).toBe(before);
-    for (const [id, status, caller] of [['refused-401', 401, null], ['refused-403', 403, 'team-flow'], ['refused-400', 400, 'team-a']] as const) {
+    for (const [id, status, caller] of [
+      ['refused-401', 401, null],
+      ['refused-403', 403, 'team-flow'],
+      ['refused-400', 400, 'team-a'],
+    ] as const) {
       const events = await callEvents(gw, auditor, id, 1);
       expect(events.map((e) => e.type)).toEqual(['call.finished']);
       expect(events[0]).toMatchObject({ outcome: 'rejected', status, upstream_status: null, caller_name: caller });
     }
   });
 
-  it('records what Dify refused, and Dify failures, with Dify\'s status', async () => {
+  it("records what Dify refused, and Dify failures, with Dify's status", async () => {
     gw.sim.addFault({ kind: 'status', status: 400, code: 'invalid_param', match: { path: '/chat-messages' } });
     await postV1(gw, team, '/chat-messages', chatBody(), 'dify-400');
     const [, rejected] = await callEvents(gw, auditor, 'dify-400');

@@ -20,8 +20,7 @@ function parseCsv(text: string): string[][] {
       if (c === '"' && text[i + 1] === '"') {
         field += '"';
         i++;
-      }
-      else if (c === '"') quoted = false;
+      } else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"') quoted = true;
     else if (c === ',') {
@@ -33,13 +32,16 @@ function parseCsv(text: string): string[][] {
       row = [];
       field = '';
       i++;
-    }
-    else field += c;
+    } else field += c;
   }
   return rows;
 }
 
-const ndjson = (text: string) => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as AuditEvent);
+const ndjson = (text: string) =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as AuditEvent);
 
 describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
   let gw: TestGateway;
@@ -124,7 +126,12 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
     const unsealed = data.filter((e) => !e.sealed);
     expect(data.slice(0, unsealed.length)).toEqual(unsealed);
     expect(unsealed.every((e) => e.seq === null && e.recorded_at === null && e.hash === null)).toBe(true);
-    expect(unsealed.map((e) => e.received_at)).toEqual(unsealed.map((e) => e.received_at).sort().reverse());
+    expect(unsealed.map((e) => e.received_at)).toEqual(
+      unsealed
+        .map((e) => e.received_at)
+        .sort()
+        .reverse(),
+    );
     const sealedSeqs = data.slice(unsealed.length).map((e) => e.seq);
     expect(sealedSeqs.length).toBeGreaterThan(0);
     expect(sealedSeqs).toEqual([...sealedSeqs].sort((a, b) => b - a));
@@ -154,7 +161,11 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
   });
 
   const filters: [string, () => string, (e: AuditEvent) => boolean][] = [
-    ['from and to (record time)', () => `from=${windowFrom}&to=${windowTo}`, (e) => (e.recorded_at as string) >= windowFrom && (e.recorded_at as string) < windowTo],
+    [
+      'from and to (record time)',
+      () => `from=${windowFrom}&to=${windowTo}`,
+      (e) => (e.recorded_at as string) >= windowFrom && (e.recorded_at as string) < windowTo,
+    ],
     ['from alone', () => `from=${windowTo}`, (e) => (e.recorded_at as string) >= windowTo],
     ['caller', () => `caller=${teamB.id}`, (e) => e.caller_key_id === teamB.id],
     ['app', () => 'app=flow', (e) => e.app === 'flow'],
@@ -162,12 +173,24 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
     ['outcome', () => 'outcome=upstream_error', (e) => e.outcome === 'upstream_error'],
     ['status', () => 'status=403', (e) => e.status === 403],
     ['request id', () => 'request_id=b-1', (e) => e.request_id === 'b-1'],
-    ['conversation id', () => `conversation_id=${all.find((e) => e.request_id === 'a-2' && e.conversation_id)!.conversation_id}`, (e) => e.conversation_id === all.find((x) => x.request_id === 'a-2' && x.conversation_id)!.conversation_id],
-    ['message id', () => `message_id=${all.find((e) => e.request_id === 'a-1' && e.message_id)!.message_id}`, (e) => e.message_id === all.find((x) => x.request_id === 'a-1' && x.message_id)!.message_id],
+    [
+      'conversation id',
+      () => `conversation_id=${all.find((e) => e.request_id === 'a-2' && e.conversation_id)!.conversation_id}`,
+      (e) => e.conversation_id === all.find((x) => x.request_id === 'a-2' && x.conversation_id)!.conversation_id,
+    ],
+    [
+      'message id',
+      () => `message_id=${all.find((e) => e.request_id === 'a-1' && e.message_id)!.message_id}`,
+      (e) => e.message_id === all.find((x) => x.request_id === 'a-1' && x.message_id)!.message_id,
+    ],
     ['end user', () => 'user=bob', (e) => e.end_user === 'bob'],
     ['event type', () => 'type=call.started', (e) => e.type === 'call.started'],
     ['call id', () => `call_id=${all.find((e) => e.request_id === 'a-3')!.call_id}`, (e) => e.call_id === all.find((x) => x.request_id === 'a-3')!.call_id],
-    ['several at once', () => `caller=${teamA.id}&user=alice&type=call.finished&outcome=success`, (e) => e.caller_key_id === teamA.id && e.end_user === 'alice' && e.type === 'call.finished' && e.outcome === 'success'],
+    [
+      'several at once',
+      () => `caller=${teamA.id}&user=alice&type=call.finished&outcome=success`,
+      (e) => e.caller_key_id === teamA.id && e.end_user === 'alice' && e.type === 'call.finished' && e.outcome === 'success',
+    ],
   ];
 
   it.each(filters)('filters by %s', async (_, query, match) => {
@@ -191,7 +214,15 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
     const byEvent = await get(`/audit/events/${finished.id}`);
     expect(byEvent.status).toBe(200);
     expect(byEvent.body.events.map((e: AuditEvent) => e.type)).toEqual(['call.started', 'call.finished']);
-    expect(byEvent.body.call).toMatchObject({ call_id: finished.call_id, state: 'finished', forwarded: true, outcome: 'success', end_user: 'bob', status: 200, total_tokens: finished.total_tokens });
+    expect(byEvent.body.call).toMatchObject({
+      call_id: finished.call_id,
+      state: 'finished',
+      forwarded: true,
+      outcome: 'success',
+      end_user: 'bob',
+      status: 200,
+      total_tokens: finished.total_tokens,
+    });
     expect((await get(`/audit/events/${finished.call_id}`)).body).toEqual(byEvent.body);
     const refused = all.find((e) => e.request_id === 'a-403')!;
     expect((await get(`/audit/events/${refused.id}`)).body.call).toMatchObject({ state: 'finished', forwarded: false, outcome: 'rejected', status: 403 });
@@ -216,7 +247,13 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
     expect(bySeq.map((r) => r[2])).toEqual(rows.map((e) => e.id));
     const one = rows.find((e) => e.type === 'call.finished' && e.total_price)!;
     const record = Object.fromEntries(header.map((h, i) => [h, bySeq.find((r) => r[2] === one.id)![i]]));
-    expect(record).toMatchObject({ seq: String(one.seq), total_price: one.total_price, details: JSON.stringify(one.details), hash: one.hash, end_user: one.end_user });
+    expect(record).toMatchObject({
+      seq: String(one.seq),
+      total_price: one.total_price,
+      details: JSON.stringify(one.details),
+      hash: one.hash,
+      end_user: one.end_user,
+    });
     // A cell a spreadsheet would run as a formula is defused.
     expect(records.some((r) => r[header.indexOf('end_user')] === `'=HYPERLINK("x")`)).toBe(true);
     expect((await get('/audit/export')).status).toBe(400);
@@ -261,9 +298,7 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
     const cost = mine.reduce((sum, e) => sum + Number(e.total_price ?? 0), 0);
     expect(Number(rowA.cost.USD)).toBeCloseTo(cost, 9);
     const byApp = await get(`/audit/stats?group_by=app&caller=${teamB.id}`);
-    expect(byApp.body.data).toEqual([
-      expect.objectContaining({ day: null, caller_key_id: null, caller_name: null, app: 'flow', calls: 3, errors: 0 }),
-    ]);
+    expect(byApp.body.data).toEqual([expect.objectContaining({ day: null, caller_key_id: null, caller_name: null, app: 'flow', calls: 3, errors: 0 })]);
     expect((await get('/audit/stats?group_by=week')).status).toBe(400);
   });
 
@@ -277,7 +312,14 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
 
   it('names the newest checkpoint and the key that signed it, whatever the range', async () => {
     const checkpoint = (await gw.app.get(AuditMaintenance).checkpoint())!;
-    const expected = { seq: checkpoint.seq, hash: checkpoint.hash, kind: 'periodic', created_at: checkpoint.createdAt.toISOString(), key_id: checkpoint.keyId, signed: true };
+    const expected = {
+      seq: checkpoint.seq,
+      hash: checkpoint.hash,
+      kind: 'periodic',
+      created_at: checkpoint.createdAt.toISOString(),
+      key_id: checkpoint.keyId,
+      signed: true,
+    };
     expect(checkpoint.keyId).toEqual(expect.any(String));
     expect((await get('/audit/verify')).body.latest_checkpoint).toEqual(expected);
     expect((await get('/audit/verify?to_seq=2')).body.latest_checkpoint).toEqual(expected);
@@ -300,8 +342,16 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
       const events = ndjson(res.text).filter((e) => e.sealed && e.seq > mark);
       return events.some((e) => e.type === 'audit.export.finished' && e.details?.export_id === exportId) ? events : undefined;
     });
-    const byEndpoint = (endpoint: string) => reads.find((e) => e.type === 'audit.query' && e.details?.endpoint === endpoint && (endpoint !== 'events' || (e.details.filters as { user?: string }).user === 'bob'))!;
-    expect(byEndpoint('events')).toMatchObject({ caller_key_id: auditor.id, caller_name: 'compliance', details: { endpoint: 'events', filters: { user: 'bob', limit: 3 }, rows: 3, has_more: true } });
+    const byEndpoint = (endpoint: string) =>
+      reads.find(
+        (e) =>
+          e.type === 'audit.query' && e.details?.endpoint === endpoint && (endpoint !== 'events' || (e.details.filters as { user?: string }).user === 'bob'),
+      )!;
+    expect(byEndpoint('events')).toMatchObject({
+      caller_key_id: auditor.id,
+      caller_name: 'compliance',
+      details: { endpoint: 'events', filters: { user: 'bob', limit: 3 }, rows: 3, has_more: true },
+    });
     expect(byEndpoint('event').details).toMatchObject({ id: all[3].id, rows: expect.any(Number) });
     expect(byEndpoint('stats').details).toMatchObject({ filters: { group_by: 'day' } });
     expect(byEndpoint('verify').details).toMatchObject({ filters: { to_seq: 3 }, ok: true, rows: 3 });
@@ -313,7 +363,7 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
     for (const e of reads) expect(e.request_id).toEqual(expect.any(String));
   });
 
-  it('answers only keys with audit:read, in Dify\'s error shape', async () => {
+  it("answers only keys with audit:read, in Dify's error shape", async () => {
     const res = await request(gw.origin).get('/audit/stats').set('authorization', `Bearer ${teamA.key}`);
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ code: 'forbidden', status: 403, request_id: expect.any(String) });

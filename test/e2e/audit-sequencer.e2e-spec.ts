@@ -25,7 +25,13 @@ describe('the audit sequencer across two replicas (postgres)', () => {
 
   beforeAll(async () => {
     [sim, db] = await Promise.all([startDifySimulator({ apps: [{ key: DIFY_KEY, mode: 'chat' }] }), createTestDatabase('postgres'), ensureBuilt()]);
-    const env = { DIFY_BASE_URL: sim.url, DIFY_API_KEY: DIFY_KEY, DIFY_ALLOW_INSECURE_HTTP: 'true', DATABASE_URL: db.url!, AUDIT_SIGNING_KEY_FILE: signingKeyFile() };
+    const env = {
+      DIFY_BASE_URL: sim.url,
+      DIFY_API_KEY: DIFY_KEY,
+      DIFY_ALLOW_INSECURE_HTTP: 'true',
+      DATABASE_URL: db.url!,
+      AUDIT_SIGNING_KEY_FILE: signingKeyFile(),
+    };
     // The eager replica seals back to back; the patient one tries once a second, so the eager one holds the lease.
     eager = await startGatewayProcess({ ...env, AUDIT_SEAL_INTERVAL_MS: '10', AUDIT_SEAL_BATCH_MAX: '2000' });
     patient = await startGatewayProcess({ ...env, AUDIT_SEAL_INTERVAL_MS: '1000', AUDIT_SEAL_BATCH_MAX: '2000' });
@@ -54,13 +60,19 @@ describe('the audit sequencer across two replicas (postgres)', () => {
     ).rows[0].n > 0;
 
   it('seals what both replicas record (their gateway.started events) into one valid chain', async () => {
-    await waitFor(async () => (await pending()) === 0 && (await sql.query("SELECT count(*) AS n FROM audit_events WHERE type = 'gateway.started'")).rows[0].n === '2', 10_000, 'both starts sealed');
+    await waitFor(
+      async () => (await pending()) === 0 && (await sql.query("SELECT count(*) AS n FROM audit_events WHERE type = 'gateway.started'")).rows[0].n === '2',
+      10_000,
+      'both starts sealed',
+    );
     expect(await log.verifier.verify()).toMatchObject({ ok: true, problem: null, unsealed: { count: 0 } });
   });
 
   it('when the lease holder is killed while sealing, the other replica takes over: every event sealed once, the chain valid', async () => {
     // A backlog, as after an outage: recorded events waiting in the inbox.
-    await sql.query(`INSERT INTO audit_pending (id, type, request_id, details) SELECT gen_random_uuid(), 'config.reloaded', 'backlog', jsonb_build_object('n', n) FROM generate_series(1, ${BACKLOG}) AS n`);
+    await sql.query(
+      `INSERT INTO audit_pending (id, type, request_id, details) SELECT gen_random_uuid(), 'config.reloaded', 'backlog', jsonb_build_object('n', n) FROM generate_series(1, ${BACKLOG}) AS n`,
+    );
     await waitFor(async () => (await leaseHeld()) && (await pending()) < BACKLOG, 20_000, 'sealing under way');
     eager.child.kill('SIGKILL');
     await new Promise((resolve) => eager.child.once('exit', resolve));
@@ -68,7 +80,9 @@ describe('the audit sequencer across two replicas (postgres)', () => {
     expect(left).toBeGreaterThan(0); // killed mid-way: the rest is the patient replica's
 
     await waitFor(async () => (await pending()) === 0, 60_000, 'the other replica to seal the rest');
-    const { rows } = await sql.query(`SELECT count(*) AS n, count(DISTINCT id) AS ids, min(received_at) <= min(recorded_at) AS ordered FROM audit_events WHERE request_id = 'backlog'`);
+    const { rows } = await sql.query(
+      `SELECT count(*) AS n, count(DISTINCT id) AS ids, min(received_at) <= min(recorded_at) AS ordered FROM audit_events WHERE request_id = 'backlog'`,
+    );
     expect(rows[0]).toEqual({ n: String(BACKLOG), ids: String(BACKLOG), ordered: true });
     const report = await log.verifier.verify();
     expect(report).toMatchObject({ ok: true, problem: null, unsealed: { count: 0 } });

@@ -17,7 +17,6 @@ const run = promisify(execFile);
 const APP_KEY = 'app-SIGKILLsigkill0123456789';
 const WORKERS = 12;
 
-
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -32,7 +31,10 @@ class GatewayProcess {
   private child?: ChildProcess;
   private exited?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(private readonly env: NodeJS.ProcessEnv, readonly origin: string) {}
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    readonly origin: string,
+  ) {}
 
   async start(): Promise<void> {
     this.child = spawn(process.execPath, ['dist/main.js'], { cwd: ROOT, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -43,7 +45,10 @@ class GatewayProcess {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`gateway exited: ${this.output.join('').slice(-2000)}`);
-      const ready = await fetch(`${this.origin}/ready`).then((r) => r.status, () => 0);
+      const ready = await fetch(`${this.origin}/ready`).then(
+        (r) => r.status,
+        () => 0,
+      );
       if (ready === 200) return;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -85,7 +90,10 @@ function load(origin: string, key: string): { stop: () => Promise<void>; sent: (
 async function exportAll(origin: string, key: string): Promise<AuditEvent[]> {
   const res = await fetch(`${origin}/audit/export?format=ndjson`, { headers: { authorization: `Bearer ${key}` } });
   expect(res.status).toBe(200);
-  return (await res.text()).split('\n').filter(Boolean).map((line) => JSON.parse(line) as AuditEvent);
+  return (await res.text())
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as AuditEvent);
 }
 
 describe.each(DATABASE_KINDS)('a gateway killed with SIGKILL under load (%s)', (kind) => {
@@ -99,7 +107,11 @@ describe.each(DATABASE_KINDS)('a gateway killed with SIGKILL under load (%s)', (
   beforeAll(async () => {
     await ensureBuilt(); // the test runs the real `node dist/main.js`
     // Streams of ~1 s: at any moment about one call per worker is in flight.
-    sim = await startDifySimulator({ apps: [{ key: APP_KEY, mode: 'chat' }], streamChunkDelayMs: 60, answer: 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen' });
+    sim = await startDifySimulator({
+      apps: [{ key: APP_KEY, mode: 'chat' }],
+      streamChunkDelayMs: 60,
+      answer: 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen',
+    });
     db = await createTestDatabase(kind);
     const opened = await openDatabase(db);
     try {
@@ -166,7 +178,10 @@ describe.each(DATABASE_KINDS)('a gateway killed with SIGKILL under load (%s)', (
       const verify = await fetch(`${origin}/audit/verify`, { headers: { authorization: `Bearer ${auditor}` } });
       expect(await verify.json()).toMatchObject({ ok: true, problem: null });
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- first gateway ---\n${first.output.join('').slice(-3000)}\n--- second gateway ---\n${second.output.join('').slice(-3000)}`, { cause: error });
+      throw new Error(
+        `${(error as Error).message}\n--- first gateway ---\n${first.output.join('').slice(-3000)}\n--- second gateway ---\n${second.output.join('').slice(-3000)}`,
+        { cause: error },
+      );
     } finally {
       // A clean stop: exit 0, or Nest re-raising SIGTERM after its shutdown hooks ran.
       const exit = await second.stop('SIGTERM');

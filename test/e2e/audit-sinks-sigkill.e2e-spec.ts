@@ -40,7 +40,10 @@ function load(origin: () => string, key: string) {
         method: 'POST',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
         body: JSON.stringify({ inputs: {}, query: 'hi', user: `u-${w}`, response_mode: 'blocking' }),
-      }).then((r) => r.arrayBuffer(), () => new Promise((r) => setTimeout(r, 20)));
+      }).then(
+        (r) => r.arrayBuffer(),
+        () => new Promise((r) => setTimeout(r, 20)),
+      );
     }
   };
   const all = Promise.all([0, 1, 2, 3].map(worker));
@@ -122,19 +125,29 @@ describe('audit sinks across a gateway killed mid-batch (postgres)', () => {
     const head = async () => Number((await client.query('SELECT max(seq) AS head FROM audit_events')).rows[0].head);
     try {
       // Caught up: both cursors at the head (nothing new is written while the gateway idles).
-      await waitFor(async () => {
-        const [sinks, last] = [await sinkDetails(gw), await head()];
-        return Object.values(sinks).every((s) => s.delivered_seq === last && s.lag_events === 0);
-      }, 60_000, 'sinks caught up');
+      await waitFor(
+        async () => {
+          const [sinks, last] = [await sinkDetails(gw), await head()];
+          return Object.values(sinks).every((s) => s.delivered_seq === last && s.lag_events === 0);
+        },
+        60_000,
+        'sinks caught up',
+      );
       const caughtUpMs = Date.now() - restartedAt;
       const afterReceiverBackMs = Date.now() - receiverBackAt;
       const last = await head();
       const cursors = (await client.query('SELECT sink, last_seq FROM audit_sink_cursors ORDER BY sink')).rows.map((r) => [r.sink, Number(r.last_seq)]);
-      expect(cursors).toEqual([['rsyslog', last], ['soc', last]]);
+      expect(cursors).toEqual([
+        ['rsyslog', last],
+        ['soc', last],
+      ]);
 
       const figures: Record<string, unknown> = { events: last, restarts: 1, webhook_events_at_kill: killedAt };
       Object.assign(figures, { caught_up_ms_after_restart: caughtUpMs, caught_up_ms_after_syslog_back: afterReceiverBackMs });
-      for (const [name, r] of [['webhook', webhook], ['syslog', syslog]] as const) {
+      for (const [name, r] of [
+        ['webhook', webhook],
+        ['syslog', syslog],
+      ] as const) {
         const distinct = new Set(r.seqs);
         expect({ name, distinct: distinct.size, max: Math.max(...r.seqs) }).toEqual({ name, distinct: last, max: last });
         expect(r.badSignatures).toBe(0);

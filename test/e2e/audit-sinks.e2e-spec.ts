@@ -74,7 +74,7 @@ describe.each(DATABASE_KINDS)('audit sinks deliver every sealed event (%s)', (ki
     // Every receiver goes down mid-stream while events keep being sealed.
     await Promise.all(Object.values(receivers).map((r) => r.down()));
     await append(300, 450);
-    await waitFor(() => a.statuses().every((s) => s.delivering ? s.consecutiveFailures >= 2 && s.lagEvents > 0 : true), 20_000, 'failures seen');
+    await waitFor(() => a.statuses().every((s) => (s.delivering ? s.consecutiveFailures >= 2 && s.lagEvents > 0 : true)), 20_000, 'failures seen');
     const failing = a.statuses().filter((s) => s.delivering);
     if (kind === 'postgres') expect(failing.length + (b?.statuses().filter((s) => s.delivering).length ?? 0)).toBe(3);
     // Lag and failures are metrics, on every replica (the one delivering counts the failures).

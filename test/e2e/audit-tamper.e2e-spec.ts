@@ -40,7 +40,14 @@ function insertSql(e: StoredEvent): string {
 
 /** A forged event that links correctly after `after` (an attacker knows the algorithm, not the key). */
 function forgedAfter(after: StoredEvent): StoredEvent {
-  const body = toEventBody({ id: randomUUID(), type: 'call.finished', requestId: 'forged', endUser: 'mallory', outcome: 'success', details: { note: 'never happened' } });
+  const body = toEventBody({
+    id: randomUUID(),
+    type: 'call.finished',
+    requestId: 'forged',
+    endUser: 'mallory',
+    outcome: 'success',
+    details: { note: 'never happened' },
+  });
   return linkEvents({ seq: after.seq, hash: after.hash, recordedAt: after.recordedAt }, [body], after.recordedAt, new AuditSigner([]))[0];
 }
 
@@ -50,36 +57,67 @@ const moveSeq = (log: TestAuditLog, from: number, to: number) => log.sql(`UPDATE
 
 const TAMPERING: [string, TamperKind, number | 'tail', Tamper][] = [
   ['UPDATE of a field', 'edited', 10, (log) => log.sql(`UPDATE audit_events SET outcome = 'upstream_error' WHERE seq = 10`)],
-  ['UPDATE of a field with the hash recomputed', 'edited', 10, async (log, rows) => {
-    const row = { ...rows[9], endUser: 'mallory' };
-    await log.sql(`UPDATE audit_events SET end_user = 'mallory', hash = '${chainHash(row.prevHash, row, row.recordedAt)}' WHERE seq = 10`);
-  }],
+  [
+    'UPDATE of a field with the hash recomputed',
+    'edited',
+    10,
+    async (log, rows) => {
+      const row = { ...rows[9], endUser: 'mallory' };
+      await log.sql(`UPDATE audit_events SET end_user = 'mallory', hash = '${chainHash(row.prevHash, row, row.recordedAt)}' WHERE seq = 10`);
+    },
+  ],
   ['UPDATE of the time', 'edited', 7, (log) => log.sql(`UPDATE audit_events SET recorded_at = recorded_at - interval '1 hour' WHERE seq = 7`)],
-  ['UPDATE of the time it was recorded (write-ahead)', 'edited', 6, (log) => log.sql(`UPDATE audit_events SET received_at = received_at - interval '1 hour' WHERE seq = 6`)],
+  [
+    'UPDATE of the time it was recorded (write-ahead)',
+    'edited',
+    6,
+    (log) => log.sql(`UPDATE audit_events SET received_at = received_at - interval '1 hour' WHERE seq = 6`),
+  ],
   ['UPDATE clearing the time it was recorded', 'edited', 11, (log) => log.sql('UPDATE audit_events SET received_at = NULL WHERE seq = 11')],
   ['DELETE of a row', 'deleted', 12, (log) => log.sql('DELETE FROM audit_events WHERE seq = 12')],
   ['DELETE of the oldest rows', 'deleted', 1, (log) => log.sql('DELETE FROM audit_events WHERE seq <= 3')],
   ['DELETE of the newest rows', 'deleted', EVENTS - 2, (log) => log.sql(`DELETE FROM audit_events WHERE seq > ${EVENTS - 3}`)],
   ['INSERT of a forged row at the end', 'inserted', EVENTS + 1, (log, rows) => log.sql(insertSql(forgedAfter(rows[EVENTS - 1])))],
-  ['INSERT of a forged row in the middle (later rows renumbered)', 'inserted', 15, async (log, rows) => {
-    await log.sql('UPDATE audit_events SET seq = -seq WHERE seq >= 15');
-    await log.sql('UPDATE audit_events SET seq = -seq + 1 WHERE seq < 0');
-    await log.sql(insertSql({ ...forgedAfter(rows[13]), seq: 15 }));
-  }],
-  ['INSERT of a copied row', 'inserted', EVENTS + 1, (log) => log.sql(
-    `INSERT INTO audit_events (seq, id, type, recorded_at, call_id, request_id, end_user, outcome, prev_hash, hash, key_id, signature)
+  [
+    'INSERT of a forged row in the middle (later rows renumbered)',
+    'inserted',
+    15,
+    async (log, rows) => {
+      await log.sql('UPDATE audit_events SET seq = -seq WHERE seq >= 15');
+      await log.sql('UPDATE audit_events SET seq = -seq + 1 WHERE seq < 0');
+      await log.sql(insertSql({ ...forgedAfter(rows[13]), seq: 15 }));
+    },
+  ],
+  [
+    'INSERT of a copied row',
+    'inserted',
+    EVENTS + 1,
+    (log) =>
+      log.sql(
+        `INSERT INTO audit_events (seq, id, type, recorded_at, call_id, request_id, end_user, outcome, prev_hash, hash, key_id, signature)
      SELECT ${EVENTS + 1}, '${randomUUID()}', type, recorded_at, call_id, request_id, end_user, outcome, prev_hash, hash, key_id, signature FROM audit_events WHERE seq = 4`,
-  )],
-  ['swapping two neighbouring rows', 'reordered', 8, async (log) => {
-    await moveSeq(log, 8, -1);
-    await moveSeq(log, 9, 8);
-    await moveSeq(log, -1, 9);
-  }],
-  ['swapping two distant rows', 'reordered', 5, async (log) => {
-    await moveSeq(log, 5, -1);
-    await moveSeq(log, 20, 5);
-    await moveSeq(log, -1, 20);
-  }],
+      ),
+  ],
+  [
+    'swapping two neighbouring rows',
+    'reordered',
+    8,
+    async (log) => {
+      await moveSeq(log, 8, -1);
+      await moveSeq(log, 9, 8);
+      await moveSeq(log, -1, 9);
+    },
+  ],
+  [
+    'swapping two distant rows',
+    'reordered',
+    5,
+    async (log) => {
+      await moveSeq(log, 5, -1);
+      await moveSeq(log, 20, 5);
+      await moveSeq(log, -1, 20);
+    },
+  ],
 ];
 
 /** Puts the seeded rows and checkpoints back, so each case tampers with the same intact log. */
@@ -151,7 +189,8 @@ describe.each(DATABASE_KINDS)('the window before sealing (%s)', (kind) => {
     await log?.dispose();
   });
 
-  const record = (requestId: string) => log.writer.append({ id: randomUUID(), type: 'call.started', instanceId: log.service.instanceId, requestId, endUser: 'alice' });
+  const record = (requestId: string) =>
+    log.writer.append({ id: randomUUID(), type: 'call.started', instanceId: log.service.instanceId, requestId, endUser: 'alice' });
 
   it('reports recorded events not sealed yet with their age, and is not fooled by them', async () => {
     const pending = await record('waiting');
@@ -171,7 +210,11 @@ describe.each(DATABASE_KINDS)('the window before sealing (%s)', (kind) => {
     await log.sql(`UPDATE audit_pending SET received_at = received_at - interval '2 minutes' WHERE id = '${stuck.id}'`);
     const report = await log.verifier.verify();
     expect(report.ok).toBe(false);
-    expect(report.problem).toMatchObject({ kind: 'unsealed', eventId: stuck.id, message: expect.stringMatching(/still not sealed after \d+ ms \(bound 60000 ms\)/) });
+    expect(report.problem).toMatchObject({
+      kind: 'unsealed',
+      eventId: stuck.id,
+      message: expect.stringMatching(/still not sealed after \d+ ms \(bound 60000 ms\)/),
+    });
     expect(report.unsealed!.oldestAgeMs).toBeGreaterThan(120_000 - 1);
     // The next sequencer seals it, and the chain covers it (recorded time as it was in the inbox).
     await log.sequencer.sealNow();
@@ -190,7 +233,7 @@ describe.each(DATABASE_KINDS)('the window before sealing (%s)', (kind) => {
     await log.sequencer.sealNow();
     // Verification passes: these happened before any hash existed.
     expect(await log.verifier.verify()).toMatchObject({ ok: true, problem: null });
-    expect((await log.read.findById(edited.id))).toMatchObject({ endUser: 'mallory', seq: expect.any(Number) });
+    expect(await log.read.findById(edited.id)).toMatchObject({ endUser: 'mallory', seq: expect.any(Number) });
     expect(await log.read.findById(deleted.id)).toBeNull();
     expect((await log.read.findById(forged))?.signature).toEqual(expect.any(String));
     // What does show it: the writer's own count of what it recorded (here, its metrics; in production the SIEM's copy of the log lines).
@@ -223,6 +266,9 @@ describe.each(DATABASE_KINDS)('GET /audit/verify on a running gateway (%s)', (ki
     await prisma.client.$executeRawUnsafe(`UPDATE audit_events SET status = 200, outcome = 'success', total_tokens = 1 WHERE seq = ${row.seq}`);
     const res = await auditGet(gw, auditor, '/audit/verify');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ ok: false, problem: { kind: 'edited', seq: Number(row.seq), event_id: expect.any(String), message: expect.stringMatching(/no longer matches its hash/) } });
+    expect(res.body).toMatchObject({
+      ok: false,
+      problem: { kind: 'edited', seq: Number(row.seq), event_id: expect.any(String), message: expect.stringMatching(/no longer matches its hash/) },
+    });
   });
 });

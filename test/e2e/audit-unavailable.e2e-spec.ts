@@ -30,13 +30,19 @@ describe.each(DATABASE_KINDS)('audit store unavailable (%s)', (kind) => {
     expect((await postV1(gw, team, '/chat-messages', chatBody(), 'before-outage')).status).toBe(200);
     await sql(`CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$`);
     // Both audit tables: the inbox (the write-ahead) and the chain (sealing).
-    for (const table of ['audit_pending', 'audit_events']) await sql(`CREATE TRIGGER refuse_audit BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION refuse_audit()`);
+    for (const table of ['audit_pending', 'audit_events'])
+      await sql(`CREATE TRIGGER refuse_audit BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION refuse_audit()`);
     const sent = chats(gw);
 
     const refused = await postV1(gw, team, '/chat-messages', chatBody(), 'during-outage-1');
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe('5');
-    expect(refused.body).toEqual({ code: 'audit_unavailable', message: expect.stringMatching(/no request was sent to Dify/), status: 503, request_id: 'during-outage-1' });
+    expect(refused.body).toEqual({
+      code: 'audit_unavailable',
+      message: expect.stringMatching(/no request was sent to Dify/),
+      status: 503,
+      request_id: 'during-outage-1',
+    });
     const stream = await postV1(gw, team, '/chat-messages', chatBody({ response_mode: 'streaming' }), 'during-outage-2');
     expect(stream.status).toBe(503);
     expect(stream.headers['content-type']).toMatch(/application\/json/);
@@ -57,10 +63,14 @@ describe.each(DATABASE_KINDS)('audit store unavailable (%s)', (kind) => {
 
     // The refused calls were kept and recorded once the store was back, as never forwarded.
     for (const id of ['during-outage-1', 'during-outage-2']) {
-      const events = await waitFor(async () => {
-        const data = (await auditGet(gw, auditor, `/audit/events?request_id=${id}`)).body.data as AuditEvent[];
-        return data?.length ? data : undefined;
-      }, 10_000, `the outcome of ${id}`);
+      const events = await waitFor(
+        async () => {
+          const data = (await auditGet(gw, auditor, `/audit/events?request_id=${id}`)).body.data as AuditEvent[];
+          return data?.length ? data : undefined;
+        },
+        10_000,
+        `the outcome of ${id}`,
+      );
       expect(events.map((e) => e.type)).toEqual(['call.finished']);
       expect(events[0]).toMatchObject({ outcome: 'rejected', status: 503, error_code: 'audit_unavailable' });
     }

@@ -32,7 +32,10 @@ beforeAll(async () => {
   gw = await startTestGateway();
   appRead = await key(['app:read'], 'auth-app-reader');
   chatOnly = await key(['chat'], 'auth-chat-only');
-  allButAudit = await key(SCOPES.filter((s) => s !== 'audit:read'), 'auth-everything-but-audit');
+  allButAudit = await key(
+    SCOPES.filter((s) => s !== 'audit:read'),
+    'auth-everything-but-audit',
+  );
   auditReader = await key(['audit:read'], 'auth-auditor');
 });
 
@@ -77,7 +80,7 @@ function expect401(res: { status: number; body: any; headers: Headers }, message
   expectNoKeyListed(res.body);
 }
 
-describe('401 in Dify\'s shape, and Dify is never called', () => {
+describe("401 in Dify's shape, and Dify is never called", () => {
   const cases: Array<[string, () => Record<string, string>, string | RegExp]> = [
     ['no Authorization header', () => ({}), MISSING],
     ['an empty Authorization header', () => ({ Authorization: '' }), MISSING],
@@ -91,7 +94,11 @@ describe('401 in Dify\'s shape, and Dify is never called', () => {
     ['a dgw_ key with a bad character', () => ({ Authorization: `Bearer ${appRead.key.slice(0, -1)}!` }), /^Access token is invalid/],
     ['a Dify app key sent directly', () => ({ Authorization: `Bearer ${CANARY_DIFY_KEY}` }), /^Access token is invalid/],
     ['an unknown well-formed key', () => ({ Authorization: `Bearer ${unknownKey()}` }), INVALID],
-    ['a valid key with one character changed', () => ({ Authorization: `Bearer ${appRead.key.slice(0, -1)}${appRead.key.endsWith('A') ? 'B' : 'A'}` }), INVALID],
+    [
+      'a valid key with one character changed',
+      () => ({ Authorization: `Bearer ${appRead.key.slice(0, -1)}${appRead.key.endsWith('A') ? 'B' : 'A'}` }),
+      INVALID,
+    ],
     ['the key in X-Api-Key instead of Authorization', () => ({ 'X-Api-Key': appRead.key }), MISSING],
   ];
 
@@ -198,7 +205,7 @@ describe('403 for a missing scope', () => {
     expect(gw.sim.requests.length).toBe(from);
   });
 
-  it('the 401 for a missing key comes before the scope check (no hint about the route\'s scope)', async () => {
+  it("the 401 for a missing key comes before the scope check (no hint about the route's scope)", async () => {
     const res = await fetch(`${gw.baseUrl}/conversations?user=u`);
     const body = (await res.json()) as { message: string };
     expect(res.status).toBe(401);
@@ -208,7 +215,7 @@ describe('403 for a missing scope', () => {
 });
 
 describe('/audit/events', () => {
-  it('401 without a key, in Dify\'s shape with WWW-Authenticate', async () => {
+  it("401 without a key, in Dify's shape with WWW-Authenticate", async () => {
     const res = await fetch(`${gw.origin}/audit/events`);
     expect401({ status: res.status, body: await res.json(), headers: res.headers }, MISSING);
   });

@@ -30,7 +30,10 @@ async function closedPort(): Promise<number> {
 function appsFile(deadPort: number): string {
   const dir = mkdtempSync(join(tmpdir(), 'gw-chaos-'));
   const file = join(dir, 'apps.json');
-  writeFileSync(file, JSON.stringify({ apps: { wf: { apiKeyEnv: 'WF_DIFY_KEY' }, dead: { apiKeyEnv: 'DEAD_DIFY_KEY', baseUrl: `http://127.0.0.1:${deadPort}/v1` } } }));
+  writeFileSync(
+    file,
+    JSON.stringify({ apps: { wf: { apiKeyEnv: 'WF_DIFY_KEY' }, dead: { apiKeyEnv: 'DEAD_DIFY_KEY', baseUrl: `http://127.0.0.1:${deadPort}/v1` } } }),
+  );
   return file;
 }
 
@@ -67,42 +70,310 @@ async function httpDateAboutOneSecondAhead(): Promise<string> {
 const SCENARIOS: Scenario[] = [
   // Reads (idempotent): network errors, 429 too_many_requests, 502, 503, 504 are retried.
   { name: 'GET 503 once', faults: [{ kind: 'status', status: 503 }], method: 'GET', path: '/info', attempts: 2, status: 200 },
-  { name: 'GET 502 three times', faults: [{ kind: 'status', status: 502, times: 3 }], method: 'GET', path: '/info', attempts: 3, status: 502, code: 'dify_unavailable' },
+  {
+    name: 'GET 502 three times',
+    faults: [{ kind: 'status', status: 502, times: 3 }],
+    method: 'GET',
+    path: '/info',
+    attempts: 3,
+    status: 502,
+    code: 'dify_unavailable',
+  },
   { name: 'GET 504 once', faults: [{ kind: 'status', status: 504 }], method: 'GET', path: '/info', attempts: 2, status: 200 },
-  { name: 'GET 500 (not retried)', faults: [{ kind: 'status', status: 500 }], method: 'GET', path: '/info', attempts: 1, status: 502, code: 'dify_unavailable' },
+  {
+    name: 'GET 500 (not retried)',
+    faults: [{ kind: 'status', status: 500 }],
+    method: 'GET',
+    path: '/info',
+    attempts: 1,
+    status: 502,
+    code: 'dify_unavailable',
+  },
   { name: 'GET reset before answer', faults: [{ kind: 'reset' }], method: 'GET', path: '/info', attempts: 2, status: 200 },
-  { name: 'GET HTML 502 page three times', faults: [{ kind: 'html', status: 502, times: 3 }], method: 'GET', path: '/info', attempts: 3, status: 502, code: 'dify_bad_response' },
-  { name: 'GET slower than the deadline', faults: [{ kind: 'latency', delayMs: 2500 }], method: 'GET', path: '/info', attempts: 1, status: 504, code: 'dify_timeout' },
-  { name: 'GET 429 too_many_requests, Retry-After 1', faults: [{ kind: 'rate-limit', retryAfter: '1' }], method: 'GET', path: '/info', attempts: 2, status: 200, minMs: 950 },
-  { name: 'GET 429 rate_limit_error (quota)', faults: [{ kind: 'rate-limit', code: 'rate_limit_error', message: 'Rate Limit Error' }], method: 'GET', path: '/info', attempts: 1, status: 429, code: 'rate_limit_error', retryAfter: '1' },
+  {
+    name: 'GET HTML 502 page three times',
+    faults: [{ kind: 'html', status: 502, times: 3 }],
+    method: 'GET',
+    path: '/info',
+    attempts: 3,
+    status: 502,
+    code: 'dify_bad_response',
+  },
+  {
+    name: 'GET slower than the deadline',
+    faults: [{ kind: 'latency', delayMs: 2500 }],
+    method: 'GET',
+    path: '/info',
+    attempts: 1,
+    status: 504,
+    code: 'dify_timeout',
+  },
+  {
+    name: 'GET 429 too_many_requests, Retry-After 1',
+    faults: [{ kind: 'rate-limit', retryAfter: '1' }],
+    method: 'GET',
+    path: '/info',
+    attempts: 2,
+    status: 200,
+    minMs: 950,
+  },
+  {
+    name: 'GET 429 rate_limit_error (quota)',
+    faults: [{ kind: 'rate-limit', code: 'rate_limit_error', message: 'Rate Limit Error' }],
+    method: 'GET',
+    path: '/info',
+    attempts: 1,
+    status: 429,
+    code: 'rate_limit_error',
+    retryAfter: '1',
+  },
   { name: 'GET malformed JSON (200)', faults: [{ kind: 'malformed-json' }], method: 'GET', path: '/info', attempts: 1, status: 502, code: 'dify_bad_response' },
   // Generation POSTs (unsafe): only 429 too_many_requests, 503 and "never sent" are retried.
   { name: 'POST chat 503 once', faults: [{ kind: 'status', status: 503 }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 2, status: 200 },
-  { name: 'POST chat 503 three times', faults: [{ kind: 'status', status: 503, times: 3 }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 3, status: 502, code: 'dify_unavailable' },
-  { name: 'POST chat 429 too_many_requests (no Retry-After)', faults: [{ kind: 'rate-limit' }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 2, status: 200 },
-  { name: 'POST chat 429 Retry-After as HTTP date', faults: async () => [{ kind: 'rate-limit', retryAfter: await httpDateAboutOneSecondAhead() }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 2, status: 200, minMs: 700 },
-  { name: 'POST chat 429 rate_limit_error (quota)', faults: [{ kind: 'rate-limit', code: 'rate_limit_error', message: 'Rate Limit Error', retryAfter: '20' }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 1, status: 429, code: 'rate_limit_error', retryAfter: '20' },
-  { name: 'POST chat 429 Retry-After 30 (above the cap)', faults: [{ kind: 'rate-limit', retryAfter: '30' }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 1, status: 429, code: 'too_many_requests', retryAfter: '30' },
-  { name: 'POST chat 429 Retry-After 2 (longer than the time left)', faults: [{ kind: 'rate-limit', retryAfter: '2' }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 1, status: 429, code: 'too_many_requests', retryAfter: '2' },
-  { name: 'POST chat 500', faults: [{ kind: 'status', status: 500 }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 1, status: 502, code: 'dify_outcome_unknown' },
-  { name: 'POST chat 502', faults: [{ kind: 'status', status: 502 }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 1, status: 502, code: 'dify_outcome_unknown' },
-  { name: 'POST chat 504', faults: [{ kind: 'status', status: 504 }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 1, status: 502, code: 'dify_outcome_unknown' },
-  { name: 'POST chat HTML 502 page', faults: [{ kind: 'html', status: 502 }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 1, status: 502, code: 'dify_outcome_unknown' },
+  {
+    name: 'POST chat 503 three times',
+    faults: [{ kind: 'status', status: 503, times: 3 }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 3,
+    status: 502,
+    code: 'dify_unavailable',
+  },
+  {
+    name: 'POST chat 429 too_many_requests (no Retry-After)',
+    faults: [{ kind: 'rate-limit' }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 2,
+    status: 200,
+  },
+  {
+    name: 'POST chat 429 Retry-After as HTTP date',
+    faults: async () => [{ kind: 'rate-limit', retryAfter: await httpDateAboutOneSecondAhead() }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 2,
+    status: 200,
+    minMs: 700,
+  },
+  {
+    name: 'POST chat 429 rate_limit_error (quota)',
+    faults: [{ kind: 'rate-limit', code: 'rate_limit_error', message: 'Rate Limit Error', retryAfter: '20' }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 1,
+    status: 429,
+    code: 'rate_limit_error',
+    retryAfter: '20',
+  },
+  {
+    name: 'POST chat 429 Retry-After 30 (above the cap)',
+    faults: [{ kind: 'rate-limit', retryAfter: '30' }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 1,
+    status: 429,
+    code: 'too_many_requests',
+    retryAfter: '30',
+  },
+  {
+    name: 'POST chat 429 Retry-After 2 (longer than the time left)',
+    faults: [{ kind: 'rate-limit', retryAfter: '2' }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 1,
+    status: 429,
+    code: 'too_many_requests',
+    retryAfter: '2',
+  },
+  {
+    name: 'POST chat 500',
+    faults: [{ kind: 'status', status: 500 }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 1,
+    status: 502,
+    code: 'dify_outcome_unknown',
+  },
+  {
+    name: 'POST chat 502',
+    faults: [{ kind: 'status', status: 502 }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 1,
+    status: 502,
+    code: 'dify_outcome_unknown',
+  },
+  {
+    name: 'POST chat 504',
+    faults: [{ kind: 'status', status: 504 }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 1,
+    status: 502,
+    code: 'dify_outcome_unknown',
+  },
+  {
+    name: 'POST chat HTML 502 page',
+    faults: [{ kind: 'html', status: 502 }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 1,
+    status: 502,
+    code: 'dify_outcome_unknown',
+  },
   { name: 'POST chat HTML 503 page', faults: [{ kind: 'html', status: 503 }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 2, status: 200 },
-  { name: 'POST chat reset before the body was read', faults: [{ kind: 'reset' }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 1, status: 502, code: 'dify_outcome_unknown' },
-  { name: 'POST chat reset after the body was read', faults: [{ kind: 'reset', resetBeforeBody: false }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 1, status: 502, code: 'dify_outcome_unknown' },
-  { name: 'POST chat slower than the deadline', faults: [{ kind: 'latency', delayMs: 2500 }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 1, status: 504, code: 'dify_outcome_unknown' },
-  { name: 'POST chat malformed JSON (200)', faults: [{ kind: 'malformed-json' }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 1, status: 502, code: 'dify_bad_response' },
-  { name: 'POST chat, Dify refuses our key (401)', faults: [{ kind: 'status', status: 401 }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 1, status: 502, code: 'dify_auth' },
-  { name: 'POST chat, Dify 400 invalid_param', faults: [{ kind: 'status', status: 400, code: 'invalid_param', message: 'query is required' }], method: 'POST', path: '/chat-messages', body: chat(), attempts: 1, status: 400, code: 'invalid_param' },
-  { name: 'POST chat, connection refused (app on a closed port)', faults: [], app: 'dead', method: 'POST', path: '/chat-messages', body: chat(), attempts: 0, status: 502, code: 'dify_unavailable' },
-  { name: 'POST chat stream 503 before it began', faults: [{ kind: 'status', status: 503 }], method: 'POST', path: '/chat-messages', body: chat('streaming'), attempts: 2, status: 200 },
-  { name: 'POST chat stream cut mid-way', faults: [{ kind: 'cut-stream', afterEvents: 2 }], method: 'POST', path: '/chat-messages', body: chat('streaming'), attempts: 1, status: 200, eventCode: 'dify_stream_interrupted' },
-  { name: 'POST chat stream with an error event', faults: [{ kind: 'stream-error', afterEvents: 2, status: 400, code: 'completion_request_error', message: 'model failed' }], method: 'POST', path: '/chat-messages', body: chat('streaming'), attempts: 1, status: 200, eventCode: 'completion_request_error' },
-  { name: 'POST workflow run 503 three times', faults: [{ kind: 'status', status: 503, times: 3 }], app: 'wf', method: 'POST', path: '/workflows/run', body: { inputs: {}, user: 'chaos-user', response_mode: 'blocking' }, attempts: 3, status: 502, code: 'dify_unavailable' },
-  { name: 'POST workflow run reset', faults: [{ kind: 'reset' }], app: 'wf', method: 'POST', path: '/workflows/run', body: { inputs: {}, user: 'chaos-user', response_mode: 'blocking' }, attempts: 1, status: 502, code: 'dify_outcome_unknown' },
-  { name: 'POST feedback reset', faults: [{ kind: 'reset' }], method: 'POST', path: '/messages/00000000-0000-4000-8000-000000000001/feedbacks', body: { rating: 'like', user: 'chaos-user' }, attempts: 1, status: 502, code: 'dify_outcome_unknown' },
-  { name: 'POST stop (idempotent) 502 once', faults: [{ kind: 'status', status: 502 }], method: 'POST', path: '/chat-messages/00000000-0000-4000-8000-000000000002/stop', body: { user: 'chaos-user' }, attempts: 2, status: 200 },
+  {
+    name: 'POST chat reset before the body was read',
+    faults: [{ kind: 'reset' }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 1,
+    status: 502,
+    code: 'dify_outcome_unknown',
+  },
+  {
+    name: 'POST chat reset after the body was read',
+    faults: [{ kind: 'reset', resetBeforeBody: false }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 1,
+    status: 502,
+    code: 'dify_outcome_unknown',
+  },
+  {
+    name: 'POST chat slower than the deadline',
+    faults: [{ kind: 'latency', delayMs: 2500 }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 1,
+    status: 504,
+    code: 'dify_outcome_unknown',
+  },
+  {
+    name: 'POST chat malformed JSON (200)',
+    faults: [{ kind: 'malformed-json' }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 1,
+    status: 502,
+    code: 'dify_bad_response',
+  },
+  {
+    name: 'POST chat, Dify refuses our key (401)',
+    faults: [{ kind: 'status', status: 401 }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 1,
+    status: 502,
+    code: 'dify_auth',
+  },
+  {
+    name: 'POST chat, Dify 400 invalid_param',
+    faults: [{ kind: 'status', status: 400, code: 'invalid_param', message: 'query is required' }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 1,
+    status: 400,
+    code: 'invalid_param',
+  },
+  {
+    name: 'POST chat, connection refused (app on a closed port)',
+    faults: [],
+    app: 'dead',
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat(),
+    attempts: 0,
+    status: 502,
+    code: 'dify_unavailable',
+  },
+  {
+    name: 'POST chat stream 503 before it began',
+    faults: [{ kind: 'status', status: 503 }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat('streaming'),
+    attempts: 2,
+    status: 200,
+  },
+  {
+    name: 'POST chat stream cut mid-way',
+    faults: [{ kind: 'cut-stream', afterEvents: 2 }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat('streaming'),
+    attempts: 1,
+    status: 200,
+    eventCode: 'dify_stream_interrupted',
+  },
+  {
+    name: 'POST chat stream with an error event',
+    faults: [{ kind: 'stream-error', afterEvents: 2, status: 400, code: 'completion_request_error', message: 'model failed' }],
+    method: 'POST',
+    path: '/chat-messages',
+    body: chat('streaming'),
+    attempts: 1,
+    status: 200,
+    eventCode: 'completion_request_error',
+  },
+  {
+    name: 'POST workflow run 503 three times',
+    faults: [{ kind: 'status', status: 503, times: 3 }],
+    app: 'wf',
+    method: 'POST',
+    path: '/workflows/run',
+    body: { inputs: {}, user: 'chaos-user', response_mode: 'blocking' },
+    attempts: 3,
+    status: 502,
+    code: 'dify_unavailable',
+  },
+  {
+    name: 'POST workflow run reset',
+    faults: [{ kind: 'reset' }],
+    app: 'wf',
+    method: 'POST',
+    path: '/workflows/run',
+    body: { inputs: {}, user: 'chaos-user', response_mode: 'blocking' },
+    attempts: 1,
+    status: 502,
+    code: 'dify_outcome_unknown',
+  },
+  {
+    name: 'POST feedback reset',
+    faults: [{ kind: 'reset' }],
+    method: 'POST',
+    path: '/messages/00000000-0000-4000-8000-000000000001/feedbacks',
+    body: { rating: 'like', user: 'chaos-user' },
+    attempts: 1,
+    status: 502,
+    code: 'dify_outcome_unknown',
+  },
+  {
+    name: 'POST stop (idempotent) 502 once',
+    faults: [{ kind: 'status', status: 502 }],
+    method: 'POST',
+    path: '/chat-messages/00000000-0000-4000-8000-000000000002/stop',
+    body: { user: 'chaos-user' },
+    attempts: 2,
+    status: 200,
+  },
 ];
 
 describe('chaos: retries never double-spend', () => {
@@ -112,7 +383,12 @@ describe('chaos: retries never double-spend', () => {
   beforeAll(async () => {
     if (TABLE) writeFileSync(TABLE, '| scenario | faults | attempts seen by Dify | answer | Retry-After | ms |\n|---|---|---|---|---|---|\n');
     gw = await startTestGateway({
-      simulator: { apps: [{ key: CANARY_DIFY_KEY, mode: 'chat' }, { key: WORKFLOW_KEY, mode: 'workflow' }] },
+      simulator: {
+        apps: [
+          { key: CANARY_DIFY_KEY, mode: 'chat' },
+          { key: WORKFLOW_KEY, mode: 'workflow' },
+        ],
+      },
       env: {
         DIFY_APPS_FILE: appsFile(await closedPort()),
         WF_DIFY_KEY: WORKFLOW_KEY,
@@ -122,7 +398,8 @@ describe('chaos: retries never double-spend', () => {
         DIFY_BREAKER_FAILURE_PERCENT: '0',
       },
     });
-    for (const app of ['default', 'wf', 'dead']) keys[app] = (await gw.createKey(['chat', 'workflow', 'feedback', 'app:read', 'files'], `chaos-${app}`, app)).key;
+    for (const app of ['default', 'wf', 'dead'])
+      keys[app] = (await gw.createKey(['chat', 'workflow', 'feedback', 'app:read', 'files'], `chaos-${app}`, app)).key;
   }, 120_000);
 
   afterAll(async () => {
@@ -162,7 +439,14 @@ describe('chaos: retries never double-spend', () => {
     gw.sim.addFault({ match: { path: '/info' }, kind: 'status', status: 503, retryAfter: '1', times: 10 });
     const answer = await call(gw.baseUrl, '/info', { key: keys.default });
     const attempts = gw.sim.requests.filter((r) => r.path === '/v1/info').length;
-    record(['GET 503 Retry-After 1, always (deadline 1.5 s)', 'status 503 ×10', String(attempts), `${answer.status} ${answer.json?.code}`, answer.headers['retry-after'] ?? '', String(answer.ms)]);
+    record([
+      'GET 503 Retry-After 1, always (deadline 1.5 s)',
+      'status 503 ×10',
+      String(attempts),
+      `${answer.status} ${answer.json?.code}`,
+      answer.headers['retry-after'] ?? '',
+      String(answer.ms),
+    ]);
     expect(attempts).toBe(2); // t=0 and t≈1 s; a third would start after the deadline
     expect(answer.status).toBe(502);
     expect(answer.json?.code).toBe('dify_unavailable');
@@ -174,7 +458,8 @@ describe('chaos: retries never double-spend', () => {
     const answer = await call(gw.baseUrl, '/chat-messages', { key: keys.dead, body: chat() });
     expect(answer.status).toBe(502);
     const read = gw.app.get((await import('../../src/audit/read/audit-read.repository.js')).AuditReadRepository);
-    const finished = async () => (await read.search({}, { limit: 50 })).find((e) => e.type === 'call.finished' && e.requestId === answer.headers['x-request-id']);
+    const finished = async () =>
+      (await read.search({}, { limit: 50 })).find((e) => e.type === 'call.finished' && e.requestId === answer.headers['x-request-id']);
     // call.finished is written after the answer (not awaited): give it a moment.
     for (let i = 0; i < 50 && !(await finished()); i++) await sleep(20);
     expect(await finished()).toMatchObject({ attempts: 3, errorCode: 'dify_unavailable', outcome: 'upstream_error' });
@@ -204,7 +489,14 @@ describe('chaos: breaker, bulkhead, Idempotency-Key, abandoned streams', () => {
     const file = join(dir, 'apps.json');
     writeFileSync(file, JSON.stringify({ apps: { brk: { apiKeyEnv: 'BRK_DIFY_KEY' }, wf: { apiKeyEnv: 'WF_DIFY_KEY' } } }));
     gw = await startTestGateway({
-      simulator: { apps: [{ key: CANARY_DIFY_KEY, mode: 'chat' }, { key: WORKFLOW_KEY, mode: 'workflow' }], streamChunkDelayMs: 60, pingIntervalMs: 1000 },
+      simulator: {
+        apps: [
+          { key: CANARY_DIFY_KEY, mode: 'chat' },
+          { key: WORKFLOW_KEY, mode: 'workflow' },
+        ],
+        streamChunkDelayMs: 60,
+        pingIntervalMs: 1000,
+      },
       env: {
         DIFY_APPS_FILE: file,
         BRK_DIFY_KEY: CANARY_DIFY_KEY,
@@ -269,7 +561,14 @@ describe('chaos: breaker, bulkhead, Idempotency-Key, abandoned streams', () => {
     expect((await call(gw.baseUrl, '/info', { key: keys.brk })).status).toBe(502); // the probe, failing
     expect(await transitions('open')).toBe(3);
     expect((await call(gw.baseUrl, '/info', { key: keys.brk })).status).toBe(503);
-    record(['breaker: 4×500 then 1 call, probe ok, 4×502, probe fails', 'status 500 ×4, latency, status 502 ×5', String(upstream('/info')), 'open → 503 dify_unavailable at once; half-open 1 probe; closed; open; reopen', '≥1', '']);
+    record([
+      'breaker: 4×500 then 1 call, probe ok, 4×502, probe fails',
+      'status 500 ×4, latency, status 502 ×5',
+      String(upstream('/info')),
+      'open → 503 dify_unavailable at once; half-open 1 probe; closed; open; reopen',
+      '≥1',
+      '',
+    ]);
   });
 
   it('refuses calls beyond the per-app bulkhead at once with 429 and Retry-After', async () => {
@@ -287,7 +586,14 @@ describe('chaos: breaker, bulkhead, Idempotency-Key, abandoned streams', () => {
     expect(sample(await metrics(), 'dify_gateway_rejected_requests_total', { app: 'default', reason: 'bulkhead_full' })).toBe(1);
     expect(sample(await metrics(), 'dify_gateway_rate_limited_total', { app: 'default', source: 'gateway' })).toBe(1);
     expect(sample(await metrics(), 'dify_gateway_dify_inflight_calls', { app: 'default' })).toBe(0);
-    record(['bulkhead: 3 calls at once, cap 2', 'latency 600 ms ×2', String(upstream('/parameters')), '200, 200, 429 too_many_requests (at once)', '1', String(third.ms)]);
+    record([
+      'bulkhead: 3 calls at once, cap 2',
+      'latency 600 ms ×2',
+      String(upstream('/parameters')),
+      '200, 200, 429 too_many_requests (at once)',
+      '1',
+      String(third.ms),
+    ]);
   });
 
   it('refuses a second call with the same Idempotency-Key while the first runs, and after it, naming it', async () => {
@@ -309,7 +615,14 @@ describe('chaos: breaker, bulkhead, Idempotency-Key, abandoned streams', () => {
     // Keys are per caller: another team's identical key is its own.
     expect((await call(gw.baseUrl, '/chat-messages', { key: keys.other, body, headers })).status).toBe(200);
     expect(upstream('/chat-messages', 'POST')).toBe(2);
-    record(['Idempotency-Key: same key during, after; other caller', 'latency 400 ms', String(upstream('/chat-messages', 'POST')), '200; 409 idempotency_key_in_flight; 409 idempotency_key_reused (names the first request id); other caller 200', '', '']);
+    record([
+      'Idempotency-Key: same key during, after; other caller',
+      'latency 400 ms',
+      String(upstream('/chat-messages', 'POST')),
+      '200; 409 idempotency_key_in_flight; 409 idempotency_key_reused (names the first request id); other caller 200',
+      '',
+      '',
+    ]);
   });
 
   it('frees an Idempotency-Key when the call provably did not run, and refuses a malformed one', async () => {
@@ -321,14 +634,22 @@ describe('chaos: breaker, bulkhead, Idempotency-Key, abandoned streams', () => {
     gw.sim.addFault({ match: { path: '/chat-messages' }, kind: 'reset', resetBeforeBody: false });
     const unknown = await call(gw.baseUrl, '/chat-messages', { key: keys.default, body, headers: { 'idempotency-key': 'maybe-ran' } });
     expect(unknown.json?.code).toBe('dify_outcome_unknown');
-    expect((await call(gw.baseUrl, '/chat-messages', { key: keys.default, body, headers: { 'idempotency-key': 'maybe-ran' } })).json?.code).toBe('idempotency_key_reused');
+    expect((await call(gw.baseUrl, '/chat-messages', { key: keys.default, body, headers: { 'idempotency-key': 'maybe-ran' } })).json?.code).toBe(
+      'idempotency_key_reused',
+    );
     const bad = await call(gw.baseUrl, '/chat-messages', { key: keys.default, body, headers: { 'idempotency-key': 'x'.repeat(256) } });
     expect(bad.status).toBe(400);
     expect(upstream('/chat-messages', 'POST')).toBe(3);
   });
 
   it.each([
-    ['chat', 'default', '/chat-messages', { inputs: {}, query: 'Tell me a long story', user: 'stop-user', response_mode: 'streaming' }, (id: string) => `/chat-messages/${id}/stop`],
+    [
+      'chat',
+      'default',
+      '/chat-messages',
+      { inputs: {}, query: 'Tell me a long story', user: 'stop-user', response_mode: 'streaming' },
+      (id: string) => `/chat-messages/${id}/stop`,
+    ],
     ['workflow', 'wf', '/workflows/run', { inputs: {}, user: 'stop-user', response_mode: 'streaming' }, (id: string) => `/workflows/tasks/${id}/stop`],
   ] as const)('stops the Dify task of a %s stream whose caller went away, with the same user', async (_kind, app, path, body, stopPath) => {
     const controller = new AbortController();

@@ -41,7 +41,9 @@ beforeAll(async () => {
   const docs = (await direct(DATASET_KEY, 'GET', `/datasets/${dataset}/documents`)).json as { data: { id: string; batch?: string }[] };
   const document = docs.data[0].id;
   const segments = (await direct(DATASET_KEY, 'GET', `/datasets/${dataset}/documents/${document}/segments`)).json as { data: { id: string }[] };
-  const batch = (await direct(DATASET_KEY, 'POST', `/datasets/${dataset}/document/create-by-text`, { type: 'application/json', data: '{"name":"x.md","text":"X."}' })).json as { batch: string };
+  const batch = (
+    await direct(DATASET_KEY, 'POST', `/datasets/${dataset}/document/create-by-text`, { type: 'application/json', data: '{"name":"x.md","text":"X."}' })
+  ).json as { batch: string };
   ids = { dataset, document, segment: segments.data[0].id, batch: batch.batch };
 }, 120_000);
 
@@ -96,7 +98,12 @@ describe.each(DIFY_ROUTES.map((r) => [r.name, r] as const))('%s', (_name, route)
     for (const call of conformanceCalls(route, ids)) {
       const want = await direct(difyKey, route.method, call.path, call.body, call.query);
       const before = gw.sim.requests.length;
-      const got = await send(`${gw.baseUrl}${call.path}${call.query ? `?${call.query}` : ''}`, { authorization: `Bearer ${key}`, 'x-gateway-app': alias }, route.method, call.body);
+      const got = await send(
+        `${gw.baseUrl}${call.path}${call.query ? `?${call.query}` : ''}`,
+        { authorization: `Bearer ${key}`, 'x-gateway-app': alias },
+        route.method,
+        call.body,
+      );
       const forwarded = gw.sim.requests.length > before;
       const same = got.status === want.status && (got.code === want.code || OWNER_CHECKED.has(route.name));
       const difyRefuses = want.status >= 400 && want.status < 500;
@@ -104,7 +111,9 @@ describe.each(DIFY_ROUTES.map((r) => [r.name, r] as const))('%s', (_name, route)
       // Dify takes is sent, unless the gateway answers it in Dify's place by design.
       const spent = call.label !== 'valid' && difyRefuses ? !forwarded : difyRefuses || forwarded || ANSWERED_LOCALLY.has(route.name);
       const ok = same && spent;
-      results.push(`${ok ? 'ok  ' : 'DIFF'} ${call.label}: dify ${want.status} ${want.code ?? ''} | gateway ${got.status} ${got.code ?? ''}${forwarded ? ' (sent)' : ''}`);
+      results.push(
+        `${ok ? 'ok  ' : 'DIFF'} ${call.label}: dify ${want.status} ${want.code ?? ''} | gateway ${got.status} ${got.code ?? ''}${forwarded ? ' (sent)' : ''}`,
+      );
     }
     expect(results.filter((r) => r.startsWith('DIFF'))).toEqual([]);
   });
@@ -116,6 +125,9 @@ describe('GET / (decided: a gateway key is needed, see the README)', () => {
     const before = gw.sim.requests.length;
     expect(await send(`${gw.baseUrl}/`, {}, 'GET')).toMatchObject({ status: 401, code: 'unauthorized' });
     expect(gw.sim.requests.length).toBe(before);
-    expect(await send(`${gw.baseUrl}/`, { authorization: `Bearer ${key}`, 'x-gateway-app': 'default' }, 'GET')).toMatchObject({ status: 200, json: { api_version: 'v1' } });
+    expect(await send(`${gw.baseUrl}/`, { authorization: `Bearer ${key}`, 'x-gateway-app': 'default' }, 'GET')).toMatchObject({
+      status: 200,
+      json: { api_version: 'v1' },
+    });
   });
 });

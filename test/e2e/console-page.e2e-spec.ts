@@ -15,11 +15,13 @@ import { startTestGateway, type TestGateway } from '../support/test-gateway.js';
 /** GET with node:http, which leaves the body as sent (supertest and fetch would gunzip it). */
 function rawGet(url: string, acceptEncoding: string): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers: { 'accept-encoding': acceptEncoding } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-    }).on('error', reject);
+    http
+      .get(url, { headers: { 'accept-encoding': acceptEncoding } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -96,7 +98,11 @@ describe('GET /console', () => {
   });
 
   it('offers every filter, event type and outcome the API has', () => {
-    const dtoParams = new Set(getMetadataStorage().getTargetValidationMetadatas(AuditFilterDto, '', true, false).map((m) => m.propertyName));
+    const dtoParams = new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(AuditFilterDto, '', true, false)
+        .map((m) => m.propertyName),
+    );
     expect([...FILTER_PARAMS].sort()).toEqual([...dtoParams].sort());
     expect(CONSOLE_EVENT_TYPES).toEqual([...EVENT_TYPES]);
     expect(CONSOLE_OUTCOMES).toEqual([...OUTCOMES]);

@@ -37,7 +37,14 @@ describe('Dify keys reloaded from their files without a restart', () => {
     writeFileSync(join(dir, 'flow.key'), FLOW_V1);
     writeFileSync(join(dir, 'apps.json'), JSON.stringify({ apps: { flow: { apiKeyFile: './flow.key' } }, default: 'default' }));
     gw = await startTestGateway({
-      simulator: { apps: [{ key: DEFAULT_V1, mode: 'chat' }, { key: FLOW_V1, mode: 'chat' }], answer: SLOW_ANSWER, streamChunkDelayMs: 10 },
+      simulator: {
+        apps: [
+          { key: DEFAULT_V1, mode: 'chat' },
+          { key: FLOW_V1, mode: 'chat' },
+        ],
+        answer: SLOW_ANSWER,
+        streamChunkDelayMs: 10,
+      },
       env: { DIFY_API_KEY: '', DIFY_API_KEY_FILE: join(dir, 'default.key'), DIFY_APPS_FILE: join(dir, 'apps.json'), DIFY_KEYS_RELOAD_MS: '100' },
     });
     caller = (await gw.createKeyWith({ name: 'team', scopes: ['chat'], apps: ['default', 'flow'] })).key;
@@ -50,7 +57,10 @@ describe('Dify keys reloaded from their files without a restart', () => {
   });
 
   const chat = (app: string) =>
-    request(gw.baseUrl).post('/chat-messages').set({ Authorization: `Bearer ${caller}`, 'X-Gateway-App': app }).send({ inputs: {}, query: 'hi', user: 'u' });
+    request(gw.baseUrl)
+      .post('/chat-messages')
+      .set({ Authorization: `Bearer ${caller}`, 'X-Gateway-App': app })
+      .send({ inputs: {}, query: 'hi', user: 'u' });
 
   /** Calls until Dify sees `key` (the reload runs every 100 ms); returns how long it took. */
   async function untilSent(app: string, key: string): Promise<number> {
@@ -82,7 +92,10 @@ describe('Dify keys reloaded from their files without a restart', () => {
     const took = await untilSent('flow', FLOW_V2);
     expect(took).toBeLessThan(2000);
 
-    const answer = (await events).filter((e) => e.event === 'message').map((e) => e.data!.answer).join('');
+    const answer = (await events)
+      .filter((e) => e.event === 'message')
+      .map((e) => e.data!.answer)
+      .join('');
     expect(answer).toBe(SLOW_ANSWER);
     gw.sim.removeAppKey(FLOW_V1);
     expect((await chat('flow')).status).toBe(200);
@@ -122,7 +135,14 @@ describe('Dify keys reloaded from their files without a restart', () => {
     type ReloadEvent = { type: string; caller_name: string; details: { action?: string; target?: string | null } | null };
     const reloads = (events.body.data as ReloadEvent[]).filter((e) => e.type === 'config.reloaded' && e.caller_name === 'gateway');
     const routes = reloads.map((e) => [e.details?.action, e.details?.target].filter(Boolean).join(' '));
-    expect(routes).toEqual(expect.arrayContaining([`dify.key_changed flow key=…${FLOW_V2.slice(-4)}`, `dify.key_changed default key=…${DEFAULT_V2.slice(-4)}`, 'dify.removed flow', 'dify.added other key=…' + FLOW_V2.slice(-4)]));
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        `dify.key_changed flow key=…${FLOW_V2.slice(-4)}`,
+        `dify.key_changed default key=…${DEFAULT_V2.slice(-4)}`,
+        'dify.removed flow',
+        'dify.added other key=…' + FLOW_V2.slice(-4),
+      ]),
+    );
     expect(JSON.stringify(events.body)).not.toContain(FLOW_V2);
   });
 });

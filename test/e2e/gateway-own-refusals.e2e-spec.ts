@@ -89,7 +89,10 @@ describe('Idempotency-Key in Redis', () => {
 
   it('is stored under REDIS_KEY_PREFIX', async () => {
     const team = await gw.createKey(['chat'], 'team-a');
-    const res = await request(gw.baseUrl).post('/chat-messages').set({ Authorization: `Bearer ${team.key}`, 'idempotency-key': 'order-7' }).send(chat);
+    const res = await request(gw.baseUrl)
+      .post('/chat-messages')
+      .set({ Authorization: `Bearer ${team.key}`, 'idempotency-key': 'order-7' })
+      .send(chat);
     expect(res.status).toBe(200);
     const id = createHash('sha256').update(team.id).update('\0').update('order-7').digest('base64url');
     const redis = new Redis(TEST_REDIS_URL);

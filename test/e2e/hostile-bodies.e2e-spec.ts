@@ -21,7 +21,9 @@ const HOSTILE: Record<string, string> = {
   'one level too deep': `{"query":"hi","user":"u","inputs":{"a":${nested(MAX_JSON_DEPTH)}}}`,
   '30,000 nested arrays': `{"query":"hi","user":"u","inputs":${nested(30_000)}}`,
   '5,000 nested objects': `{"query":"hi","user":"u","inputs":${nestedObjects(5_000)}}`,
-  'too many values': `{"query":"hi","user":"u","inputs":{"a":[${Array(MAX_JSON_VALUES + 1).fill(0).join(',')}]}}`,
+  'too many values': `{"query":"hi","user":"u","inputs":{"a":[${Array(MAX_JSON_VALUES + 1)
+    .fill(0)
+    .join(',')}]}}`,
   'too many members': `{"query":"hi","user":"u","inputs":{${Array.from({ length: MAX_JSON_VALUES + 1 }, (_, i) => `"k${i}":0`).join(',')}}}`,
 };
 
@@ -69,23 +71,31 @@ describe('hostile JSON bodies on every surface', () => {
     expect(jsonRoutes.length).toBeGreaterThan(20);
   });
 
-  it.each(Object.keys(HOSTILE))('answers %s on every JSON route with 400 before anything reaches Dify', async (kind) => {
-    const before = gw.sim.requests.length;
-    for (const route of jsonRoutes) {
-      const res = await request(gw.baseUrl)[route.method.toLowerCase() as 'post']('' + pathOf(route.path))
-        .set({ Authorization: `Bearer ${everything}`, 'Content-Type': 'application/json' })
-        .send(HOSTILE[kind]);
-      expectDifyShaped4xx(res);
-      expect({ route: route.name, status: res.status, code: res.body.code }).toEqual({ route: route.name, status: 400, code: 'bad_request' });
-    }
-    expect(gw.sim.requests.slice(before).map((r) => r.path)).toEqual([]);
-    await expectAlive();
-  }, 120_000);
+  it.each(Object.keys(HOSTILE))(
+    'answers %s on every JSON route with 400 before anything reaches Dify',
+    async (kind) => {
+      const before = gw.sim.requests.length;
+      for (const route of jsonRoutes) {
+        const agent = request(gw.baseUrl);
+        const res = await agent[route.method.toLowerCase() as 'post']('' + pathOf(route.path))
+          .set({ Authorization: `Bearer ${everything}`, 'Content-Type': 'application/json' })
+          .send(HOSTILE[kind]);
+        expectDifyShaped4xx(res);
+        expect({ route: route.name, status: res.status, code: res.body.code }).toEqual({ route: route.name, status: 400, code: 'bad_request' });
+      }
+      expect(gw.sim.requests.slice(before).map((r) => r.path)).toEqual([]);
+      await expectAlive();
+    },
+    120_000,
+  );
 
   it('forwards a body whose nested objects have `constructor` or `__proto__` members (class-transformer threw a 500 on it)', async () => {
     const inputs = { a: { constructor: [1, 2] }, b: { __proto__: { polluted: true } } };
     const text = JSON.stringify({ query: 'hi', user: 'u', response_mode: 'blocking', inputs }).replace('"b":{}', '"b":{"__proto__":{"polluted":true}}');
-    const res = await request(gw.baseUrl).post('/chat-messages').set({ Authorization: `Bearer ${everything}`, 'Content-Type': 'application/json' }).send(text);
+    const res = await request(gw.baseUrl)
+      .post('/chat-messages')
+      .set({ Authorization: `Bearer ${everything}`, 'Content-Type': 'application/json' })
+      .send(text);
     expect(res.status).toBe(200);
     const forwarded = gw.sim.requests.at(-1)!;
     expect(forwarded.path).toBe('/v1/chat-messages');
@@ -138,14 +148,24 @@ describe('hostile JSON bodies on every surface', () => {
 
   it('answers hostile admin bodies with an admin key with 400 (or 413 beyond the admin size cap)', async () => {
     for (const [kind, body] of Object.entries(HOSTILE)) {
-      for (const [method, path] of [['post', '/admin/keys'], ['patch', '/admin/keys/b7e2a4b0-0000-4000-8000-000000000001'], ['post', '/admin/keys/b7e2a4b0-0000-4000-8000-000000000001/rotate']] as const) {
-        const res = await request(gw.origin)[method](path).set({ Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' }).send(body);
+      for (const [method, path] of [
+        ['post', '/admin/keys'],
+        ['patch', '/admin/keys/b7e2a4b0-0000-4000-8000-000000000001'],
+        ['post', '/admin/keys/b7e2a4b0-0000-4000-8000-000000000001/rotate'],
+      ] as const) {
+        const agent = request(gw.origin);
+        const res = await agent[method](path)
+          .set({ Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' })
+          .send(body);
         expectDifyShaped4xx(res);
         expect({ kind, path, status: res.status }).toEqual({ kind, path, status: body.length > 64 * 1024 ? 413 : 400 });
       }
     }
     const tooMany = `{"name":"x","scopes":[${Array(3_000).fill('"chat"').join(',')}]}`;
-    const res = await request(gw.origin).post('/admin/keys').set({ Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' }).send(tooMany);
+    const res = await request(gw.origin)
+      .post('/admin/keys')
+      .set({ Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' })
+      .send(tooMany);
     expect(res.status).toBe(400);
     expect(res.body.message).toMatch(/more than \d+ values/);
     await expectAlive();
@@ -178,7 +198,12 @@ describe('hostile JSON bodies on every surface', () => {
       .filter((l) => l.includes('access-line-check-1') && l.includes('request completed'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ requestId: 'access-line-check-1', req: { method: 'GET', path: '/admin/keys' }, res: { status: 401 }, durationMs: expect.any(Number) });
+    expect(lines[0]).toMatchObject({
+      requestId: 'access-line-check-1',
+      req: { method: 'GET', path: '/admin/keys' },
+      res: { status: 401 },
+      durationMs: expect.any(Number),
+    });
     expect(JSON.stringify(lines[0])).not.toContain('hunter2');
     // /v1 calls have their own line (dify_call); probes have none.
     await request(gw.origin).get('/live').set('x-request-id', 'access-line-check-2');

@@ -18,7 +18,13 @@ describe('hostile bodies against a real gateway process', () => {
 
   beforeAll(async () => {
     [sim, db] = await Promise.all([startDifySimulator({ apps: [{ key: DIFY_KEY, mode: 'chat' }] }), createTestDatabase('postgres'), ensureBuilt()]);
-    gw = await startGatewayProcess({ DIFY_BASE_URL: sim.url, DIFY_API_KEY: DIFY_KEY, DIFY_ALLOW_INSECURE_HTTP: 'true', DATABASE_URL: db.url!, LOG_LEVEL: 'log' });
+    gw = await startGatewayProcess({
+      DIFY_BASE_URL: sim.url,
+      DIFY_API_KEY: DIFY_KEY,
+      DIFY_ALLOW_INSECURE_HTTP: 'true',
+      DATABASE_URL: db.url!,
+      LOG_LEVEL: 'log',
+    });
   }, 300_000);
 
   afterAll(async () => {
@@ -45,13 +51,26 @@ describe('hostile bodies against a real gateway process', () => {
       .filter((l) => l.includes('request completed'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(access).toHaveLength(3);
-    expect(access[0]).toMatchObject({ req: { method: 'POST', path: '/admin/keys' }, res: { status: 401 }, durationMs: expect.any(Number), requestId: expect.any(String) });
+    expect(access[0]).toMatchObject({
+      req: { method: 'POST', path: '/admin/keys' },
+      res: { status: 401 },
+      durationMs: expect.any(Number),
+      requestId: expect.any(String),
+    });
   });
 
   it('answers the same body with a wrong key and a deep /v1 body with 4xx, and stays alive', async () => {
-    const wrong = await fetch(`${gw.origin}/admin/keys`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer dgw_notAKeyAtAll0123456789' }, body: NESTED_ARRAYS });
+    const wrong = await fetch(`${gw.origin}/admin/keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer dgw_notAKeyAtAll0123456789' },
+      body: NESTED_ARRAYS,
+    });
     expect(wrong.status).toBe(401);
-    const v1 = await fetch(`${gw.origin}/v1/chat-messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"query":"hi","user":"u","inputs":${NESTED_ARRAYS}}` });
+    const v1 = await fetch(`${gw.origin}/v1/chat-messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"query":"hi","user":"u","inputs":${NESTED_ARRAYS}}`,
+    });
     expect(v1.status).toBe(401);
     await sleep(300);
     expect(gw.child.exitCode).toBeNull();

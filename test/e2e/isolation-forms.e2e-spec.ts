@@ -25,7 +25,12 @@ describe('isolation of human-input forms and message ids', () => {
     writeFileSync(join(dir, 'flow.key'), FLOW_KEY);
     writeFileSync(join(dir, 'apps.json'), JSON.stringify({ apps: { flow: { apiKeyFile: './flow.key' } }, default: 'default' }));
     gw = await startTestGateway({
-      simulator: { apps: [{ key: 'app-CANARYdifyKEY0123456789', mode: 'chat' }, { key: FLOW_KEY, mode: 'workflow' }] },
+      simulator: {
+        apps: [
+          { key: 'app-CANARYdifyKEY0123456789', mode: 'chat' },
+          { key: FLOW_KEY, mode: 'workflow' },
+        ],
+      },
       env: { DIFY_APPS_FILE: join(dir, 'apps.json') },
     });
     a = await gw.createKeyWith({ name: 'team-a', scopes: SCOPES, apps: ['default', 'flow'], namespace: 'team-a' });
@@ -62,14 +67,20 @@ describe('isolation of human-input forms and message ids', () => {
     const read = await v1().get(`/form/human_input/${token}`).set(as(b, 'flow'));
     expect(read.status).toBe(404);
     expect(read.body).toMatchObject({ code: 'not_found', status: 404 });
-    const submit = await v1().post(`/form/human_input/${token}`).set(as(b, 'flow')).send({ inputs: { comment: 'mine now' }, action: 'approve', user: 'mallory' });
+    const submit = await v1()
+      .post(`/form/human_input/${token}`)
+      .set(as(b, 'flow'))
+      .send({ inputs: { comment: 'mine now' }, action: 'approve', user: 'mallory' });
     expect(submit.status).toBe(404);
     expect(formCalls()).toBe(before); // neither reached Dify
 
     const own = await v1().get(`/form/human_input/${token}`).set(as(a, 'flow'));
     expect(own.status).toBe(200);
     expect(own.body).toMatchObject({ form_content: expect.any(String) });
-    const done = await v1().post(`/form/human_input/${token}`).set(as(a, 'flow')).send({ inputs: { comment: 'ok' }, action: 'approve', user: 'alice' });
+    const done = await v1()
+      .post(`/form/human_input/${token}`)
+      .set(as(a, 'flow'))
+      .send({ inputs: { comment: 'ok' }, action: 'approve', user: 'alice' });
     expect(done.status).toBe(200);
   });
 

@@ -30,7 +30,10 @@ describe('isolation between two teams on one Dify app', () => {
     writeFileSync(join(dir, 'apps.json'), JSON.stringify({ apps: { flow: { apiKeyFile: './flow.key' } }, default: 'default' }));
     gw = await startTestGateway({
       simulator: {
-        apps: [{ key: 'app-CANARYdifyKEY0123456789', mode: 'chat' }, { key: FLOW_KEY, mode: 'workflow' }],
+        apps: [
+          { key: 'app-CANARYdifyKEY0123456789', mode: 'chat' },
+          { key: FLOW_KEY, mode: 'workflow' },
+        ],
         answer: SLOW_ANSWER,
         streamChunkDelayMs: 10,
       },
@@ -50,7 +53,10 @@ describe('isolation between two teams on one Dify app', () => {
   const v1 = () => request(gw.baseUrl);
 
   async function chat(team: Team, user: string, extra: Record<string, unknown> = {}) {
-    return v1().post('/chat-messages').set(as(team)).send({ inputs: {}, query: 'What is the plan?', user, response_mode: 'blocking', ...extra });
+    return v1()
+      .post('/chat-messages')
+      .set(as(team))
+      .send({ inputs: {}, query: 'What is the plan?', user, response_mode: 'blocking', ...extra });
   }
 
   /** Starts a streaming call; resolves with the task id once the first event arrived, and the rest later. */
@@ -122,7 +128,11 @@ describe('isolation between two teams on one Dify app', () => {
   });
 
   it('keeps uploads apart: another team can neither preview nor use a file', async () => {
-    const upload = await v1().post('/files/upload').set(as(a)).field('user', 'alice').attach('file', Buffer.from('secret plan'), { filename: 'plan.txt', contentType: 'text/plain' });
+    const upload = await v1()
+      .post('/files/upload')
+      .set(as(a))
+      .field('user', 'alice')
+      .attach('file', Buffer.from('secret plan'), { filename: 'plan.txt', contentType: 'text/plain' });
     expect(upload.status).toBe(201);
     const fileId = upload.body.id as string;
     expect(gw.sim.requests.at(-1)?.user).toBe('team-a:alice');
@@ -150,12 +160,18 @@ describe('isolation between two teams on one Dify app', () => {
     const stop = await v1().post(`/chat-messages/${stream.taskId}/stop`).set(as(b)).send({ user: 'alice' });
     expect(stop.body).toEqual({ result: 'success' }); // what Dify says, and it did nothing
     const events = await stream.all;
-    const answer = events.filter((e) => e.event === 'message').map((e) => e.data!.answer).join('');
+    const answer = events
+      .filter((e) => e.event === 'message')
+      .map((e) => e.data!.answer)
+      .join('');
     expect(answer).toBe(SLOW_ANSWER);
 
     const mine = await startStream(a, 'default', '/chat-messages', { inputs: {}, query: 'long', user: 'alice' });
     await v1().post(`/chat-messages/${mine.taskId}/stop`).set(as(a)).send({ user: 'alice' });
-    const stopped = (await mine.all).filter((e) => e.event === 'message').map((e) => e.data!.answer).join('');
+    const stopped = (await mine.all)
+      .filter((e) => e.event === 'message')
+      .map((e) => e.data!.answer)
+      .join('');
     expect(stopped.length).toBeLessThan(SLOW_ANSWER.length);
   });
 
@@ -228,11 +244,18 @@ describe('isolation between two teams on one Dify app', () => {
   });
 
   it('leaves every other field of a JSON body as the caller wrote it', async () => {
-    const body = '{"inputs":{"n":1.50,"big":12345678901234567890,"user":"nested"},"query":"h\\u00e9","user":"alice","response_mode":"blocking","extra_field":[1,2]}';
+    const body =
+      '{"inputs":{"n":1.50,"big":12345678901234567890,"user":"nested"},"query":"h\\u00e9","user":"alice","response_mode":"blocking","extra_field":[1,2]}';
     const res = await v1().post('/chat-messages').set(as(a)).set('Content-Type', 'application/json').send(body);
     expect(res.status).toBe(200);
     const sent = gw.sim.requests.filter((r) => r.path === '/v1/chat-messages').at(-1);
-    expect(sent?.body).toEqual({ inputs: { n: 1.5, big: 1.2345678901234567e19, user: 'nested' }, query: 'hé', user: 'team-a:alice', response_mode: 'blocking', extra_field: [1, 2] });
+    expect(sent?.body).toEqual({
+      inputs: { n: 1.5, big: 1.2345678901234567e19, user: 'nested' },
+      query: 'hé',
+      user: 'team-a:alice',
+      response_mode: 'blocking',
+      extra_field: [1, 2],
+    });
   });
 
   it('refuses a multipart body that could hide a user from the gateway', async () => {
@@ -246,7 +269,9 @@ describe('isolation between two teams on one Dify app', () => {
   it('answers 400 to a refused upload even when most of it is still to come', async () => {
     const boundary = 'b1';
     const body = Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="user"\nX-Hidden: yes\r\n\r\nalice\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n\r\n`),
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="user"\nX-Hidden: yes\r\n\r\nalice\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n\r\n`,
+      ),
       Buffer.alloc(8 * 1024 * 1024, 'a'),
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);

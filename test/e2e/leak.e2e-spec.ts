@@ -49,7 +49,13 @@ type Scenario = [name: string, run: (ctx: Ctx) => Promise<Answer | Answer[]>];
 
 const post = (ctx: Ctx, path: string, body: unknown, headers: Record<string, string> = {}) => call(ctx.gw.baseUrl, path, { key: ctx.key, body, headers });
 const get = (ctx: Ctx, path: string, headers: Record<string, string> = {}) => call(ctx.gw.baseUrl, path, { key: ctx.key, headers });
-const chat = (over: Record<string, unknown> = {}) => ({ inputs: { note: PII_TEXT }, query: `Hello ${PII_TEXT}`, user: PII.email, response_mode: 'blocking', ...over });
+const chat = (over: Record<string, unknown> = {}) => ({
+  inputs: { note: PII_TEXT },
+  query: `Hello ${PII_TEXT}`,
+  user: PII.email,
+  response_mode: 'blocking',
+  ...over,
+});
 const fault = (ctx: Ctx, f: Parameters<TestGateway['sim']['addFault']>[0]) => ctx.gw.sim.addFault(f);
 const noisy = `${PII_TEXT} ${SECRET_TEXT}`;
 
@@ -58,14 +64,32 @@ const SCENARIOS: Scenario[] = [
   ['chat streaming with personal data', (c) => post(c, '/chat-messages', chat({ response_mode: 'streaming' }))],
   ['completion on a chat app (Dify 400)', (c) => post(c, '/completion-messages', chat())],
   ['workflow run on a chat app (Dify 400)', (c) => post(c, '/workflows/run', { inputs: { note: PII_TEXT }, user: PII.email })],
-  ['Dify 400 echoing input and our key', (c) => (fault(c, { kind: 'status', status: 400, code: 'invalid_param', message: noisy }), post(c, '/chat-messages', chat()))],
-  ['Dify 404 echoing input', (c) => (fault(c, { kind: 'status', status: 404, code: 'not_found', message: noisy }), get(c, `/messages?user=${encodeURIComponent(PII.email)}&conversation_id=${UUID}`))],
-  ['Dify 403 forbidden (our key refused)', (c) => (fault(c, { kind: 'status', status: 403, code: 'forbidden', message: noisy }), post(c, '/chat-messages', chat()))],
+  [
+    'Dify 400 echoing input and our key',
+    (c) => (fault(c, { kind: 'status', status: 400, code: 'invalid_param', message: noisy }), post(c, '/chat-messages', chat())),
+  ],
+  [
+    'Dify 404 echoing input',
+    (c) => (
+      fault(c, { kind: 'status', status: 404, code: 'not_found', message: noisy }),
+      get(c, `/messages?user=${encodeURIComponent(PII.email)}&conversation_id=${UUID}`)
+    ),
+  ],
+  [
+    'Dify 403 forbidden (our key refused)',
+    (c) => (fault(c, { kind: 'status', status: 403, code: 'forbidden', message: noisy }), post(c, '/chat-messages', chat())),
+  ],
   ['Dify 401 (our key refused)', (c) => (fault(c, { kind: 'status', status: 401, message: noisy }), get(c, '/info'))],
-  ['Dify 403 other code, echoing input', (c) => (fault(c, { kind: 'status', status: 403, code: 'file_access_denied', message: noisy }), get(c, `/files/${UUID}/preview`))],
+  [
+    'Dify 403 other code, echoing input',
+    (c) => (fault(c, { kind: 'status', status: 403, code: 'file_access_denied', message: noisy }), get(c, `/files/${UUID}/preview`)),
+  ],
   ['Dify 413 echoing input', (c) => (fault(c, { kind: 'status', status: 413, code: 'file_too_large', message: noisy }), post(c, '/chat-messages', chat()))],
   ['Dify 429 too_many_requests echoing input, then ok', (c) => (fault(c, { kind: 'rate-limit', message: noisy }), post(c, '/chat-messages', chat()))],
-  ['Dify 429 rate_limit_error echoing input', (c) => (fault(c, { kind: 'rate-limit', code: 'rate_limit_error', message: noisy, retryAfter: '7' }), post(c, '/chat-messages', chat()))],
+  [
+    'Dify 429 rate_limit_error echoing input',
+    (c) => (fault(c, { kind: 'rate-limit', code: 'rate_limit_error', message: noisy, retryAfter: '7' }), post(c, '/chat-messages', chat())),
+  ],
   ['Dify 500 on a read, echoing our key', (c) => (fault(c, { kind: 'status', status: 500, message: noisy }), get(c, '/parameters'))],
   ['Dify 500 on a generation', (c) => (fault(c, { kind: 'status', status: 500, message: noisy }), post(c, '/chat-messages', chat()))],
   ['Dify 503 three times', (c) => (fault(c, { kind: 'status', status: 503, message: noisy, times: 3 }), post(c, '/chat-messages', chat()))],
@@ -77,58 +101,93 @@ const SCENARIOS: Scenario[] = [
   ['Dify slower than the deadline', (c) => (fault(c, { kind: 'latency', delayMs: 1500 }), post(c, '/chat-messages', chat()))],
   ['malformed JSON from Dify', (c) => (fault(c, { kind: 'malformed-json' }), post(c, '/chat-messages', chat()))],
   ['stream cut mid-way', (c) => (fault(c, { kind: 'cut-stream', afterEvents: 2 }), post(c, '/chat-messages', chat({ response_mode: 'streaming' })))],
-  ['stream error event echoing input and key', (c) => (fault(c, { kind: 'stream-error', afterEvents: 1, status: 400, code: 'completion_request_error', message: noisy }), post(c, '/chat-messages', chat({ response_mode: 'streaming' })))],
+  [
+    'stream error event echoing input and key',
+    (c) => (
+      fault(c, { kind: 'stream-error', afterEvents: 1, status: 400, code: 'completion_request_error', message: noisy }),
+      post(c, '/chat-messages', chat({ response_mode: 'streaming' }))
+    ),
+  ],
   ['unknown caller key', (c) => call(c.gw.baseUrl, '/chat-messages', { key: FAKE_CALLER_KEY, body: chat() })],
   ['Dify key sent as the caller key', (c) => call(c.gw.baseUrl, '/chat-messages', { key: CANARY_DIFY_KEY, body: chat() })],
   ['caller key with the Basic scheme', (c) => call(c.gw.baseUrl, '/info', { headers: { authorization: `Basic ${c.key}` } })],
   ['no Authorization header', (c) => call(c.gw.baseUrl, '/chat-messages', { body: chat() })],
   ['Authorization header full of personal data', (c) => call(c.gw.baseUrl, '/info', { headers: { authorization: `Bearer ${PII.email} ${PII.card}` } })],
-  ['caller key in a cookie and X-Api-Key, Dify key in Proxy-Authorization', (c) =>
-    call(c.gw.baseUrl, '/info', { headers: { cookie: `session=${c.key}; pii=${encodeURIComponent(PII.email)}`, 'x-api-key': c.key, 'proxy-authorization': `Bearer ${CANARY_DIFY_KEY}` } })],
+  [
+    'caller key in a cookie and X-Api-Key, Dify key in Proxy-Authorization',
+    (c) =>
+      call(c.gw.baseUrl, '/info', {
+        headers: { cookie: `session=${c.key}; pii=${encodeURIComponent(PII.email)}`, 'x-api-key': c.key, 'proxy-authorization': `Bearer ${CANARY_DIFY_KEY}` },
+      }),
+  ],
   ['malformed JSON body with personal data', (c) => post(c, '/chat-messages', `{"query": "${PII_TEXT}", "user": ${CANARY_DIFY_KEY}`)],
   ['response_mode set to personal data', (c) => post(c, '/chat-messages', chat({ response_mode: PII.email }))],
   ['missing user, personal data in the query', (c) => post(c, '/chat-messages', chat({ user: undefined }))],
   ['inputs not an object', (c) => post(c, '/chat-messages', chat({ inputs: PII_TEXT }))],
   ['JSON route with a text body', (c) => call(c.gw.baseUrl, '/chat-messages', { key: c.key, body: noisy, headers: { 'content-type': 'text/plain' } })],
-  ['JSON body over the limit', (c) => post(c, '/chat-messages', JSON.stringify(chat({ pad: `${noisy} `.repeat(Math.ceil((10 * 1024 * 1024) / noisy.length)) })))],
+  [
+    'JSON body over the limit',
+    (c) => post(c, '/chat-messages', JSON.stringify(chat({ pad: `${noisy} `.repeat(Math.ceil((10 * 1024 * 1024) / noisy.length)) }))),
+  ],
   ['unknown path made of personal data', (c) => get(c, `/${encodeURIComponent(PII.email)}/${encodeURIComponent(PII.card)}`)],
   ['path parameter made of personal data', (c) => post(c, `/conversations/${encodeURIComponent(PII.email)}/name`, { name: PII_TEXT, user: PII.email })],
   ['wrong method with personal data', (c) => call(c.gw.baseUrl, '/chat-messages', { method: 'PUT', key: c.key, body: chat() })],
-  ['query string of personal data', (c) => get(c, `/conversations?user=${encodeURIComponent(PII.email)}&last_id=${encodeURIComponent(PII.card)}&note=${encodeURIComponent(CANARY_DIFY_KEY)}`)],
+  [
+    'query string of personal data',
+    (c) => get(c, `/conversations?user=${encodeURIComponent(PII.email)}&last_id=${encodeURIComponent(PII.card)}&note=${encodeURIComponent(CANARY_DIFY_KEY)}`),
+  ],
   ['x-request-id set to the Dify key', (c) => get(c, '/info', { 'x-request-id': CANARY_DIFY_KEY })],
   ['x-request-id set to a card number', (c) => get(c, '/info', { 'x-request-id': PII.card.replace(/ /g, '') })],
-  ['Idempotency-Key of personal data, used twice', async (c) => [
-    await post(c, '/chat-messages', chat(), { 'idempotency-key': `${PII.email} ${CANARY_DIFY_KEY}` }),
-    await post(c, '/chat-messages', chat(), { 'idempotency-key': `${PII.email} ${CANARY_DIFY_KEY}` }),
-  ]],
-  ['upload refused by Dify, personal data in the file name and user', (c) => {
-    fault(c, { kind: 'status', status: 400, code: 'unsupported_file_type', message: noisy });
-    const form = new FormData();
-    form.append('user', PII.email);
-    form.append('file', new Blob([PII_TEXT], { type: 'text/plain' }), `${PII.email}.txt`);
-    return call(c.gw.baseUrl, '/files/upload', { key: c.key, body: form });
-  }],
+  [
+    'Idempotency-Key of personal data, used twice',
+    async (c) => [
+      await post(c, '/chat-messages', chat(), { 'idempotency-key': `${PII.email} ${CANARY_DIFY_KEY}` }),
+      await post(c, '/chat-messages', chat(), { 'idempotency-key': `${PII.email} ${CANARY_DIFY_KEY}` }),
+    ],
+  ],
+  [
+    'upload refused by Dify, personal data in the file name and user',
+    (c) => {
+      fault(c, { kind: 'status', status: 400, code: 'unsupported_file_type', message: noisy });
+      const form = new FormData();
+      form.append('user', PII.email);
+      form.append('file', new Blob([PII_TEXT], { type: 'text/plain' }), `${PII.email}.txt`);
+      return call(c.gw.baseUrl, '/files/upload', { key: c.key, body: form });
+    },
+  ],
   ['text to audio with personal data', (c) => post(c, '/text-to-audio', { text: PII_TEXT, user: PII.email })],
   ['feedback on an unknown message with personal data', (c) => post(c, `/messages/${UUID}/feedbacks`, { rating: 'like', content: PII_TEXT, user: PII.email })],
   ['rename an unknown conversation to personal data', (c) => post(c, `/conversations/${UUID}/name`, { name: PII_TEXT, user: PII.email })],
   ['delete an unknown conversation', (c) => call(c.gw.baseUrl, `/conversations/${UUID}`, { method: 'DELETE', key: c.key, body: { user: PII.email } })],
-  ['annotation create refused by Dify (500)', (c) => (fault(c, { kind: 'status', status: 500, message: noisy }), post(c, '/apps/annotations', { question: PII_TEXT, answer: PII_TEXT }))],
+  [
+    'annotation create refused by Dify (500)',
+    (c) => (fault(c, { kind: 'status', status: 500, message: noisy }), post(c, '/apps/annotations', { question: PII_TEXT, answer: PII_TEXT })),
+  ],
   ['stop with personal data as user', (c) => post(c, `/chat-messages/${UUID}/stop`, { user: PII.email })],
-  ['caller leaves a stream (stop sent with the same user)', async (c) => {
-    const controller = new AbortController();
-    const res = await fetch(`${c.gw.baseUrl}/chat-messages`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${c.key}`, 'content-type': 'application/json' },
-      body: JSON.stringify(chat({ response_mode: 'streaming' })),
-      signal: controller.signal,
-    });
-    const first = await res.body!.getReader().read();
-    controller.abort();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    return { status: res.status, headers: Object.fromEntries(res.headers), text: new TextDecoder().decode(first.value), ms: 0 };
-  }],
-  ['audit query with personal data in filters', (c) => call(c.gw.origin, `/audit/events?caller=${encodeURIComponent(PII.email)}&app=${encodeURIComponent(CANARY_DIFY_KEY)}`, { key: c.auditKey })],
-  ['audit cursor made of personal data', (c) => call(c.gw.origin, `/audit/events?cursor=${Buffer.from(JSON.stringify([PII.email, CANARY_DIFY_KEY])).toString('base64url')}`, { key: c.auditKey })],
+  [
+    'caller leaves a stream (stop sent with the same user)',
+    async (c) => {
+      const controller = new AbortController();
+      const res = await fetch(`${c.gw.baseUrl}/chat-messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${c.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(chat({ response_mode: 'streaming' })),
+        signal: controller.signal,
+      });
+      const first = await res.body!.getReader().read();
+      controller.abort();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return { status: res.status, headers: Object.fromEntries(res.headers), text: new TextDecoder().decode(first.value), ms: 0 };
+    },
+  ],
+  [
+    'audit query with personal data in filters',
+    (c) => call(c.gw.origin, `/audit/events?caller=${encodeURIComponent(PII.email)}&app=${encodeURIComponent(CANARY_DIFY_KEY)}`, { key: c.auditKey }),
+  ],
+  [
+    'audit cursor made of personal data',
+    (c) => call(c.gw.origin, `/audit/events?cursor=${Buffer.from(JSON.stringify([PII.email, CANARY_DIFY_KEY])).toString('base64url')}`, { key: c.auditKey }),
+  ],
   ['audit read with the Dify key', (c) => call(c.gw.origin, '/audit/events', { key: CANARY_DIFY_KEY })],
   ['readiness probe', (c) => call(c.gw.origin, '/ready')],
 ];
@@ -208,7 +267,9 @@ describe('leak suite: no key or personal data in logs, answers, metrics or rows'
     const lines = gw.output.lines().filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(SCENARIOS.length);
     for (const line of lines) expect(JSON.parse(line)).toHaveProperty('level');
-    const requestLines = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'dify_call' || l.event === 'dify_retry' || l.event === 'dify_task_stop');
+    const requestLines = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.event === 'dify_call' || l.event === 'dify_retry' || l.event === 'dify_task_stop');
     expect(requestLines.length).toBeGreaterThan(40);
     for (const line of requestLines) expect(typeof line.requestId).toBe('string');
   });

@@ -28,7 +28,10 @@ describe.each([
   });
 
   const chat = (key: string, extra: Record<string, unknown> = {}) =>
-    request(gw.baseUrl).post('/chat-messages').set('Authorization', `Bearer ${key}`).send({ inputs: {}, query: 'hi', user: 'u', ...extra });
+    request(gw.baseUrl)
+      .post('/chat-messages')
+      .set('Authorization', `Bearer ${key}`)
+      .send({ inputs: {}, query: 'hi', user: 'u', ...extra });
 
   it('limits requests per minute with 429, Retry-After and RateLimit headers, and never sends the extra call', async () => {
     const { key, id } = await gw.createKeyWith({ name: 'rpm-3', scopes: ['chat'], limits: { requestsPerMinute: 3 } });

@@ -12,7 +12,17 @@ import { openApiPath } from '../../src/openapi/v1-paths.js';
 import { call } from '../support/call.js';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.js';
 
-type Doc = { openapi: string; paths: Record<string, Record<string, { security?: Record<string, string[]>[]; requestBody?: { content: Record<string, { schema: { $ref?: string } }> }; responses: Record<string, unknown> }>>; components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> } };
+type Doc = {
+  openapi: string;
+  paths: Record<
+    string,
+    Record<
+      string,
+      { security?: Record<string, string[]>[]; requestBody?: { content: Record<string, { schema: { $ref?: string } }> }; responses: Record<string, unknown> }
+    >
+  >;
+  components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> };
+};
 
 /** Every route Nest serves, as `GET /admin/keys/{id}`, read from the controllers' metadata. */
 function nestRoutes(gw: TestGateway): string[] {
@@ -66,21 +76,25 @@ describe('API docs', () => {
       expect(op.responses.default).toEqual({ $ref: '#/components/responses/Error' });
       if (route.dto) expect(op.requestBody?.content['application/json'].schema.$ref).toBe(`#/components/schemas/${route.dto.name}`);
     }
-    const v1 = Object.entries(doc.paths).filter(([p]) => p.startsWith('/v1')).flatMap(([, item]) => Object.keys(item));
+    const v1 = Object.entries(doc.paths)
+      .filter(([p]) => p.startsWith('/v1'))
+      .flatMap(([, item]) => Object.keys(item));
     expect(v1).toHaveLength(DIFY_ROUTES.length);
   });
 
   it('has every route of every controller (the /v1 catch-all is the route table above)', () => {
     const routes = nestRoutes(gw);
     expect(routes).toEqual(expect.arrayContaining(['GET /live', 'GET /ready', 'GET /metrics', 'POST /admin/keys', 'GET /audit/events/{id}', 'GET /docs']));
-    const missing = routes.filter((r) => !r.startsWith('ALL /v1')).filter((r) => {
-      const [method, path] = r.split(' ');
-      return doc.paths[path]?.[method.toLowerCase()] === undefined;
-    });
+    const missing = routes
+      .filter((r) => !r.startsWith('ALL /v1'))
+      .filter((r) => {
+        const [method, path] = r.split(' ');
+        return doc.paths[path]?.[method.toLowerCase()] === undefined;
+      });
     expect(missing).toEqual([]);
   });
 
-  it('describes bodies from the DTOs and errors in Dify\'s shape', () => {
+  it("describes bodies from the DTOs and errors in Dify's shape", () => {
     const chat = doc.components.schemas.ChatMessageDto;
     expect(chat.required).toEqual(expect.arrayContaining(['query', 'user', 'inputs']));
     expect(chat.properties).toMatchObject({ response_mode: { enum: ['blocking', 'streaming'] } });
@@ -89,7 +103,8 @@ describe('API docs', () => {
     expect(doc.paths['/admin/keys'].post.security).toEqual([{ gatewayKey: ['admin'] }]);
     expect(doc.paths['/audit/events'].get.security).toEqual([{ gatewayKey: ['audit:read'] }]);
     // Query and path DTOs become parameters, from the same class-validator rules.
-    const params = (path: string, method: string) => (doc.paths[path][method] as unknown as { parameters: { name: string; in: string; required: boolean }[] }).parameters;
+    const params = (path: string, method: string) =>
+      (doc.paths[path][method] as unknown as { parameters: { name: string; in: string; required: boolean }[] }).parameters;
     expect(params('/admin/keys/{id}', 'get')).toEqual([expect.objectContaining({ name: 'id', in: 'path', required: true })]);
     expect(params('/audit/events', 'get').map((p) => p.name)).toEqual(expect.arrayContaining(['limit', 'cursor', 'from', 'to', 'caller']));
     expect(params('/v1/messages', 'get')).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'conversation_id', in: 'query', required: true })]));

@@ -83,7 +83,7 @@ describe('a positive control: the raw client reaches Dify on a table path', () =
   });
 });
 
-describe('404 in Dify\'s shape, and nothing reaches Dify', () => {
+describe("404 in Dify's shape, and nothing reaches Dify", () => {
   const uuid = randomUUID();
   const cases: Array<[string, string, string?]> = [
     // Off the table
@@ -204,9 +204,7 @@ describe('404 in Dify\'s shape, and nothing reaches Dify', () => {
 
   it('a CONNECT request never opens a tunnel', async () => {
     const from = gw.sim.requests.length;
-    const res = await rawHttp(gwPort, { method: 'CONNECT', target: 'evil.example:443', headers: { Host: 'evil.example:443' } }).catch(
-      (error: Error) => error,
-    );
+    const res = await rawHttp(gwPort, { method: 'CONNECT', target: 'evil.example:443', headers: { Host: 'evil.example:443' } }).catch((error: Error) => error);
     if (!(res instanceof Error)) expect(res.status).toBeGreaterThanOrEqual(400);
     expect(gw.sim.requests.slice(from)).toEqual([]);
     expectNoForeignTraffic();

@@ -56,11 +56,33 @@ describe('refused attempts leave an audit event, at a rate no caller chooses', (
 
   it.each([
     ['wrong-scope', () => request(gw.origin).get('/admin/keys').set('Authorization', `Bearer ${auditor.key}`), 403, 'auditor', /lacks the 'admin' scope/],
-    ['unknown-field', () => request(gw.origin).post('/admin/keys').set('Authorization', `Bearer ${admin.key}`).send({ name: 'x', scopes: ['chat'], owner: 'me' }), 400, 'ops-admin', /property owner should not exist/],
-    ['bad-query', () => request(gw.origin).get('/audit/events?limit=0').set('Authorization', `Bearer ${auditor.key}`), 400, 'auditor', /limit must not be less than 1/],
+    [
+      'unknown-field',
+      () =>
+        request(gw.origin)
+          .post('/admin/keys')
+          .set('Authorization', `Bearer ${admin.key}`)
+          .send({ name: 'x', scopes: ['chat'], owner: 'me' }),
+      400,
+      'ops-admin',
+      /property owner should not exist/,
+    ],
+    [
+      'bad-query',
+      () => request(gw.origin).get('/audit/events?limit=0').set('Authorization', `Bearer ${auditor.key}`),
+      400,
+      'auditor',
+      /limit must not be less than 1/,
+    ],
     ['audit-as-admin', () => request(gw.origin).get('/audit/events').set('Authorization', `Bearer ${admin.key}`), 403, 'ops-admin', /audit:read/],
     ['no-key', () => request(gw.origin).get('/audit/verify'), 401, null, /no_key/],
-    ['not-json', () => request(gw.origin).post('/admin/keys').set('Authorization', `Bearer ${admin.key}`).set('Content-Type', 'text/plain').send('x'), 415, null, /unsupported_media_type/],
+    [
+      'not-json',
+      () => request(gw.origin).post('/admin/keys').set('Authorization', `Bearer ${admin.key}`).set('Content-Type', 'text/plain').send('x'),
+      415,
+      null,
+      /unsupported_media_type/,
+    ],
   ] as const)('%s', async (id, send, status, callerName, reason) => {
     const res = await send().set('x-request-id', `refused-${id}`);
     expect(res.status).toBe(status);
@@ -75,7 +97,11 @@ describe('refused attempts leave an audit event, at a rate no caller chooses', (
   });
 
   it('a refusal the admin use case recorded is not recorded twice', async () => {
-    await request(gw.origin).post('/admin/keys').set('Authorization', `Bearer ${admin.key}`).set('x-request-id', 'refused-once').send({ name: 'x', scopes: ['nope'] });
+    await request(gw.origin)
+      .post('/admin/keys')
+      .set('Authorization', `Bearer ${admin.key}`)
+      .set('x-request-id', 'refused-once')
+      .send({ name: 'x', scopes: ['nope'] });
     const created = (await eventsOf('key.created')).filter((e) => e.request_id === 'refused-once');
     expect(created).toHaveLength(1);
     expect((await eventsOf('access.refused')).filter((e) => e.request_id === 'refused-once')).toHaveLength(0);

@@ -58,7 +58,12 @@ describe('two gateway replicas sharing PostgreSQL and Redis', () => {
     // The first admin key, as an operator would make it with the CLI before the first start.
     const opened = await openDatabase(db);
     try {
-      adminKey = (await new ApiKeyService(new ApiKeyRepository(opened)).create({ name: 'platform', scopes: ['admin', 'chat', 'app:read'], apps: ['default'], namespace: 'platform' }, ['default'])).key;
+      adminKey = (
+        await new ApiKeyService(new ApiKeyRepository(opened)).create(
+          { name: 'platform', scopes: ['admin', 'chat', 'app:read'], apps: ['default'], namespace: 'platform' },
+          ['default'],
+        )
+      ).key;
     } finally {
       await opened.close();
     }
@@ -99,9 +104,13 @@ describe('two gateway replicas sharing PostgreSQL and Redis', () => {
   function chatStatusFrom(gw: GatewayProcess, key: string, localAddress: string): Promise<number> {
     const body = JSON.stringify({ inputs: {}, query: 'hi', user: 'u', response_mode: 'blocking' });
     return new Promise((resolve, reject) => {
-      const req = httpRequest(`${gw.origin}/v1/chat-messages`, { method: 'POST', localAddress, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' } }, (res) => {
-        res.resume().on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = httpRequest(
+        `${gw.origin}/v1/chat-messages`,
+        { method: 'POST', localAddress, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' } },
+        (res) => {
+          res.resume().on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -191,7 +200,9 @@ describe('two gateway replicas sharing PostgreSQL and Redis', () => {
     const cli = (...args: string[]) => runCli(['keys', ...args, '--json'], env);
 
     it('creates, shows, lists, updates, rotates and revokes', async () => {
-      const created = JSON.parse(await cli('create', '--name', 'cli-team', '--scopes', 'chat,conversations', '--rpm', '50', '--namespace', 'cli-team')) as Created & Record<string, unknown>;
+      const created = JSON.parse(
+        await cli('create', '--name', 'cli-team', '--scopes', 'chat,conversations', '--rpm', '50', '--namespace', 'cli-team'),
+      ) as Created & Record<string, unknown>;
       expect(created).toMatchObject({ name: 'cli-team', apps: ['default'], namespace: 'cli-team', limits: { requestsPerMinute: 50 } });
       expect((await chat(a, created.key)).status).toBe(200);
 
@@ -201,7 +212,9 @@ describe('two gateway replicas sharing PostgreSQL and Redis', () => {
       const listed = JSON.parse(await cli('list', '--status', 'active')) as { id: string }[];
       expect(listed.map((k) => k.id)).toContain(created.id);
 
-      const updated = JSON.parse(await cli('update', created.id, '--scopes', 'conversations', '--rpm', 'default', '--expires', new Date(Date.now() + 86_400_000).toISOString()));
+      const updated = JSON.parse(
+        await cli('update', created.id, '--scopes', 'conversations', '--rpm', 'default', '--expires', new Date(Date.now() + 86_400_000).toISOString()),
+      );
       expect(updated).toMatchObject({ scopes: ['conversations'], limits: { requestsPerMinute: null } });
       expect((await refusedAfter(b, created.key, 403, Date.now())) < 1000).toBe(true);
 
@@ -217,7 +230,10 @@ describe('two gateway replicas sharing PostgreSQL and Redis', () => {
     });
 
     it('explains what is wrong, and exits 2', async () => {
-      await expect(runCli(['keys', 'create', '--name', 'x', '--scopes', 'nope'], env)).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('unknown scopes: nope') });
+      await expect(runCli(['keys', 'create', '--name', 'x', '--scopes', 'nope'], env)).rejects.toMatchObject({
+        code: 2,
+        stderr: expect.stringContaining('unknown scopes: nope'),
+      });
     });
   });
 });

@@ -230,7 +230,12 @@ describe('timeouts', () => {
     expect(res.status).toBe(504);
     expect(res.json).toMatchObject({ code: 'dify_outcome_unknown', status: 504 });
     expect(gw.sim.requests.filter((r) => r.path === '/v1/chat-messages')).toHaveLength(1);
-    expect(await auditRowOf(gw, res.headers['x-request-id'] as string)).toMatchObject({ status: 504, outcome: 'timeout', error_code: 'dify_outcome_unknown', attempts: 1 });
+    expect(await auditRowOf(gw, res.headers['x-request-id'] as string)).toMatchObject({
+      status: 504,
+      outcome: 'timeout',
+      error_code: 'dify_outcome_unknown',
+      attempts: 1,
+    });
   });
 
   it('answers 504 dify_timeout for a slow GET as well', async () => {
@@ -266,6 +271,11 @@ describe('Dify refusing connections', () => {
     expect(res.status).toBe(502);
     expect(res.json).toMatchObject({ code: 'dify_unavailable', status: 502 });
     expect(gw.sim.requests).toHaveLength(0);
-    expect(await auditRowOf(gw, res.headers['x-request-id'] as string)).toMatchObject({ attempts: 3, status: 502, upstream_status: null, outcome: 'upstream_error' });
+    expect(await auditRowOf(gw, res.headers['x-request-id'] as string)).toMatchObject({
+      attempts: 3,
+      status: 502,
+      upstream_status: null,
+      outcome: 'upstream_error',
+    });
   });
 });

@@ -21,7 +21,16 @@ function samplePath(route: DifyRoute): string {
 function call(gw: TestGateway, route: DifyRoute, headers: Record<string, string>) {
   const agent = request(gw.baseUrl);
   const path = samplePath(route);
-  const req = route.method === 'GET' ? agent.get(path) : route.method === 'POST' ? agent.post(path) : route.method === 'PUT' ? agent.put(path) : route.method === 'PATCH' ? agent.patch(path) : agent.delete(path);
+  const req =
+    route.method === 'GET'
+      ? agent.get(path)
+      : route.method === 'POST'
+        ? agent.post(path)
+        : route.method === 'PUT'
+          ? agent.put(path)
+          : route.method === 'PATCH'
+            ? agent.patch(path)
+            : agent.delete(path);
   return req.set(headers);
 }
 
@@ -36,7 +45,13 @@ describe('scope and app checks on every route row', () => {
     dir = mkdtempSync(join(tmpdir(), 'gw-routes-'));
     writeFileSync(join(dir, 'apps.json'), JSON.stringify({ apps: { hr: { apiKeyEnv: 'HR_DIFY_KEY' } }, default: 'default' }));
     gw = await startTestGateway({
-      simulator: { apps: [{ key: 'app-CANARYdifyKEY0123456789', mode: 'chat' }, { key: 'app-HRhrHRhrHRhr0123456789ab', mode: 'chat' }], datasetKeys: [DATASET_KEY] },
+      simulator: {
+        apps: [
+          { key: 'app-CANARYdifyKEY0123456789', mode: 'chat' },
+          { key: 'app-HRhrHRhrHRhr0123456789ab', mode: 'chat' },
+        ],
+        datasetKeys: [DATASET_KEY],
+      },
       env: { DIFY_APPS_FILE: join(dir, 'apps.json'), HR_DIFY_KEY: 'app-HRhrHRhrHRhr0123456789ab', DIFY_DATASET_API_KEY: DATASET_KEY },
     });
   }, 120_000);
@@ -74,7 +89,11 @@ describe('scope and app checks on every route row', () => {
     const before = gw.sim.requests.length;
     for (const route of APP_ROWS) {
       const other = await call(gw, route, { Authorization: `Bearer ${single.key}`, 'X-Gateway-App': 'hr' });
-      expect({ row: route.name, status: other.status, message: other.body.message }).toEqual({ row: route.name, status: 403, message: "This key is not bound to app 'hr'." });
+      expect({ row: route.name, status: other.status, message: other.body.message }).toEqual({
+        row: route.name,
+        status: 403,
+        message: "This key is not bound to app 'hr'.",
+      });
       const unnamed = await call(gw, route, { Authorization: `Bearer ${several.key}` });
       expect({ row: route.name, status: unnamed.status }).toEqual({ row: route.name, status: 400 });
       expect(unnamed.body.message).toContain('X-Gateway-App');
@@ -84,7 +103,9 @@ describe('scope and app checks on every route row', () => {
 
   it('sends a several-app key’s call to the app it names, with that app’s Dify key', async () => {
     const several = await gw.createKeyWith({ name: 'two-apps-info', scopes: ['app:read'], apps: ['default', 'hr'] });
-    const res = await request(gw.baseUrl).get('/info').set({ Authorization: `Bearer ${several.key}`, 'X-Gateway-App': 'hr' });
+    const res = await request(gw.baseUrl)
+      .get('/info')
+      .set({ Authorization: `Bearer ${several.key}`, 'X-Gateway-App': 'hr' });
     expect(res.status).toBe(200);
     const sent = gw.sim.requests.at(-1);
     expect(sent?.appKey).toBe('app-HRhrHRhrHRhr0123456789ab');
@@ -92,7 +113,12 @@ describe('scope and app checks on every route row', () => {
   });
 
   it('refuses every dataset row for a knowledge base outside the allow-list, before Dify', async () => {
-    const key = await gw.createKeyWith({ name: 'one-dataset', scopes: ['datasets', 'datasets:write'], apps: [], datasets: ['7c9e6679-7425-40de-944b-e07fc1f90ae7'] });
+    const key = await gw.createKeyWith({
+      name: 'one-dataset',
+      scopes: ['datasets', 'datasets:write'],
+      apps: [],
+      datasets: ['7c9e6679-7425-40de-944b-e07fc1f90ae7'],
+    });
     const before = gw.sim.requests.length;
     for (const route of DATASET_ROWS.filter((r) => r.path.includes(':dataset_id'))) {
       const res = await call(gw, route, { Authorization: `Bearer ${key.key}` });

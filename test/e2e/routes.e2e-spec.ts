@@ -26,7 +26,15 @@ beforeAll(async () => {
   traffic = watchTraffic();
   for (const scope of SCOPES) {
     onlyScope.set(scope, (await gw.createKey([scope], `only-${scope.replace(':', '-')}`)).key);
-    allButScope.set(scope, (await gw.createKey(SCOPES.filter((s) => s !== scope), `all-but-${scope.replace(':', '-')}`)).key);
+    allButScope.set(
+      scope,
+      (
+        await gw.createKey(
+          SCOPES.filter((s) => s !== scope),
+          `all-but-${scope.replace(':', '-')}`,
+        )
+      ).key,
+    );
     allUsersKeys.set(scope, (await gw.createKey([scope, 'app:all-users'], `all-users-${scope.replace(':', '-')}`)).key);
   }
   allScopesKey = (await gw.createKey([...SCOPES], 'all-scopes')).key;
@@ -122,7 +130,7 @@ describe('every route row', () => {
     }
   });
 
-  it.each(ROWS)('%s: a key with exactly that scope reaches Dify and gets Dify\'s status', async (_title, route) => {
+  it.each(ROWS)("%s: a key with exactly that scope reaches Dify and gets Dify's status", async (_title, route) => {
     const { url, init } = requestFor(route, keyFor(route));
     const simFrom = gw.sim.requests.length;
     const watchFrom = traffic.served(gw.sim.port).length;
@@ -177,7 +185,7 @@ describe('request bodies are checked before Dify is called', () => {
     ['inputs an array', { inputs: ['x'], query: 'hi', user: USER }, 'inputs must be an object (send {} if none)'],
   ];
 
-  it.each(cases)('%s: 400 invalid_param in Dify\'s shape, nothing sent', async (_name, body, message) => {
+  it.each(cases)("%s: 400 invalid_param in Dify's shape, nothing sent", async (_name, body, message) => {
     const from = gw.sim.requests.length;
     const res = await postChat(JSON.stringify(body));
     expect(res.status).toBe(400);
@@ -275,7 +283,7 @@ describe('request bodies are checked before Dify is called', () => {
 describe('statuses pass through', () => {
   const auth = (scope: Scope) => ({ Authorization: `Bearer ${onlyScope.get(scope)}` });
 
-  it('201 for a file upload, with Dify\'s body', async () => {
+  it("201 for a file upload, with Dify's body", async () => {
     const form = new FormData();
     form.append('file', new Blob(['hello upload'], { type: 'text/plain' }), 'hello.txt');
     form.append('user', USER);
@@ -341,7 +349,7 @@ describe('statuses pass through', () => {
     expectDifyError(await again.json(), 404, 'not_found', 'Conversation Not Exists.');
   });
 
-  it('Dify\'s 4xx errors keep their status, code and message', async () => {
+  it("Dify's 4xx errors keep their status, code and message", async () => {
     const res = await postChat(JSON.stringify({ inputs: {}, query: 'hi', user: USER, conversation_id: randomUUID() }));
     expect(res.status).toBe(404);
     expectDifyError(res.body, 404, 'not_found', 'Conversation Not Exists.');

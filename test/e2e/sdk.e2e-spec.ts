@@ -143,7 +143,12 @@ describe('ChatClient through the gateway', () => {
     expect(names.length).toBeGreaterThanOrEqual(2);
     expect(names.at(-1)).toBe('message_end');
     expect(names.slice(0, -1).every((n) => n === 'message')).toBe(true);
-    expect(events.filter((e) => e.event === 'message').map((e) => e.answer).join('')).toBe(ANSWER);
+    expect(
+      events
+        .filter((e) => e.event === 'message')
+        .map((e) => e.answer)
+        .join(''),
+    ).toBe(ANSWER);
     const conversationId = events[0].conversation_id;
     expect(conversationId).toMatch(UUID);
     for (const e of events) expect(e.conversation_id).toBe(conversationId);
@@ -271,7 +276,12 @@ describe('CompletionClient through the gateway', () => {
     expect(streamed.headers['content-type']).toMatch(/^text\/event-stream/);
     const events = await readDataEvents(streamed.data as Readable);
     expect(events.at(-1)!.event).toBe('message_end');
-    expect(events.filter((e) => e.event === 'message').map((e) => e.answer).join('')).toBe(ANSWER);
+    expect(
+      events
+        .filter((e) => e.event === 'message')
+        .map((e) => e.answer)
+        .join(''),
+    ).toBe(ANSWER);
 
     const upstream = since(from);
     expect(upstream.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/completion-messages', 'POST /v1/completion-messages']);

@@ -120,7 +120,13 @@ const SCENARIOS: Array<{ name: string; run(ctx: ScenarioContext): Promise<void> 
   {
     name: '429 with Retry-After (message quoting the key)',
     async run(ctx) {
-      ctx.gw.sim.addFault({ kind: 'rate-limit', code: 'rate_limit_error', retryAfter: '5', message: `limit for ${CANARY_DIFY_KEY}`, match: { path: '/chat-messages' } });
+      ctx.gw.sim.addFault({
+        kind: 'rate-limit',
+        code: 'rate_limit_error',
+        retryAfter: '5',
+        message: `limit for ${CANARY_DIFY_KEY}`,
+        match: { path: '/chat-messages' },
+      });
       const res = await send(ctx, 'POST', '/v1/chat-messages', { key: ctx.key, body: chatBody() });
       expect(res.status).toBe(429);
       expect(res.headers['retry-after']).toBe('5');
@@ -276,7 +282,14 @@ describe('secrets with LOG_LEVEL=verbose (pglite)', () => {
   }
 
   it('relays a Dify error event inside a stream without the key it quotes', async () => {
-    ctx.gw.sim.addFault({ kind: 'stream-error', afterEvents: 1, status: 400, code: 'completion_request_error', message: `provider refused ${CANARY_DIFY_KEY}`, match: { path: '/chat-messages' } });
+    ctx.gw.sim.addFault({
+      kind: 'stream-error',
+      afterEvents: 1,
+      status: 400,
+      code: 'completion_request_error',
+      message: `provider refused ${CANARY_DIFY_KEY}`,
+      match: { path: '/chat-messages' },
+    });
     // Read apart from the shared answers: this test reports its own finding.
     const stream = await SseClient.open(ctx.gw.origin, '/v1/chat-messages', { key: ctx.key, body: chatBody({ response_mode: 'streaming' }) });
     await stream.rest();
@@ -380,4 +393,3 @@ describe('secrets on Postgres (LOG_FORMAT=text)', () => {
     await expectNothingLeaked(ctx);
   }, 60_000);
 });
-

@@ -54,7 +54,11 @@ describe('graceful shutdown of a real gateway process', () => {
 
   async function startGateway(drainMs: number): Promise<Child> {
     const port = await freePort();
-    const proc = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], { cwd: ROOT, env: { ...env(), PORT: String(port), SHUTDOWN_DRAIN_MS: String(drainMs) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+      cwd: ROOT,
+      env: { ...env(), PORT: String(port), SHUTDOWN_DRAIN_MS: String(drainMs) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -62,7 +66,13 @@ describe('graceful shutdown of a real gateway process', () => {
     const origin = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 300; i++) {
       if (proc.exitCode !== null) throw new Error(`gateway exited at start: ${output}`);
-      if ((await fetch(`${origin}/live`).then((r) => r.status, () => 0)) === 200) return { process: proc, origin, output: () => output, exit };
+      if (
+        (await fetch(`${origin}/live`).then(
+          (r) => r.status,
+          () => 0,
+        )) === 200
+      )
+        return { process: proc, origin, output: () => output, exit };
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     proc.kill('SIGKILL');
@@ -92,7 +102,8 @@ describe('graceful shutdown of a real gateway process', () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      return (await client.query("SELECT * FROM audit_events WHERE type = 'call.finished' AND request_id = $1", [requestId])).rows[0] as Record<string, unknown> | undefined;
+      return (await client.query("SELECT * FROM audit_events WHERE type = 'call.finished' AND request_id = $1", [requestId])).rows[0] as
+        Record<string, unknown> | undefined;
     } finally {
       await client.end();
     }
@@ -107,10 +118,14 @@ describe('graceful shutdown of a real gateway process', () => {
     const first = await startGateway(1000);
     first.process.kill('SIGTERM');
     expect((await first.exit).code).toBe(0);
-    const created = execFileSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'keys', 'create', '--name', 'drain-team', '--app', 'default', '--scopes', 'chat', '--json'], {
-      cwd: ROOT,
-      env: env(),
-    }).toString();
+    const created = execFileSync(
+      process.execPath,
+      [join(ROOT, 'dist', 'cli.js'), 'keys', 'create', '--name', 'drain-team', '--app', 'default', '--scopes', 'chat', '--json'],
+      {
+        cwd: ROOT,
+        env: env(),
+      },
+    ).toString();
     key = (JSON.parse(created) as { key: string }).key;
   }, 240_000);
 
@@ -134,7 +149,10 @@ describe('graceful shutdown of a real gateway process', () => {
     const ready = await call(child.origin, '/ready');
     expect(ready.status).toBe(503);
     expect(ready.text).toContain('shutdown');
-    const refused = await call(`${child.origin}/v1`, '/chat-messages', { key, body: { inputs: {}, query: 'late', user: 'drain-user', response_mode: 'blocking' } });
+    const refused = await call(`${child.origin}/v1`, '/chat-messages', {
+      key,
+      body: { inputs: {}, query: 'late', user: 'drain-user', response_mode: 'blocking' },
+    });
     expect(refused.status).toBe(503);
     expect(refused.json?.code).toBe('shutting_down');
     expect(refused.headers['retry-after']).toBe('1');

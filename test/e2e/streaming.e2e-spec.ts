@@ -98,7 +98,10 @@ describe('chat streams relayed chunk by chunk', () => {
 
     const events = dataOf([first!, ...(await stream.rest())]);
     expect(events.at(-1)?.event).toBe('message_end');
-    const answer = events.filter((e) => e.event === 'message').map((e) => e.answer).join('');
+    const answer = events
+      .filter((e) => e.event === 'message')
+      .map((e) => e.answer)
+      .join('');
     expect(answer.length).toBeGreaterThan(0);
     expect(answer.length).toBeLessThan(ANSWER.length);
     expect(ANSWER.startsWith(answer)).toBe(true);
@@ -127,7 +130,12 @@ describe('chat streams relayed chunk by chunk', () => {
     expect(names.filter((n) => n !== 'ping').at(-1)).toBe('message_end');
 
     const events = dataOf(stream.events);
-    expect(events.filter((e) => e.event === 'message').map((e) => e.answer).join('')).toBe(ANSWER);
+    expect(
+      events
+        .filter((e) => e.event === 'message')
+        .map((e) => e.answer)
+        .join(''),
+    ).toBe(ANSWER);
     const taskIds = new Set(events.map((e) => e.task_id));
     const conversationIds = new Set(events.map((e) => e.conversation_id));
     expect(taskIds.size).toBe(1);
@@ -171,7 +179,14 @@ describe('chat streams relayed chunk by chunk', () => {
   });
 
   it('relays an error event sent by Dify inside the stream untouched and records its code', async () => {
-    gw.sim.addFault({ kind: 'stream-error', match: { path: '/chat-messages' }, afterEvents: 2, status: 400, code: 'completion_request_error', message: 'model failed' });
+    gw.sim.addFault({
+      kind: 'stream-error',
+      match: { path: '/chat-messages' },
+      afterEvents: 2,
+      status: 400,
+      code: 'completion_request_error',
+      message: 'model failed',
+    });
     const stream = await SseClient.open(gw.origin, '/v1/chat-messages', { key, body: streamingChat('dify-error') });
     await stream.rest();
     const events = dataOf(stream.events);
@@ -214,7 +229,12 @@ describe('workflow streams', () => {
     expect(names.at(-1)).toBe('workflow_finished');
     expect(names).toContain('node_started');
     expect(names).toContain('node_finished');
-    expect(events.filter((e) => e.event === 'text_chunk').map((e) => (e.data as { text: string }).text).join('')).toBe('alpha beta gamma delta');
+    expect(
+      events
+        .filter((e) => e.event === 'text_chunk')
+        .map((e) => (e.data as { text: string }).text)
+        .join(''),
+    ).toBe('alpha beta gamma delta');
     const runIds = new Set(events.map((e) => e.workflow_run_id));
     expect(runIds.size).toBe(1);
     const runId = events[0].workflow_run_id as string;

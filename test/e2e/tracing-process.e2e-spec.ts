@@ -38,7 +38,12 @@ describe('the OpenTelemetry SDK in a gateway process', () => {
   let key: string;
 
   beforeAll(async () => {
-    [sim, db, receiver] = await Promise.all([startDifySimulator({ apps: [{ key: DIFY_KEY, mode: 'chat' }] }), createTestDatabase('postgres'), startOtlpReceiver(), ensureBuilt()]);
+    [sim, db, receiver] = await Promise.all([
+      startDifySimulator({ apps: [{ key: DIFY_KEY, mode: 'chat' }] }),
+      createTestDatabase('postgres'),
+      startOtlpReceiver(),
+      ensureBuilt(),
+    ]);
     dir = mkdtempSync(join(tmpdir(), 'gw-otel-'));
     hook = join(dir, 'hook.mjs');
     writeFileSync(hook, HOOK);
@@ -58,7 +63,8 @@ describe('the OpenTelemetry SDK in a gateway process', () => {
     writeFileSync(log, '');
     const gw = await startGatewayProcess({ ...env, ...extra, MODULE_LOG_FILE: log }, ['--import', hook]);
     try {
-      key ??= (JSON.parse(await runCli(['keys', 'create', '--name', 'otel-team', '--app', 'default', '--scopes', 'chat', '--json'], env)) as { key: string }).key;
+      key ??= (JSON.parse(await runCli(['keys', 'create', '--name', 'otel-team', '--app', 'default', '--scopes', 'chat', '--json'], env)) as { key: string })
+        .key;
       const res = await call(gw.origin, 'POST', '/v1/chat-messages', { key, body: { inputs: {}, query: 'hello', user: 'u1', response_mode: 'blocking' } });
       expect(res.status).toBe(200);
       if (extra.OTEL_EXPORTER_OTLP_ENDPOINT) await eventually(() => receiver.bodies.length > 0, 'an OTLP export', 15_000);

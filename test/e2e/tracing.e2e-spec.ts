@@ -65,55 +65,62 @@ describe('tracing on: OTLP/HTTP export of every /v1 call', () => {
   });
   beforeEach(() => gw.sim.reset());
 
-  it.each(['blocking', 'streaming'] as const)('a %s chat: server span continuing the caller, children parented to it, Dify a child of the attempt', async (mode) => {
-    const caller = callerContext();
-    const headers = { traceparent: `00-${caller.traceId}-${caller.parentId}-01`, tracestate: 'vendor=abc' };
-    let conversationId: string | undefined;
-    if (mode === 'blocking') {
-      const res = await call(gw.origin, 'POST', '/v1/chat-messages', { key: key.key, body: chat(mode), headers });
-      expect(res.status).toBe(200);
-      conversationId = res.json.conversation_id;
-    } else {
-      const stream = await SseClient.open(gw.origin, '/v1/chat-messages', { key: key.key, body: chat(mode), headers });
-      expect(stream.status).toBe(200);
-      const events = await stream.rest();
-      conversationId = events.map((e) => e.data as { conversation_id?: string } | undefined).find((d) => d?.conversation_id)?.conversation_id;
-    }
-    expect(conversationId).toBeTruthy();
+  it.each(['blocking', 'streaming'] as const)(
+    'a %s chat: server span continuing the caller, children parented to it, Dify a child of the attempt',
+    async (mode) => {
+      const caller = callerContext();
+      const headers = { traceparent: `00-${caller.traceId}-${caller.parentId}-01`, tracestate: 'vendor=abc' };
+      let conversationId: string | undefined;
+      if (mode === 'blocking') {
+        const res = await call(gw.origin, 'POST', '/v1/chat-messages', { key: key.key, body: chat(mode), headers });
+        expect(res.status).toBe(200);
+        conversationId = res.json.conversation_id;
+      } else {
+        const stream = await SseClient.open(gw.origin, '/v1/chat-messages', { key: key.key, body: chat(mode), headers });
+        expect(stream.status).toBe(200);
+        const events = await stream.rest();
+        conversationId = events.map((e) => e.data as { conversation_id?: string } | undefined).find((d) => d?.conversation_id)?.conversation_id;
+      }
+      expect(conversationId).toBeTruthy();
 
-    const { server, spans } = await traceOf(receiver, caller.traceId, 3);
-    report(`${mode} chat, span tree:\n${spanTree(spans, caller.traceId)}`);
-    expect(server).toMatchObject({ name: 'POST /v1/chat-messages', parentSpanId: caller.parentId, service: 'gateway-under-test' });
-    expect(server.attributes).toMatchObject({
-      'http.request.method': 'POST',
-      'http.route': '/v1/chat-messages',
-      'http.response.status_code': 200,
-      'dify_gateway.app': 'default',
-      'dify_gateway.key_id': key.id,
-      'dify_gateway.outcome': 'success',
-      'dify_gateway.attempts': 1,
-      'gen_ai.provider.name': 'dify',
-      'gen_ai.operation.name': 'chat',
-    });
-    expect(server.attributes['gen_ai.usage.input_tokens']).toEqual(expect.any(Number));
-    expect(server.attributes['gen_ai.usage.output_tokens']).toEqual(expect.any(Number));
-    const children = spans.filter((s) => s.parentSpanId === server.spanId);
-    expect(children.map((s) => [s.name, s.kind]).sort()).toEqual([['POST /chat-messages', CLIENT], ['audit.write_ahead', INTERNAL], ['relay', INTERNAL]]);
-    const attempt = children.find((s) => s.kind === CLIENT)!;
-    expect(attempt.attributes).toMatchObject({ 'http.response.status_code': 200, 'url.template': '/chat-messages' });
+      const { server, spans } = await traceOf(receiver, caller.traceId, 3);
+      report(`${mode} chat, span tree:\n${spanTree(spans, caller.traceId)}`);
+      expect(server).toMatchObject({ name: 'POST /v1/chat-messages', parentSpanId: caller.parentId, service: 'gateway-under-test' });
+      expect(server.attributes).toMatchObject({
+        'http.request.method': 'POST',
+        'http.route': '/v1/chat-messages',
+        'http.response.status_code': 200,
+        'dify_gateway.app': 'default',
+        'dify_gateway.key_id': key.id,
+        'dify_gateway.outcome': 'success',
+        'dify_gateway.attempts': 1,
+        'gen_ai.provider.name': 'dify',
+        'gen_ai.operation.name': 'chat',
+      });
+      expect(server.attributes['gen_ai.usage.input_tokens']).toEqual(expect.any(Number));
+      expect(server.attributes['gen_ai.usage.output_tokens']).toEqual(expect.any(Number));
+      const children = spans.filter((s) => s.parentSpanId === server.spanId);
+      expect(children.map((s) => [s.name, s.kind]).sort()).toEqual([
+        ['POST /chat-messages', CLIENT],
+        ['audit.write_ahead', INTERNAL],
+        ['relay', INTERNAL],
+      ]);
+      const attempt = children.find((s) => s.kind === CLIENT)!;
+      expect(attempt.attributes).toMatchObject({ 'http.response.status_code': 200, 'url.template': '/chat-messages' });
 
-    const upstream = gw.sim.requests.find((r) => r.path === '/v1/chat-messages');
-    expect(upstream?.headers.traceparent).toBe(`00-${caller.traceId}-${attempt.spanId}-01`);
-    expect(upstream?.headers.tracestate).toBe('vendor=abc');
-    report(`caller traceparent: ${headers.traceparent}\nDify received:      ${String(upstream?.headers.traceparent)}\n`);
+      const upstream = gw.sim.requests.find((r) => r.path === '/v1/chat-messages');
+      expect(upstream?.headers.traceparent).toBe(`00-${caller.traceId}-${attempt.spanId}-01`);
+      expect(upstream?.headers.tracestate).toBe('vendor=abc');
+      report(`caller traceparent: ${headers.traceparent}\nDify received:      ${String(upstream?.headers.traceparent)}\n`);
 
-    // The log line of the call carries the request id and the trace id together.
-    const line = gw.output.lines().find((l) => l.includes('"dify_call"') && l.includes(caller.traceId));
-    expect(line).toBeDefined();
-    expect(JSON.parse(line!)).toMatchObject({ requestId: expect.any(String), trace_id: caller.traceId, span_id: server.spanId });
+      // The log line of the call carries the request id and the trace id together.
+      const line = gw.output.lines().find((l) => l.includes('"dify_call"') && l.includes(caller.traceId));
+      expect(line).toBeDefined();
+      expect(JSON.parse(line!)).toMatchObject({ requestId: expect.any(String), trace_id: caller.traceId, span_id: server.spanId });
 
-    expectNoCanary(receiver.bodies.map((b) => b.text).join('\n'), [CANARY_DIFY_KEY, key.key, QUERY, INPUT, USER, ANSWER, conversationId!, 'the vault']);
-  });
+      expectNoCanary(receiver.bodies.map((b) => b.text).join('\n'), [CANARY_DIFY_KEY, key.key, QUERY, INPUT, USER, ANSWER, conversationId!, 'the vault']);
+    },
+  );
 
   it('gives each upstream attempt its own span, and Dify a traceparent naming the attempt it answers', async () => {
     gw.sim.addFault({ kind: 'status', status: 503, match: { path: '/info' } });

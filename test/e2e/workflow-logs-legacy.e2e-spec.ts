@@ -21,7 +21,13 @@ describe('workflow logs from a Dify that ignores the session filter', () => {
     const apps = appsFileEnv({ flow: { env: 'FLOW_DIFY_KEY', key: FLOW_KEY } });
     removeApps = apps.remove;
     gw = await startTestGateway({
-      simulator: { apps: [{ key: CANARY_DIFY_KEY, mode: 'chat' }, { key: FLOW_KEY, mode: 'workflow' }], legacyWorkflowLogs: true },
+      simulator: {
+        apps: [
+          { key: CANARY_DIFY_KEY, mode: 'chat' },
+          { key: FLOW_KEY, mode: 'workflow' },
+        ],
+        legacyWorkflowLogs: true,
+      },
       env: apps.env,
     });
     a = (await gw.createKeyWith({ name: 'team-a', scopes: SCOPES, apps: ['flow'], namespace: 'team-a' })).key;
@@ -43,7 +49,9 @@ describe('workflow logs from a Dify that ignores the session filter', () => {
     expect((await run(b, 'bob')).status).toBe(200);
 
     // Dify itself answers every log: the filter reached it, and it ignored it.
-    const direct = await fetch(`${gw.sim.url}/workflows/logs?created_by_end_user_session_id=team-a:alice&limit=100`, { headers: { Authorization: `Bearer ${FLOW_KEY}` } });
+    const direct = await fetch(`${gw.sim.url}/workflows/logs?created_by_end_user_session_id=team-a:alice&limit=100`, {
+      headers: { Authorization: `Bearer ${FLOW_KEY}` },
+    });
     expect(((await direct.json()) as { data: unknown[] }).data).toHaveLength(3);
 
     const logs = await request(gw.baseUrl).get('/workflows/logs?created_by_end_user_session_id=alice&limit=100').set(as(a));

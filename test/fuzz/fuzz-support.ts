@@ -22,7 +22,9 @@ export const runs = (n: number) => ({ numRuns: Math.max(1, Math.round(n * FUZZ_S
 /** A caller's fault: a GatewayError with a 4xx status. Anything else (a TypeError, a 500) fails the property. */
 export function expectCallerError(error: unknown): void {
   if (!(error instanceof GatewayError) || error.status < 400 || error.status >= 500) {
-    throw new Error(`expected a 4xx GatewayError, got ${error instanceof Error ? `${error.name} ${(error as { status?: number }).status ?? ''}: ${error.message}` : String(error)}`);
+    throw new Error(
+      `expected a 4xx GatewayError, got ${error instanceof Error ? `${error.name} ${(error as { status?: number }).status ?? ''}: ${error.message}` : String(error)}`,
+    );
   }
   expect(error.code).toMatch(/^[a-z_]+$/);
 }

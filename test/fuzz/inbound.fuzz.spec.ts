@@ -21,7 +21,12 @@ const isolation = new IsolationService(undefined as never);
 
 /** Bodies a caller might send: real JSON objects, other JSON, deep nests, broken text, raw bytes. */
 const body = fc.oneof(
-  { weight: 5, arbitrary: fc.dictionary(fc.oneof(trickyText(10), fc.constantFrom('user', 'inputs', 'query', 'response_mode', 'files', 'rating', 'name')), jsonValue(), { maxKeys: 8 }).map((o) => JSON.stringify(o)) },
+  {
+    weight: 5,
+    arbitrary: fc
+      .dictionary(fc.oneof(trickyText(10), fc.constantFrom('user', 'inputs', 'query', 'response_mode', 'files', 'rating', 'name')), jsonValue(), { maxKeys: 8 })
+      .map((o) => JSON.stringify(o)),
+  },
   { weight: 2, arbitrary: jsonValue().map((v) => JSON.stringify(v) ?? 'null') },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 3000 }).map((n) => `{"user":"u","inputs":${'['.repeat(n)}${']'.repeat(n)}}`) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 3000 }).map((n) => `{"inputs":${'{"a":'.repeat(n)}1${'}'.repeat(n)}}`) },
@@ -29,7 +34,14 @@ const body = fc.oneof(
   { weight: 2, arbitrary: trickyText(200) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString('latin1')) },
 );
-const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/vnd.api+json', 'text/plain', 'multipart/form-data; boundary=x', '');
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/vnd.api+json',
+  'text/plain',
+  'multipart/form-data; boundary=x',
+  '',
+);
 const user = fc.oneof(fc.constant(undefined), fc.constant(null), trickyText(30), fc.integer(), fc.constant(''), fc.string({ minLength: 250, maxLength: 300 }));
 
 /** The body as Dify reads it: a number or boolean `user` is its Python str() (§13.5). */
@@ -58,14 +70,21 @@ describe('fuzz: inbound JSON bodies', () => {
   });
 
   it('prepare forwards exactly the JSON that came in, with only `user` put in the namespace', async () => {
-    const members = fc.dictionary(fc.oneof(trickyText(10), fc.constantFrom('inputs', 'query', 'response_mode', 'conversation_id')), jsonValue(3), { maxKeys: 6 });
+    const members = fc.dictionary(fc.oneof(trickyText(10), fc.constantFrom('inputs', 'query', 'response_mode', 'conversation_id')), jsonValue(3), {
+      maxKeys: 6,
+    });
     await fc.assert(
       fc.asyncProperty(route, members, user, fc.constantFrom('', ' ', '\n\t'), async (r, fields, who, ws) => {
         const sent: Record<string, unknown> = { ...fields };
         if (who !== undefined) sent.user = who;
         const text = ws + JSON.stringify(sent, null, ws.length > 1 ? 1 : undefined) + ws;
         const raw = Buffer.from(text, 'utf8');
-        const req = fakeRequest(raw, { 'content-type': 'application/json', 'content-length': String(raw.length), authorization: 'Bearer dgw_x', cookie: 'c=1' }) as unknown as Request;
+        const req = fakeRequest(raw, {
+          'content-type': 'application/json',
+          'content-length': String(raw.length),
+          authorization: 'Bearer dgw_x',
+          cookie: 'c=1',
+        }) as unknown as Request;
         const call = { route: r, ns: NS } as AdmittedCall;
         const prepared = await refusedOrValue(() => isolation.prepare(call, req, ''));
         if (!prepared) return;
@@ -87,7 +106,20 @@ describe('fuzz: inbound JSON bodies', () => {
   it('forwardedHeaders passes only the allow-list, values unchanged', () => {
     const allowed = ['content-type', 'content-length', 'accept', 'accept-language', 'x-trace-id', 'traceparent', 'tracestate'];
     const name = fc.oneof(
-      fc.constantFrom(...allowed, 'authorization', 'cookie', 'x-api-key', 'x-dify-api-key', 'X-Dify-Api-Key', 'host', 'connection', 'x-forwarded-for', 'x-dify-trace', 'x-gateway-app', 'proxy-authorization'),
+      fc.constantFrom(
+        ...allowed,
+        'authorization',
+        'cookie',
+        'x-api-key',
+        'x-dify-api-key',
+        'X-Dify-Api-Key',
+        'host',
+        'connection',
+        'x-forwarded-for',
+        'x-dify-trace',
+        'x-gateway-app',
+        'proxy-authorization',
+      ),
       fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/),
     );
     fc.assert(

@@ -62,17 +62,30 @@ describe('fuzz: user rewrites', () => {
     const part = fc.record({
       name: fc.oneof(fc.constant('user'), fc.constantFrom('file', 'inputs', 'type'), fc.stringMatching(/^[a-z_]{1,10}$/)),
       file: fc.boolean(),
-      data: fc.oneof(trickyText(60), fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString('latin1'))),
+      data: fc.oneof(
+        trickyText(60),
+        fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString('latin1')),
+      ),
     });
     await fc.assert(
       fc.asyncProperty(boundary, fc.array(part, { maxLength: 5 }), fc.integer({ min: 1, max: 64 }), async (b, parts, chunk) => {
-        const body = parts.map((p) => `--${b}\r\nContent-Disposition: form-data; name="${p.name}"${p.file ? '; filename="a.txt"' : ''}\r\n\r\n${p.data.includes(`--${b}`) ? 'x' : p.data}\r\n`).join('') + `--${b}--\r\n`;
+        const body =
+          parts
+            .map(
+              (p) =>
+                `--${b}\r\nContent-Disposition: form-data; name="${p.name}"${p.file ? '; filename="a.txt"' : ''}\r\n\r\n${p.data.includes(`--${b}`) ? 'x' : p.data}\r\n`,
+            )
+            .join('') + `--${b}--\r\n`;
         const input = Buffer.from(body, 'utf8');
         const expectedUsers = parts.filter((p) => p.name === 'user' && !p.file).map((p) => (p.data.includes(`--${b}`) ? 'x' : p.data));
         const result = await runMultipart(b, input, chunk);
         if (result instanceof Error) return expectCallerError(result);
         const got = partsOf(result.toString('utf8'), b);
-        const wanted = partsOf(body, b).map((p) => (p.startsWith('\r\nContent-Disposition: form-data; name="user"\r\n\r\n') ? p.replace(/(\r\n\r\n)([\s\S]*)$/, (_m, sep: string, v: string) => sep + NS.wrap(v)) : p));
+        const wanted = partsOf(body, b).map((p) =>
+          p.startsWith('\r\nContent-Disposition: form-data; name="user"\r\n\r\n')
+            ? p.replace(/(\r\n\r\n)([\s\S]*)$/, (_m, sep: string, v: string) => sep + NS.wrap(v))
+            : p,
+        );
         if (expectedUsers.length === 0) wanted.splice(wanted.length - 1, 0, `\r\nContent-Disposition: form-data; name="user"\r\n\r\n${NS.wrap(undefined)}`);
         expect(got).toEqual(wanted);
       }),
@@ -81,15 +94,37 @@ describe('fuzz: user rewrites', () => {
   });
 
   it('MultipartFieldRewrite refuses any hostile byte stream with a 400, never another error', async () => {
-    const noise = fc.oneof(trickyText(120), fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')));
+    const noise = fc.oneof(
+      trickyText(120),
+      fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
+    );
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(noise, fc.constantFrom('--b\r\n', '--b--', '\r\n', 'Content-Disposition: form-data; name="user"\r\n\r\n', 'Content-Disposition: form-data; name*=utf-8\'\'us%65r\r\n')), { maxLength: 10 }), fc.integer({ min: 1, max: 32 }), async (pieces, chunk) => {
-        const result = await runMultipart('b', Buffer.from(pieces.join(''), 'latin1'), chunk);
-        if (result instanceof Error) expectCallerError(result);
-      }),
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(
+            noise,
+            fc.constantFrom(
+              '--b\r\n',
+              '--b--',
+              '\r\n',
+              'Content-Disposition: form-data; name="user"\r\n\r\n',
+              "Content-Disposition: form-data; name*=utf-8''us%65r\r\n",
+            ),
+          ),
+          { maxLength: 10 },
+        ),
+        fc.integer({ min: 1, max: 32 }),
+        async (pieces, chunk) => {
+          const result = await runMultipart('b', Buffer.from(pieces.join(''), 'latin1'), chunk);
+          if (result instanceof Error) expectCallerError(result);
+        },
+      ),
       runs(500),
     );
-    fc.assert(fc.property(trickyText(100), (type) => void multipartBoundary(`multipart/form-data; ${type}`)), runs(500));
+    fc.assert(
+      fc.property(trickyText(100), (type) => void multipartBoundary(`multipart/form-data; ${type}`)),
+      runs(500),
+    );
   });
 });
 

@@ -25,7 +25,24 @@ const canary: fc.Arbitrary<Canary> = fc.oneof(
   fc.tuple(b64url(5), b64url(5), b64url(5)).map(([a, b, c]) => ({ text: `eyJ${a}.CANARY${b}.${c}`, secret: `CANARY${b}` })),
   fc.tuple(alnum(3, 10), alnum(6, 16)).map(([u, p]) => ({ text: `postgresql://${u}:CANARY${p}@db.internal:5432/x`, secret: `CANARY${p}` })),
   fc
-    .tuple(fc.constantFrom('password', 'passwd', 'api_key', 'apikey', 'api-key', 'token', 'access_token', 'secret', 'client_secret', 'Authorization', 'cookie', 'session'), fc.constantFrom('=', ': ', '=', '":"', "': '"), alnum(6, 20))
+    .tuple(
+      fc.constantFrom(
+        'password',
+        'passwd',
+        'api_key',
+        'apikey',
+        'api-key',
+        'token',
+        'access_token',
+        'secret',
+        'client_secret',
+        'Authorization',
+        'cookie',
+        'session',
+      ),
+      fc.constantFrom('=', ': ', '=', '":"', "': '"),
+      alnum(6, 20),
+    )
     .map(([k, sep, v]) => ({ text: `${k}${sep}CANARY${v}`, secret: `CANARY${v}` })),
 );
 
@@ -73,9 +90,25 @@ describe('fuzz: redact', () => {
     // Hostile objects (revoked Proxies, throwing getters) are built inside the property: fast-check
     // itself could not print them. The generated value says which ones go where.
     const piece = fc.oneof(
-      fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true, withBoxedValues: true }),
+      fc.anything({
+        withBigInt: true,
+        withDate: true,
+        withMap: true,
+        withSet: true,
+        withTypedArray: true,
+        withSparseArray: true,
+        withNullPrototype: true,
+        withBoxedValues: true,
+      }),
       fc.record({ deep: fc.integer({ min: 1, max: 20_000 }) }),
-      fc.constantFrom({ hostile: 'proxy-trap' }, { hostile: 'getter' }, { hostile: 'revoked' }, { hostile: 'cycle' }, { hostile: 'huge' }, { hostile: 'bad-error' }),
+      fc.constantFrom(
+        { hostile: 'proxy-trap' },
+        { hostile: 'getter' },
+        { hostile: 'revoked' },
+        { hostile: 'cycle' },
+        { hostile: 'huge' },
+        { hostile: 'bad-error' },
+      ),
     );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 6 }), fc.boolean(), (pieces, asObject) => {
@@ -99,9 +132,21 @@ function build(piece: unknown): unknown {
   }
   switch (p && typeof p === 'object' && Object.keys(p).length === 1 ? p.hostile : undefined) {
     case 'proxy-trap':
-      return new Proxy({}, { ownKeys: () => { throw new Error('trap'); } });
+      return new Proxy(
+        {},
+        {
+          ownKeys: () => {
+            throw new Error('trap');
+          },
+        },
+      );
     case 'getter':
-      return Object.defineProperty({}, 'boom', { enumerable: true, get: () => { throw new Error('getter'); } });
+      return Object.defineProperty({}, 'boom', {
+        enumerable: true,
+        get: () => {
+          throw new Error('getter');
+        },
+      });
     case 'revoked': {
       const r = Proxy.revocable([], {});
       r.revoke();
@@ -115,7 +160,11 @@ function build(piece: unknown): unknown {
     case 'huge':
       return HUGE;
     case 'bad-error':
-      return Object.defineProperty(new Error('x'), 'name', { get: () => { throw new Error('name'); } });
+      return Object.defineProperty(new Error('x'), 'name', {
+        get: () => {
+          throw new Error('name');
+        },
+      });
     default:
       return piece;
   }

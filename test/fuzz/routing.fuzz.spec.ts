@@ -11,7 +11,27 @@ import { runs, trickyText } from './fuzz-support.js';
 const PARAM_VALUE = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,199}$/;
 const method = fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'get', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT', '');
 const segment = fc.oneof(
-  fc.constantFrom('..', '.', '', '%2e%2e', '%2F', '\\', 'chat-messages', 'datasets', 'workflows', 'run', 'stop', 'enable', 'files', 'upload', 'v1', 'admin', 'audit', '~', '-x'),
+  fc.constantFrom(
+    '..',
+    '.',
+    '',
+    '%2e%2e',
+    '%2F',
+    '\\',
+    'chat-messages',
+    'datasets',
+    'workflows',
+    'run',
+    'stop',
+    'enable',
+    'files',
+    'upload',
+    'v1',
+    'admin',
+    'audit',
+    '~',
+    '-x',
+  ),
   fc.stringMatching(/^[A-Za-z0-9._~-]{1,12}$/),
   trickyText(12),
 );
@@ -42,7 +62,9 @@ describe('fuzz: route matcher', () => {
   });
 
   const fill = (path: string, id: string, uuid: string) =>
-    path.replace(/:([a-z_]+)/g, (_, name: string) => (name === 'action' ? 'enable' : name === 'document_action' ? 'archive' : UUID_PARAMS.has(name) ? uuid : id));
+    path.replace(/:([a-z_]+)/g, (_, name: string) =>
+      name === 'action' ? 'enable' : name === 'document_action' ? 'archive' : UUID_PARAMS.has(name) ? uuid : id,
+    );
 
   it('every row matches its own path with id-shaped parameters (uuids where Dify declares them)', () => {
     fc.assert(

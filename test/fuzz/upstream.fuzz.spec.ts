@@ -15,8 +15,23 @@ import { jsonValue, runs, trickyText } from './fuzz-support.js';
 const CANARY = 'app-CANARYupstreamKEY0123456789';
 
 const event = fc.oneof(
-  fc.record({ event: fc.constantFrom('message', 'agent_message', 'message_end', 'workflow_started', 'node_finished', 'workflow_finished', 'text_chunk', 'ping'), task_id: trickyText(10), conversation_id: trickyText(10), answer: trickyText(30), data: jsonValue(3), metadata: jsonValue(3) }, { requiredKeys: ['event'] }),
-  fc.record({ event: fc.constant('error'), status: fc.integer({ min: 400, max: 599 }), code: trickyText(10), message: trickyText(30).map((m) => `${m} ${CANARY} Bearer ${CANARY}`) }),
+  fc.record(
+    {
+      event: fc.constantFrom('message', 'agent_message', 'message_end', 'workflow_started', 'node_finished', 'workflow_finished', 'text_chunk', 'ping'),
+      task_id: trickyText(10),
+      conversation_id: trickyText(10),
+      answer: trickyText(30),
+      data: jsonValue(3),
+      metadata: jsonValue(3),
+    },
+    { requiredKeys: ['event'] },
+  ),
+  fc.record({
+    event: fc.constant('error'),
+    status: fc.integer({ min: 400, max: 599 }),
+    code: trickyText(10),
+    message: trickyText(30).map((m) => `${m} ${CANARY} Bearer ${CANARY}`),
+  }),
   jsonValue(4),
 );
 /** Lines of an SSE stream: data lines with events, the other fields, comments, junk. */
@@ -40,7 +55,8 @@ describe('fuzz: SSE observer', () => {
         if (!input.includes('"error"')) expect(forwarded).toBe(input.toString('utf8'));
         // A masked error event holds no secret; the gateway's own line structure is unchanged.
         if (input.includes('"event":"error"')) {
-          for (const l of forwarded.split('\n')) if (l.startsWith('data:') && l.includes('"event":"error"') && l.length < 1024 * 1024) expect(l).not.toContain(CANARY);
+          for (const l of forwarded.split('\n'))
+            if (l.startsWith('data:') && l.includes('"event":"error"') && l.length < 1024 * 1024) expect(l).not.toContain(CANARY);
         }
         expect(forwarded.split('\n').length).toBe(input.toString('utf8').split('\n').length);
       }),
@@ -62,7 +78,13 @@ describe('fuzz: Dify error mapper', () => {
         durationMs: fc.nat(),
         status: fc.option(fc.oneof(fc.integer({ min: 100, max: 599 }), fc.integer()), { nil: undefined }),
         difyCode: fc.option(fc.oneof(trickyText(20), fc.constant(`leak ${CANARY}`)), { nil: undefined }),
-        difyMessage: fc.option(fc.oneof(trickyText(60), trickyText(20).map((m) => `${m} key=${CANARY} Bearer ${CANARY}`)), { nil: undefined }),
+        difyMessage: fc.option(
+          fc.oneof(
+            trickyText(60),
+            trickyText(20).map((m) => `${m} key=${CANARY} Bearer ${CANARY}`),
+          ),
+          { nil: undefined },
+        ),
         networkCode: fc.option(fc.constantFrom('ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'EPIPE'), { nil: undefined }),
         retryAfter: fc.option(fc.oneof(fc.integer().map(String), trickyText(10), fc.constant('999999999999999999999')), { nil: undefined }),
         mayHaveReachedDify: fc.boolean(),

@@ -67,7 +67,14 @@ export async function auditSettled(gw: TestGateway): Promise<void> {
   await gw.app.get(AuditSequencer).sealNow();
 }
 
-export type AuditEvent = Record<string, unknown> & { seq: number; sealed: boolean; id: string; type: string; call_id: string | null; details: Record<string, unknown> | null };
+export type AuditEvent = Record<string, unknown> & {
+  seq: number;
+  sealed: boolean;
+  id: string;
+  type: string;
+  call_id: string | null;
+  details: Record<string, unknown> | null;
+};
 
 /** GET an /audit path with a key; returns the supertest response. */
 export function auditGet(gw: TestGateway, key: string, pathAndQuery: string) {

@@ -99,11 +99,13 @@ function invalidMembers(dto: new () => object): { member: string; value: unknown
   const members = new Map<string, string[]>();
   for (const m of metas) members.set(m.propertyName, [...(members.get(m.propertyName) ?? []), m.name ?? m.type]);
   // A `user` of another JSON type is refused on purpose (Dify would take its Python str()): README.
-  return [...members].filter(([member]) => member !== 'user').flatMap(([member, checks]): Invalid[] => {
-    if (checks.includes('isPresent')) return [{ member, value: undefined }];
-    if (checks.includes('isObject')) return [{ member, value: 'not an object' }];
-    return [{ member, value: { not: 'a scalar' } }];
-  });
+  return [...members]
+    .filter(([member]) => member !== 'user')
+    .flatMap(([member, checks]): Invalid[] => {
+      if (checks.includes('isPresent')) return [{ member, value: undefined }];
+      if (checks.includes('isObject')) return [{ member, value: 'not an object' }];
+      return [{ member, value: { not: 'a scalar' } }];
+    });
 }
 
 export function conformanceCalls(route: DifyRoute, ids: Ids): ConformanceCall[] {

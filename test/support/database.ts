@@ -82,9 +82,7 @@ async function createPostgresDatabase(): Promise<TestDatabase> {
       if (dropped) return;
       dropped = true;
       await withClient(admin, async (c) => {
-        await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [
-          name,
-        ]);
+        await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
         const [{ server_version_num }] = (await c.query<{ server_version_num: string }>('SHOW server_version_num')).rows;
         const force = Number(server_version_num) >= 130000 ? ' WITH (FORCE)' : '';
         await c.query(`DROP DATABASE IF EXISTS "${name}"${force}`);

@@ -87,11 +87,7 @@ function groupOf(apiVersion: string): string {
 
 function sameTarget(object: KubeObject, patch: JsonObject): boolean {
   const meta = patch.metadata as JsonObject | undefined;
-  return (
-    object.kind === patch.kind &&
-    groupOf(object.apiVersion) === groupOf(String(patch.apiVersion)) &&
-    object.metadata.name === meta?.name
-  );
+  return object.kind === patch.kind && groupOf(object.apiVersion) === groupOf(String(patch.apiVersion)) && object.metadata.name === meta?.name;
 }
 
 function applyPatch(objects: KubeObject[], patch: JsonObject, source: string): KubeObject[] {
@@ -143,8 +139,8 @@ function isObject(value: Json | undefined): value is JsonObject {
 }
 
 function setImage(object: KubeObject, image: NonNullable<Kustomization['images']>[number]): void {
-  const podSpec = (object.spec as { template?: { spec?: { containers?: { image?: string }[]; initContainers?: { image?: string }[] } } } | undefined)
-    ?.template?.spec;
+  const podSpec = (object.spec as { template?: { spec?: { containers?: { image?: string }[]; initContainers?: { image?: string }[] } } } | undefined)?.template
+    ?.spec;
   for (const container of [...(podSpec?.containers ?? []), ...(podSpec?.initContainers ?? [])]) {
     const current = container.image ?? '';
     const withoutDigest = current.split('@')[0]!;

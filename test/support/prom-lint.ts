@@ -20,7 +20,8 @@ const NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 /** promlint's non-base units and abbreviations (seconds, bytes, ratios are the base ones). */
-const NON_BASE_UNITS = /(^|_)(milliseconds|microseconds|nanoseconds|minutes|hours|days|weeks|kilobytes|megabytes|gigabytes|terabytes|kibibytes|mebibytes|gibibytes|ms|us|ns|sec|secs|mins|kb|mb|gb|percent|percentage|celsius|fahrenheit)(_|$)/;
+const NON_BASE_UNITS =
+  /(^|_)(milliseconds|microseconds|nanoseconds|minutes|hours|days|weeks|kilobytes|megabytes|gigabytes|terabytes|kibibytes|mebibytes|gibibytes|ms|us|ns|sec|secs|mins|kb|mb|gb|percent|percentage|celsius|fahrenheit)(_|$)/;
 const TYPE_IN_NAME = /(^|_)(counter|gauge|histogram|summary)(_|$)/;
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\S+)?$/;
 const LABEL_PAIR = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;

@@ -19,7 +19,10 @@ function logSealingBetweenReads(sealedIds: string[], pendingIds: string[]) {
       return out;
     },
     async search(_f: unknown, page: { limit: number; beforeSeq?: number }) {
-      return [...sealed].reverse().filter((e) => page.beforeSeq === undefined || e.seq < page.beforeSeq).slice(0, page.limit);
+      return [...sealed]
+        .reverse()
+        .filter((e) => page.beforeSeq === undefined || e.seq < page.beforeSeq)
+        .slice(0, page.limit);
     },
   } as unknown as AuditReadRepository;
   return read;

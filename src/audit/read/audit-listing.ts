@@ -40,11 +40,14 @@ export async function listPage(read: AuditReadRepository, filter: ListingFilter,
   }
   const room = limit - rows.length;
   const seen = new Set(rows.map((r) => r.id));
-  const sealed = filter.sealed && room > 0
-    ? // The unsealed rows just listed may have been sealed since: ask for as many more, so that
-      // dropping them still leaves `room + 1` rows to tell whether there are more.
-      (await read.search(filter.sealed, { limit: room + 1 + seen.size, beforeSeq: at?.part === 'sealed' ? at.before : undefined })).filter((e) => !seen.has(e.id))
-    : [];
+  const sealed =
+    filter.sealed && room > 0
+      ? // The unsealed rows just listed may have been sealed since: ask for as many more, so that
+        // dropping them still leaves `room + 1` rows to tell whether there are more.
+        (await read.search(filter.sealed, { limit: room + 1 + seen.size, beforeSeq: at?.part === 'sealed' ? at.before : undefined })).filter(
+          (e) => !seen.has(e.id),
+        )
+      : [];
   const hasMore = sealed.length > room || (room === 0 && filter.sealed !== null && (await read.search(filter.sealed, { limit: 1 })).length > 0);
   const page = sealed.slice(0, room);
   rows.push(...page);

@@ -192,5 +192,3 @@ function filtersOf(query: object): Details {
   for (const [key, value] of Object.entries(query)) if (value !== undefined) out[key] = typeof value === 'number' ? value : String(value);
   return out;
 }
-
-

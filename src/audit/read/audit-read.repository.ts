@@ -49,12 +49,20 @@ export class AuditReadRepository {
     return this.read(async (client) => {
       const range: { fromSeq?: number; toSeq?: number } = {};
       if (from) {
-        const first = await client.auditEvent.findFirst({ where: { recordedAt: { gte: from } }, orderBy: [{ recordedAt: 'asc' }, { seq: 'asc' }], select: { seq: true } });
+        const first = await client.auditEvent.findFirst({
+          where: { recordedAt: { gte: from } },
+          orderBy: [{ recordedAt: 'asc' }, { seq: 'asc' }],
+          select: { seq: true },
+        });
         if (!first) return null;
         range.fromSeq = Number(first.seq);
       }
       if (to) {
-        const last = await client.auditEvent.findFirst({ where: { recordedAt: { lt: to } }, orderBy: [{ recordedAt: 'desc' }, { seq: 'desc' }], select: { seq: true } });
+        const last = await client.auditEvent.findFirst({
+          where: { recordedAt: { lt: to } },
+          orderBy: [{ recordedAt: 'desc' }, { seq: 'desc' }],
+          select: { seq: true },
+        });
         if (!last) return null;
         range.toSeq = Number(last.seq);
       }
@@ -205,7 +213,7 @@ function pendingWhereOf(f: EventFilter, keyset?: { lt?: bigint; gt?: bigint }): 
   return { ...fields, receivedAt, pendingNo: { ...keyset } };
 }
 
-function fieldsWhereOf(f: EventFilter): Prisma.AuditEventWhereInput & Prisma.AuditPendingWhereInput | null {
+function fieldsWhereOf(f: EventFilter): (Prisma.AuditEventWhereInput & Prisma.AuditPendingWhereInput) | null {
   for (const id of [f.callerKeyId, f.callId]) if (id !== undefined && !isUuid(id)) return null;
   const where: Prisma.AuditEventWhereInput & Prisma.AuditPendingWhereInput = {};
   if (f.type !== undefined) where.type = f.type;

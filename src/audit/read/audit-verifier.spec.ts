@@ -35,7 +35,10 @@ async function* iterate(rows: StoredEvent[]): AsyncGenerator<StoredEvent> {
   yield* [...rows].sort((a, b) => a.seq - b.seq);
 }
 
-function verify(rows: StoredEvent[], opts: { signer?: AuditSigner; checkpoints?: Checkpoint[]; latest?: Checkpoint | null; start?: { seq: number; prevHash: string } } = {}) {
+function verify(
+  rows: StoredEvent[],
+  opts: { signer?: AuditSigner; checkpoints?: Checkpoint[]; latest?: Checkpoint | null; start?: { seq: number; prevHash: string } } = {},
+) {
   const checkpoints = opts.checkpoints ?? [];
   return verifyChain({
     start: opts.start ?? { seq: 1, prevHash: GENESIS_HASH },
@@ -87,10 +90,22 @@ describe('verifyChain', () => {
     const cp = checkpointAt(plain[7], SIGNED);
     plain[2] = { ...plain[2], outcome: 'success' };
     const rewritten = rehashFrom(plain, 2);
-    const result = await verifyChain({ start: { seq: 1, prevHash: GENESIS_HASH }, rows: iterate(rewritten), checkpoints: [cp], latestCheckpoint: cp, signer: new AuditSigner([new Secret('s'.repeat(48))]) });
+    const result = await verifyChain({
+      start: { seq: 1, prevHash: GENESIS_HASH },
+      rows: iterate(rewritten),
+      checkpoints: [cp],
+      latestCheckpoint: cp,
+      signer: new AuditSigner([new Secret('s'.repeat(48))]),
+    });
     // Rows carry no signature here (written unsigned), so the first one already fails as not written by the gateway.
     expect(result.problem?.kind).toBe('inserted');
-    const unsignedView = await verifyChain({ start: { seq: 1, prevHash: GENESIS_HASH }, rows: iterate(rewritten), checkpoints: [{ ...cp }], latestCheckpoint: cp, signer: UNSIGNED });
+    const unsignedView = await verifyChain({
+      start: { seq: 1, prevHash: GENESIS_HASH },
+      rows: iterate(rewritten),
+      checkpoints: [{ ...cp }],
+      latestCheckpoint: cp,
+      signer: UNSIGNED,
+    });
     expect(unsignedView.problem).toMatchObject({ kind: 'edited', seq: 8 });
   });
 

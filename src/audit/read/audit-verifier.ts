@@ -61,8 +61,19 @@ const LOOKAHEAD = 256;
  */
 export async function verifyChain(input: VerifyInput): Promise<VerifyResult> {
   const { signer } = input;
-  const result: VerifyResult = { ok: true, checked: 0, firstSeq: null, lastSeq: null, checkpointsChecked: 0, signed: signer.enabled, problem: null, warnings: [], notes: [] };
-  if (!signer.enabled) result.warnings.push(
+  const result: VerifyResult = {
+    ok: true,
+    checked: 0,
+    firstSeq: null,
+    lastSeq: null,
+    checkpointsChecked: 0,
+    signed: signer.enabled,
+    problem: null,
+    warnings: [],
+    notes: [],
+  };
+  if (!signer.enabled)
+    result.warnings.push(
       'no signing key loaded: signatures are not checked, ' +
         'so rows rewritten together with every following hash, or forged at the end, cannot be told from real ones',
     );
@@ -127,7 +138,12 @@ export async function verifyChain(input: VerifyInput): Promise<VerifyResult> {
     for (const cp of checkpoints.get(row.seq) ?? []) {
       result.checkpointsChecked += 1;
       if (cp.hash !== row.hash) {
-        return fail('edited', row.seq, row.id, `event ${row.seq} differs from what the checkpoint of ${cp.createdAt.toISOString()} signed: the chain up to it was rewritten`);
+        return fail(
+          'edited',
+          row.seq,
+          row.id,
+          `event ${row.seq} differs from what the checkpoint of ${cp.createdAt.toISOString()} signed: the chain up to it was rewritten`,
+        );
       }
     }
     result.checked += 1;
@@ -143,7 +159,12 @@ export async function verifyChain(input: VerifyInput): Promise<VerifyResult> {
   }
   const latest = input.latestCheckpoint;
   if (latest && latest.seq > lastSeq) {
-    return fail('deleted', lastSeq + 1, null, `the newest events ${lastSeq + 1}-${latest.seq} were deleted: the checkpoint of ${latest.createdAt.toISOString()} covers seq ${latest.seq}`);
+    return fail(
+      'deleted',
+      lastSeq + 1,
+      null,
+      `the newest events ${lastSeq + 1}-${latest.seq} were deleted: the checkpoint of ${latest.createdAt.toISOString()} covers seq ${latest.seq}`,
+    );
   }
   if (latest !== undefined && lastSeq > (latest?.seq ?? 0)) {
     const after = lastSeq - (latest?.seq ?? 0);

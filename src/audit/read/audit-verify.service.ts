@@ -118,12 +118,19 @@ export class AuditVerifyService {
   }
 
   /** The start of the chain (genesis, or the retention anchor), or the newest trusted checkpoint before `fromSeq`. */
-  private async startFor(fromSeq: number | undefined, firstStored: number | null): Promise<{ start: ChainStart; startedFrom: VerifyReport['startedFrom']; startCheckpoint?: Checkpoint }> {
+  private async startFor(
+    fromSeq: number | undefined,
+    firstStored: number | null,
+  ): Promise<{ start: ChainStart; startedFrom: VerifyReport['startedFrom']; startCheckpoint?: Checkpoint }> {
     if (fromSeq !== undefined && fromSeq > 1) {
       const before = await this.read.checkpoints({ toSeq: fromSeq - 1 });
       const trusted = before.filter((cp) => !this.signer.enabled || this.signer.checkCheckpoint(cp) === 'valid').at(-1);
       if (trusted && (firstStored === null || trusted.seq >= firstStored - 1)) {
-        return { start: { seq: trusted.seq + 1, prevHash: trusted.hash }, startedFrom: trusted.kind === 'anchor' ? 'anchor' : 'checkpoint', startCheckpoint: trusted };
+        return {
+          start: { seq: trusted.seq + 1, prevHash: trusted.hash },
+          startedFrom: trusted.kind === 'anchor' ? 'anchor' : 'checkpoint',
+          startCheckpoint: trusted,
+        };
       }
     }
     const anchors = (await this.read.checkpoints()).filter((cp) => cp.kind === 'anchor');

@@ -106,7 +106,10 @@ export class SinkDelivery {
       // A store failure may have broken the lease's connection: take it again next round.
       if (!(err instanceof SinkDeliveryError)) await this.lease.release().catch(() => undefined);
       // The lag keeps growing while the receiver is down: keep the figures current.
-      await this.cursors.read(this.cfg.name).then((c) => this.measure(c.lastSeq)).catch(() => undefined);
+      await this.cursors
+        .read(this.cfg.name)
+        .then((c) => this.measure(c.lastSeq))
+        .catch(() => undefined);
       this.backoff = this.backoff ? this.backoff.next(undefined) : this.backoffs.next();
       return this.backoff.duration;
     }

@@ -31,7 +31,12 @@ export class SinksService implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     for (const delivery of this.deliveries) delivery.start();
-    if (this.deliveries.length > 0) this.logger.log(`audit sinks: ${this.statuses().map((s) => `${s.name} (${s.type})`).join(', ')}`);
+    if (this.deliveries.length > 0)
+      this.logger.log(
+        `audit sinks: ${this.statuses()
+          .map((s) => `${s.name} (${s.type})`)
+          .join(', ')}`,
+      );
   }
 
   async onModuleDestroy(): Promise<void> {

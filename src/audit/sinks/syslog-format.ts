@@ -17,7 +17,10 @@ export function syslogMessage(event: PresentedEvent, key: string, hostname: stri
   const msg = JSON.stringify(event);
   const sig = signBody(key, timestamp, msg);
   const time = typeof event.recorded_at === 'string' ? event.recorded_at : new Date().toISOString();
-  const msgId = String(event.type).replace(/[^!-~]/g, '').slice(0, 32) || '-';
+  const msgId =
+    String(event.type)
+      .replace(/[^!-~]/g, '')
+      .slice(0, 32) || '-';
   const sd = `[${SYSLOG_SD_ID} seq="${event.seq}" hash="${event.hash}" ts="${timestamp}" sig="${sig}"]`;
   return `<${PRI}>1 ${time} ${hostname} ${APP_NAME} ${process.pid} ${msgId} ${sd} ${msg}`;
 }

@@ -104,8 +104,7 @@ export async function verifyStream(path: string, hmacKey?: string): Promise<Stre
     const previous = bySeq.get(seqs[i - 1])!;
     if (current.seq !== previous.seq + 1) {
       problem({ kind: 'gap', seq: previous.seq + 1, message: `events ${previous.seq + 1} to ${current.seq - 1} are missing` });
-    }
-    else if (current.prevHash !== previous.hash) problem({ kind: 'link', seq: current.seq, message: 'prev_hash is not the hash of the event before' });
+    } else if (current.prevHash !== previous.hash) problem({ kind: 'link', seq: current.seq, message: 'prev_hash is not the hash of the event before' });
   }
   return { ok: problems.length === 0, ...report, first_seq: seqs[0] ?? null, last_seq: seqs.at(-1) ?? null, problems };
 }

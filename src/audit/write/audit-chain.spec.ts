@@ -20,9 +20,14 @@ describe('canonicalJson', () => {
     expect(canonicalEvent(body, at)).toBe(canonicalJson({ v: 1, id, type, recordedAt: at.toISOString(), ...fields }));
     // Recorded through the inbox: version 2, the write-ahead time hashed too.
     const receivedAt = new Date('2026-11-30T23:59:59.123Z');
-    const tricky = { ...toEventBody({ id: 'j', type: 'call.started', endUser: 'q"\\\n\u2028', status: 0, attempts: -1, details: { z: [true, null, 'x'] } }), receivedAt };
+    const tricky = {
+      ...toEventBody({ id: 'j', type: 'call.started', endUser: 'q"\\\n\u2028', status: 0, attempts: -1, details: { z: [true, null, 'x'] } }),
+      receivedAt,
+    };
     const { id: id2, type: type2, receivedAt: _r, ...fields2 } = tricky;
-    expect(canonicalEvent(tricky, at)).toBe(canonicalJson({ v: 2, id: id2, type: type2, recordedAt: at.toISOString(), receivedAt: receivedAt.toISOString(), ...fields2 }));
+    expect(canonicalEvent(tricky, at)).toBe(
+      canonicalJson({ v: 2, id: id2, type: type2, recordedAt: at.toISOString(), receivedAt: receivedAt.toISOString(), ...fields2 }),
+    );
     expect(chainHash(GENESIS_HASH, tricky, at)).not.toBe(chainHash(GENESIS_HASH, { ...tricky, receivedAt: new Date(receivedAt.getTime() + 1) }, at));
   });
 
@@ -53,7 +58,11 @@ describe('toEventBody', () => {
   });
 
   it('turns non-integer numbers in details into strings (they would not hash the same after JSONB)', () => {
-    expect(toEventBody({ id: 'i', type: 'audit.query', details: { rows: 3, ratio: 0.5, nested: { ok: true } } }).details).toEqual({ rows: 3, ratio: '0.5', nested: { ok: true } });
+    expect(toEventBody({ id: 'i', type: 'audit.query', details: { rows: 3, ratio: 0.5, nested: { ok: true } } }).details).toEqual({
+      rows: 3,
+      ratio: '0.5',
+      nested: { ok: true },
+    });
   });
 });
 

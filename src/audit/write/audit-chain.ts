@@ -68,7 +68,9 @@ function canonicalAt(event: HashedBody, recordedIso: string): string {
 }
 
 function hashAt(prevHash: string, event: HashedBody, recordedIso: string): string {
-  return createHash('sha256').update(`${prevHash}\n${canonicalAt(event, recordedIso)}`, 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(`${prevHash}\n${canonicalAt(event, recordedIso)}`, 'utf8')
+    .digest('hex');
 }
 
 /**
@@ -128,7 +130,16 @@ export function linkEvents(head: ChainHead, bodies: HashedBody[], now: Date, sig
     seq += 1;
     const hash = hashAt(prevHash, body, recordedIso);
     const signed = signer.signEvent(hash);
-    const stored: StoredEvent = { ...body, receivedAt: body.receivedAt ?? null, seq, recordedAt, prevHash, hash, keyId: signed?.keyId ?? null, signature: signed?.signature ?? null };
+    const stored: StoredEvent = {
+      ...body,
+      receivedAt: body.receivedAt ?? null,
+      seq,
+      recordedAt,
+      prevHash,
+      hash,
+      keyId: signed?.keyId ?? null,
+      signature: signed?.signature ?? null,
+    };
     prevHash = hash;
     return stored;
   });

@@ -30,11 +30,23 @@ describe.each(DATABASE_KINDS)('AuditMaintenance (%s)', (kind) => {
     const dead = randomUUID();
     const callIds = [randomUUID(), randomUUID(), randomUUID()];
     await log.append([{ type: 'gateway.started', instanceId: dead }]);
-    await log.append(callIds.map((callId, i) => ({ type: 'call.started' as const, instanceId: dead, callId, requestId: `crash-${i}`, endUser: 'erin', route: '/chat-messages' })));
+    await log.append(
+      callIds.map((callId, i) => ({
+        type: 'call.started' as const,
+        instanceId: dead,
+        callId,
+        requestId: `crash-${i}`,
+        endUser: 'erin',
+        route: '/chat-messages',
+      })),
+    );
     await log.append([{ type: 'call.finished', instanceId: dead, callId: callIds[0], requestId: 'crash-0', outcome: 'success', status: 200 }]);
     // A gateway that stopped cleanly has nothing to recover.
     const clean = randomUUID();
-    await log.append([{ type: 'gateway.started', instanceId: clean }, { type: 'gateway.stopped', instanceId: clean }]);
+    await log.append([
+      { type: 'gateway.started', instanceId: clean },
+      { type: 'gateway.stopped', instanceId: clean },
+    ]);
 
     expect(await log.maintenance.recoverOpenCalls()).toBe(2);
     // The closing events are recorded, not sealed yet: recovery counts them, so it closes nothing twice.
@@ -42,7 +54,13 @@ describe.each(DATABASE_KINDS)('AuditMaintenance (%s)', (kind) => {
     await log.sequencer.sealNow();
     const closed = await log.read.search({ type: 'call.finished', outcome: 'unknown' }, { limit: 10 });
     expect(closed.map((e) => e.requestId).sort()).toEqual(['crash-1', 'crash-2']);
-    expect(closed[0]).toMatchObject({ instanceId: dead, errorCode: 'gateway_stopped', endUser: 'erin', route: '/chat-messages', details: { reason: GATEWAY_STOPPED, recovered_by: log.service.instanceId } });
+    expect(closed[0]).toMatchObject({
+      instanceId: dead,
+      errorCode: 'gateway_stopped',
+      endUser: 'erin',
+      route: '/chat-messages',
+      details: { reason: GATEWAY_STOPPED, recovered_by: log.service.instanceId },
+    });
     const [recovered] = await log.read.search({ type: 'gateway.recovered' }, { limit: 10 });
     expect(recovered).toMatchObject({ instanceId: dead, details: { calls_closed: 2, recovered_by: log.service.instanceId } });
     expect(await log.maintenance.recoverOpenCalls()).toBe(0);
@@ -76,7 +94,10 @@ describe.each(DATABASE_KINDS)('AuditMaintenance (%s)', (kind) => {
   });
 
   it('does nothing without a retention period', async () => {
-    const keepAll = new AuditMaintenance(log.service, log.writer, log.sequencer, log.repository, log.signer, log.db, { retentionDays: 0, checkpointIntervalMs: 60_000 });
+    const keepAll = new AuditMaintenance(log.service, log.writer, log.sequencer, log.repository, log.signer, log.db, {
+      retentionDays: 0,
+      checkpointIntervalMs: 60_000,
+    });
     const before = await log.read.bounds();
     expect(await keepAll.purgeExpired(new Date(Date.now() + 1000 * DAY_MS))).toBe(0);
     expect(await log.read.bounds()).toEqual(before);

@@ -120,7 +120,13 @@ export class InboxSealer {
 
 /** The chain head (with the seal lease held): the last event, or the retention anchor, or the genesis. */
 async function readHead(db: SqlQuery): Promise<ChainHead> {
-  const [row] = await db.query<{ seq: string | number | null; hash: string | null; recorded_at: Date | null; anchor_seq: string | number | null; anchor_hash: string | null }>(`
+  const [row] = await db.query<{
+    seq: string | number | null;
+    hash: string | null;
+    recorded_at: Date | null;
+    anchor_seq: string | number | null;
+    anchor_hash: string | null;
+  }>(`
     SELECT e.seq, e.hash, e.recorded_at, a.seq AS anchor_seq, a.hash AS anchor_hash
       FROM (SELECT 1) AS one
       LEFT JOIN LATERAL (SELECT seq, hash, recorded_at FROM audit_events ORDER BY seq DESC LIMIT 1) AS e ON true

@@ -42,10 +42,7 @@ export const BODY_COLUMNS = Prisma.raw(['id', 'type', ...FIELD_NAMES.map(columnO
 
 /** One array parameter per body column, cast for `unnest` (the same order as `BODY_COLUMNS`). */
 export function bodyArrays(events: readonly EventBody[]): Prisma.Sql[] {
-  const arrays = [
-    Prisma.sql`${events.map((e) => e.id)}::uuid[]`,
-    Prisma.sql`${events.map((e) => e.type)}::text[]`,
-  ];
+  const arrays = [Prisma.sql`${events.map((e) => e.id)}::uuid[]`, Prisma.sql`${events.map((e) => e.type)}::text[]`];
   for (const name of FIELD_NAMES) {
     const values = events.map((e) => (name === 'details' ? (e.details === null ? null : JSON.stringify(e.details)) : e[name]));
     arrays.push(Prisma.sql`${values}::${Prisma.raw(SQL_TYPES[name])}[]`);

@@ -102,18 +102,22 @@ describe.each(DATABASE_KINDS)('audit statistics rollup (%s)', (kind) => {
     await testDb?.drop();
   });
 
-  it('answers every window, grouping and filter exactly as a scan of the log does, across seal batches and a restart', async () => {
-    const sealed = await log.append(Array.from({ length: 40 }, (_, i) => draft(i + 300)));
-    expect(new Set(sealed.map((e) => e.seq)).size).toBe(40);
-    // Restart: a new process on the same database carries on where the rollup stands.
-    await log.dispose();
-    log = await openTestAuditLog(kind, { ...SMALL_BATCHES, retentionDays: 2 }, testDb);
-    const more = await log.append(Array.from({ length: 30 }, (_, i) => draft(i + 7)));
-    await expectSameAsLog(log, first, more.at(-1)!.recordedAt.getTime());
-    const [total] = await log.read.stats({}, []);
-    const drafted = [...Array(300).keys(), ...Array.from({ length: 40 }, (_, i) => i + 300), ...Array.from({ length: 30 }, (_, i) => i + 7)];
-    expect(total.calls).toBe(drafted.filter((i) => i % 5 !== 4).length);
-  }, SLOW_MS);
+  it(
+    'answers every window, grouping and filter exactly as a scan of the log does, across seal batches and a restart',
+    async () => {
+      const sealed = await log.append(Array.from({ length: 40 }, (_, i) => draft(i + 300)));
+      expect(new Set(sealed.map((e) => e.seq)).size).toBe(40);
+      // Restart: a new process on the same database carries on where the rollup stands.
+      await log.dispose();
+      log = await openTestAuditLog(kind, { ...SMALL_BATCHES, retentionDays: 2 }, testDb);
+      const more = await log.append(Array.from({ length: 30 }, (_, i) => draft(i + 7)));
+      await expectSameAsLog(log, first, more.at(-1)!.recordedAt.getTime());
+      const [total] = await log.read.stats({}, []);
+      const drafted = [...Array(300).keys(), ...Array.from({ length: 40 }, (_, i) => i + 300), ...Array.from({ length: 30 }, (_, i) => i + 7)];
+      expect(total.calls).toBe(drafted.filter((i) => i % 5 !== 4).length);
+    },
+    SLOW_MS,
+  );
 
   it('counts an event only once it is sealed (as the log scan did: unsealed events are not in the statistics)', async () => {
     const [before] = await log.read.stats({}, []);
@@ -134,19 +138,23 @@ describe.each(DATABASE_KINDS)('audit statistics rollup (%s)', (kind) => {
     await log.sql(`UPDATE audit_events SET total_tokens = ${victim.totalTokens ?? 'NULL'} WHERE seq = ${victim.seq}`);
   });
 
-  it('subtracts what retention deletes, leaving no empty rows behind', async () => {
-    const deleted = await log.maintenance.purgeExpired();
-    expect(deleted).toBeGreaterThan(100);
-    await log.sequencer.sealNow();
-    const [{ first: kept }] = [(await log.read.bounds())!];
-    const [oldest] = await log.read.scan({}, { limit: 1 });
-    expect(oldest.seq).toBe(kept);
-    await expectSameAsLog(log, oldest.recordedAt.getTime(), Date.now());
-    const [{ n }] = await log.db.sql.query<{ n: number }>(
-      `SELECT ((SELECT count(*) FROM audit_stats_daily WHERE calls <= 0) + (SELECT count(*) FROM audit_stats_hourly WHERE calls <= 0))::int AS n`,
-    );
-    expect(n).toBe(0);
-  }, SLOW_MS);
+  it(
+    'subtracts what retention deletes, leaving no empty rows behind',
+    async () => {
+      const deleted = await log.maintenance.purgeExpired();
+      expect(deleted).toBeGreaterThan(100);
+      await log.sequencer.sealNow();
+      const [{ first: kept }] = [(await log.read.bounds())!];
+      const [oldest] = await log.read.scan({}, { limit: 1 });
+      expect(oldest.seq).toBe(kept);
+      await expectSameAsLog(log, oldest.recordedAt.getTime(), Date.now());
+      const [{ n }] = await log.db.sql.query<{ n: number }>(
+        `SELECT ((SELECT count(*) FROM audit_stats_daily WHERE calls <= 0) + (SELECT count(*) FROM audit_stats_hourly WHERE calls <= 0))::int AS n`,
+      );
+      expect(n).toBe(0);
+    },
+    SLOW_MS,
+  );
 });
 
 describe.each(DATABASE_KINDS)('audit statistics rollup migration (%s)', (kind) => {
@@ -167,29 +175,30 @@ describe.each(DATABASE_KINDS)('audit statistics rollup migration (%s)', (kind) =
     await rm(before, { recursive: true, force: true });
   });
 
-  it('backfills the rollup from the events sealed before it', async () => {
-    const old = await openDatabase({ ...testDb, migrationsDir: before });
-    const bodies = Array.from({ length: 60 }, (_, i) => toEventBody({ id: randomUUID(), ...draft(i) } as EventDraft));
-    let head = { seq: 0, hash: '0'.repeat(64), recordedAt: null as Date | null };
-    for (let i = 0; i < bodies.length; i += 20) {
-      const events = linkEvents(head, bodies.slice(i, i + 20), new Date(Date.now() - 2 * DAY + i * 1_500_000), new AuditSigner([]));
-      // The insert of the seal before the rollup existed.
-      await old.client.$executeRawUnsafe(
-        `INSERT INTO audit_events SELECT * FROM json_populate_recordset(NULL::audit_events, $1::json)`,
-        sealedJson(events),
-      );
-      const last = events[events.length - 1];
-      head = { seq: last.seq, hash: last.hash, recordedAt: last.recordedAt };
-    }
-    await old.close();
-    const log = await openTestAuditLog(kind, {}, testDb);
-    try {
-      // The rollup's migration is the first one applied over the old events (later ones may follow).
-      expect(log.db.applied[0]).toBe('20261203000000_audit_stats_rollup');
-      await expectSameAsLog(log, Date.now() - 2 * DAY, Date.now(), true);
-      expect((await log.read.stats({}, []))[0].calls).toBe(bodies.filter((b) => b.type === 'call.finished').length);
-    } finally {
-      await log.dispose();
-    }
-  }, SLOW_MS);
+  it(
+    'backfills the rollup from the events sealed before it',
+    async () => {
+      const old = await openDatabase({ ...testDb, migrationsDir: before });
+      const bodies = Array.from({ length: 60 }, (_, i) => toEventBody({ id: randomUUID(), ...draft(i) } as EventDraft));
+      let head = { seq: 0, hash: '0'.repeat(64), recordedAt: null as Date | null };
+      for (let i = 0; i < bodies.length; i += 20) {
+        const events = linkEvents(head, bodies.slice(i, i + 20), new Date(Date.now() - 2 * DAY + i * 1_500_000), new AuditSigner([]));
+        // The insert of the seal before the rollup existed.
+        await old.client.$executeRawUnsafe(`INSERT INTO audit_events SELECT * FROM json_populate_recordset(NULL::audit_events, $1::json)`, sealedJson(events));
+        const last = events[events.length - 1];
+        head = { seq: last.seq, hash: last.hash, recordedAt: last.recordedAt };
+      }
+      await old.close();
+      const log = await openTestAuditLog(kind, {}, testDb);
+      try {
+        // The rollup's migration is the first one applied over the old events (later ones may follow).
+        expect(log.db.applied[0]).toBe('20261203000000_audit_stats_rollup');
+        await expectSameAsLog(log, Date.now() - 2 * DAY, Date.now(), true);
+        expect((await log.read.stats({}, []))[0].calls).toBe(bodies.filter((b) => b.type === 'call.finished').length);
+      } finally {
+        await log.dispose();
+      }
+    },
+    SLOW_MS,
+  );
 });

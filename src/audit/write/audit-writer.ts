@@ -5,7 +5,10 @@ import type { AuditRepository } from './audit.repository.js';
 
 /** The audit log could not be written (store down, refused, too slow, or known to be failing). */
 export class AuditStoreError extends Error {
-  constructor(readonly reason: string, options?: ErrorOptions) {
+  constructor(
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
     super(`audit store unavailable (${reason})`, options);
     this.name = 'AuditStoreError';
   }

@@ -55,29 +55,41 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
     expect(second[0].prevHash).toBe(first[2].hash);
   });
 
-  it('drops a batch linked ahead when the head moved before it was sealed: nothing is inserted after a stale head', async () => {
-    const own = await openTestAuditLog(kind);
-    try {
-      const ownLink = (h: Parameters<typeof linkEvents>[0], b: Parameters<typeof linkEvents>[1], n: Date) => linkEvents(h, b, n, own.signer);
-      const bodies = Array.from({ length: 6 }, (_, n) => toEventBody({ id: randomUUID(), type: 'call.started', requestId: `ahead-${n}` }));
-      for (const body of bodies) await own.repository.record([body]);
-      const first = (await own.repository.seal(3, ownLink))!;
-      expect(first.more).toBe(true); // the next three are read and linked after first's last
-      const moved = 'f'.repeat(64);
-      await own.sql(`UPDATE audit_events SET hash = '${moved}' WHERE seq = ${first.sealed[2].seq}`);
-      expect(await own.repository.seal(3, ownLink)).toEqual({ sealed: [], duplicates: 0, more: true });
-      const second = (await own.repository.seal(3, ownLink))!;
-      expect(second.sealed.map((e) => e.requestId)).toEqual(bodies.slice(3).map((b) => b.requestId));
-      expect(second.sealed[0].prevHash).toBe(moved);
-      expect(second.more).toBe(false);
-    } finally {
-      await own.dispose();
-    }
-  }, DATABASE_SETUP_TIMEOUT_MS);
+  it(
+    'drops a batch linked ahead when the head moved before it was sealed: nothing is inserted after a stale head',
+    async () => {
+      const own = await openTestAuditLog(kind);
+      try {
+        const ownLink = (h: Parameters<typeof linkEvents>[0], b: Parameters<typeof linkEvents>[1], n: Date) => linkEvents(h, b, n, own.signer);
+        const bodies = Array.from({ length: 6 }, (_, n) => toEventBody({ id: randomUUID(), type: 'call.started', requestId: `ahead-${n}` }));
+        for (const body of bodies) await own.repository.record([body]);
+        const first = (await own.repository.seal(3, ownLink))!;
+        expect(first.more).toBe(true); // the next three are read and linked after first's last
+        const moved = 'f'.repeat(64);
+        await own.sql(`UPDATE audit_events SET hash = '${moved}' WHERE seq = ${first.sealed[2].seq}`);
+        expect(await own.repository.seal(3, ownLink)).toEqual({ sealed: [], duplicates: 0, more: true });
+        const second = (await own.repository.seal(3, ownLink))!;
+        expect(second.sealed.map((e) => e.requestId)).toEqual(bodies.slice(3).map((b) => b.requestId));
+        expect(second.sealed[0].prevHash).toBe(moved);
+        expect(second.more).toBe(false);
+      } finally {
+        await own.dispose();
+      }
+    },
+    DATABASE_SETUP_TIMEOUT_MS,
+  );
 
   it('stores any text exactly as hashed: quotes, backslashes, array syntax, the word NULL, unicode, newlines', async () => {
     const tricky = ['a"b', 'back\\slash', '{x,y}', 'NULL', 'null', '', ' spaced ', 'émoji 🎉', 'line\nbreak', "it's", ',', '\\"'];
-    const stored = await log.append(tricky.map((text, i) => ({ type: 'call.started' as const, requestId: `tricky-${i}`, endUser: text, promptText: text, details: { text, list: [text, 1, true, null] } })));
+    const stored = await log.append(
+      tricky.map((text, i) => ({
+        type: 'call.started' as const,
+        requestId: `tricky-${i}`,
+        endUser: text,
+        promptText: text,
+        details: { text, list: [text, 1, true, null] },
+      })),
+    );
     for (const e of stored) expect(await log.read.findById(e.id)).toEqual(e);
     expect((await log.verifier.verify()).ok).toBe(true);
   });
@@ -99,7 +111,9 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
     const writers = [log.writer, ...others.map((db) => createAuditLog(db, testAuditConfig()).writer)];
     const before = (await log.read.bounds())?.last ?? 0;
     try {
-      await Promise.all(writers.flatMap((w, i) => Array.from({ length: 60 }, (_, n) => w.append({ id: randomUUID(), type: 'call.started', requestId: `replica-${i}-${n}` }))));
+      await Promise.all(
+        writers.flatMap((w, i) => Array.from({ length: 60 }, (_, n) => w.append({ id: randomUUID(), type: 'call.started', requestId: `replica-${i}-${n}` }))),
+      );
       await log.sequencer.sealNow();
       const report = await log.verifier.verify();
       expect(report).toMatchObject({ ok: true, problem: null });
@@ -141,18 +155,26 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
       toEventBody({ id: randomUUID(), type: 'call.started', instanceId: dead, callId: randomUUID(), requestId: 'open-unsealed' }),
       toEventBody({ id: randomUUID(), type: 'call.started', instanceId: dead, callId: randomUUID(), requestId: 'closed-unsealed' }),
     ]);
-    await log.repository.record([toEventBody({ id: randomUUID(), type: 'call.finished', instanceId: dead, callId: closedUnsealed.callId, outcome: 'success' })]);
+    await log.repository.record([
+      toEventBody({ id: randomUUID(), type: 'call.finished', instanceId: dead, callId: closedUnsealed.callId, outcome: 'success' }),
+    ]);
 
     const live = randomUUID();
     const release = await log.db.holdSessionLock(instanceLockKey(live));
     try {
-      await log.repository.maintain(async (m) => {
-        expect(await m.unfinishedInstances()).toContain(dead);
-        expect(await m.isInstanceAlive(dead)).toBe(false);
-        // PGlite is one process: no other instance can be alive there.
-        expect(await m.isInstanceAlive(live)).toBe(kind === 'postgres');
-        expect((await m.openCalls(dead)).map((e) => [e.id, e.seq])).toEqual([[open.id, open.seq], [unsealed.id, null]]);
-      }, { skipIfBusy: false });
+      await log.repository.maintain(
+        async (m) => {
+          expect(await m.unfinishedInstances()).toContain(dead);
+          expect(await m.isInstanceAlive(dead)).toBe(false);
+          // PGlite is one process: no other instance can be alive there.
+          expect(await m.isInstanceAlive(live)).toBe(kind === 'postgres');
+          expect((await m.openCalls(dead)).map((e) => [e.id, e.seq])).toEqual([
+            [open.id, open.seq],
+            [unsealed.id, null],
+          ]);
+        },
+        { skipIfBusy: false },
+      );
     } finally {
       await release();
       await log.sequencer.sealNow();
@@ -160,71 +182,91 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
   });
 
   it('offers no update; deletes only through retention', () => {
-    expect(Object.getOwnPropertyNames(AuditRepository.prototype).sort()).toEqual(['constructor', 'inboxBounds', 'maintain', 'record', 'releaseLease', 'seal', 'writeProbe']);
+    expect(Object.getOwnPropertyNames(AuditRepository.prototype).sort()).toEqual([
+      'constructor',
+      'inboxBounds',
+      'maintain',
+      'record',
+      'releaseLease',
+      'seal',
+      'writeProbe',
+    ]);
   });
 });
 
 describe('AuditRepository seal lease (postgres)', () => {
-  it('one sequencer at a time: while another session holds the lease, a round seals nothing and says so', async () => {
-    const testDb = await createTestDatabase('postgres');
-    const log = await openTestAuditLog('postgres', {}, testDb);
-    const holder = new pg.Client({ connectionString: testDb.url });
-    await holder.connect();
-    try {
-      const link = (h: Parameters<typeof linkEvents>[0], b: Parameters<typeof linkEvents>[1], n: Date) => linkEvents(h, b, n, log.signer);
-      await log.repository.record([toEventBody({ id: randomUUID(), type: 'call.started', requestId: 'leased' })]);
-      await holder.query('SELECT pg_advisory_lock($1::bigint)', [SEAL_LOCK_KEY]);
-      expect(await log.repository.seal(100, link)).toBeNull();
-      expect((await log.read.pendingStatus()).count).toBe(1);
-      // The holder's session ends (a killed sequencer): the lease is free, the row is sealed.
-      await holder.end();
-      expect((await log.repository.seal(100, link))!.sealed.map((e) => e.requestId)).toEqual(['leased']);
-    } finally {
-      await holder.end().catch(() => undefined);
-      await log.dispose();
-      await testDb.drop();
-    }
-  }, DATABASE_SETUP_TIMEOUT_MS);
+  it(
+    'one sequencer at a time: while another session holds the lease, a round seals nothing and says so',
+    async () => {
+      const testDb = await createTestDatabase('postgres');
+      const log = await openTestAuditLog('postgres', {}, testDb);
+      const holder = new pg.Client({ connectionString: testDb.url });
+      await holder.connect();
+      try {
+        const link = (h: Parameters<typeof linkEvents>[0], b: Parameters<typeof linkEvents>[1], n: Date) => linkEvents(h, b, n, log.signer);
+        await log.repository.record([toEventBody({ id: randomUUID(), type: 'call.started', requestId: 'leased' })]);
+        await holder.query('SELECT pg_advisory_lock($1::bigint)', [SEAL_LOCK_KEY]);
+        expect(await log.repository.seal(100, link)).toBeNull();
+        expect((await log.read.pendingStatus()).count).toBe(1);
+        // The holder's session ends (a killed sequencer): the lease is free, the row is sealed.
+        await holder.end();
+        expect((await log.repository.seal(100, link))!.sealed.map((e) => e.requestId)).toEqual(['leased']);
+      } finally {
+        await holder.end().catch(() => undefined);
+        await log.dispose();
+        await testDb.drop();
+      }
+    },
+    DATABASE_SETUP_TIMEOUT_MS,
+  );
 });
 
 describe('AuditSequencer.sealNow beside a lease holder (postgres)', () => {
-  it('while another replica holds the lease, waits only until that replica has sealed what was recorded before the call', async () => {
-    const testDb = await createTestDatabase('postgres');
-    const holder = await openTestAuditLog('postgres', { seal: { intervalMs: 50, batchSize: 1000, maxLagMs: 60_000 } }, testDb);
-    const other = await openTestAuditLog('postgres', {}, testDb);
-    try {
-      holder.sequencer.start();
-      await holder.sequencer.sealNow(); // the holder now keeps the lease while it lives
-      await other.repository.record([toEventBody({ id: randomUUID(), type: 'call.started', requestId: 'from-the-other' })]);
-      const started = Date.now();
-      expect(await other.sequencer.sealNow(30_000)).toBe(0); // the holder sealed it, not this one
-      expect(Date.now() - started).toBeLessThan(15_000); // not the whole timeout
-      expect((await other.read.pendingStatus()).count).toBe(0);
-    } finally {
-      await other.dispose();
-      await holder.dispose();
-      await testDb.drop();
-    }
-  }, DATABASE_SETUP_TIMEOUT_MS);
+  it(
+    'while another replica holds the lease, waits only until that replica has sealed what was recorded before the call',
+    async () => {
+      const testDb = await createTestDatabase('postgres');
+      const holder = await openTestAuditLog('postgres', { seal: { intervalMs: 50, batchSize: 1000, maxLagMs: 60_000 } }, testDb);
+      const other = await openTestAuditLog('postgres', {}, testDb);
+      try {
+        holder.sequencer.start();
+        await holder.sequencer.sealNow(); // the holder now keeps the lease while it lives
+        await other.repository.record([toEventBody({ id: randomUUID(), type: 'call.started', requestId: 'from-the-other' })]);
+        const started = Date.now();
+        expect(await other.sequencer.sealNow(30_000)).toBe(0); // the holder sealed it, not this one
+        expect(Date.now() - started).toBeLessThan(15_000); // not the whole timeout
+        expect((await other.read.pendingStatus()).count).toBe(0);
+      } finally {
+        await other.dispose();
+        await holder.dispose();
+        await testDb.drop();
+      }
+    },
+    DATABASE_SETUP_TIMEOUT_MS,
+  );
 });
 
 describe('AuditRepository maintenance lock (postgres)', () => {
-  it('lets one replica at a time do upkeep; the others skip', async () => {
-    const testDb = await createTestDatabase('postgres');
-    const a = await openTestAuditLog('postgres', {}, testDb);
-    const b = await openTestAuditLog('postgres', {}, testDb);
-    try {
-      let release!: () => void;
-      const holding = a.repository.maintain(() => new Promise<string>((resolve) => (release = () => resolve('a'))), { skipIfBusy: false });
-      await new Promise((r) => setTimeout(r, 200));
-      expect(await b.repository.maintain(async () => 'b', { skipIfBusy: true })).toBeUndefined();
-      release();
-      expect(await holding).toBe('a');
-      expect(await b.repository.maintain(async () => 'b', { skipIfBusy: true })).toBe('b');
-    } finally {
-      await a.dispose();
-      await b.dispose();
-      await testDb.drop();
-    }
-  }, DATABASE_SETUP_TIMEOUT_MS);
+  it(
+    'lets one replica at a time do upkeep; the others skip',
+    async () => {
+      const testDb = await createTestDatabase('postgres');
+      const a = await openTestAuditLog('postgres', {}, testDb);
+      const b = await openTestAuditLog('postgres', {}, testDb);
+      try {
+        let release!: () => void;
+        const holding = a.repository.maintain(() => new Promise<string>((resolve) => (release = () => resolve('a'))), { skipIfBusy: false });
+        await new Promise((r) => setTimeout(r, 200));
+        expect(await b.repository.maintain(async () => 'b', { skipIfBusy: true })).toBeUndefined();
+        release();
+        expect(await holding).toBe('a');
+        expect(await b.repository.maintain(async () => 'b', { skipIfBusy: true })).toBe('b');
+      } finally {
+        await a.dispose();
+        await b.dispose();
+        await testDb.drop();
+      }
+    },
+    DATABASE_SETUP_TIMEOUT_MS,
+  );
 });

@@ -85,7 +85,9 @@ export class AuditRepository {
   /** The lowest and highest pending number in the inbox (nulls when it is empty): how `sealNow` waits on another replica's sequencer. */
   async inboxBounds(): Promise<{ oldest: number | null; newest: number | null }> {
     try {
-      const [row] = await this.prisma.sql.query<{ oldest: string | null; newest: string | null }>('SELECT min(pending_no) AS oldest, max(pending_no) AS newest FROM audit_pending');
+      const [row] = await this.prisma.sql.query<{ oldest: string | null; newest: string | null }>(
+        'SELECT min(pending_no) AS oldest, max(pending_no) AS newest FROM audit_pending',
+      );
       return { oldest: row.oldest === null ? null : Number(row.oldest), newest: row.newest === null ? null : Number(row.newest) };
     } catch (err) {
       throw translateDriverError(err);

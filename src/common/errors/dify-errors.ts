@@ -19,8 +19,16 @@ export const DifyErrors = {
     headers: RETRY_SOON,
   })),
   auth: entry(502, 'dify_auth', () => "Dify refused the gateway's credentials for this app; an operator has been alerted."),
-  unreachable: entry(502, 'dify_unavailable', (networkCode: string) => `Dify could not be reached (${networkCode}); nothing was sent, so the request is safe to repeat.`),
-  connectionFailed: entry(502, 'dify_unavailable', (networkCode: string, attempts: number) => `The connection to Dify failed (${networkCode}) after ${attempts} attempt(s).`),
+  unreachable: entry(
+    502,
+    'dify_unavailable',
+    (networkCode: string) => `Dify could not be reached (${networkCode}); nothing was sent, so the request is safe to repeat.`,
+  ),
+  connectionFailed: entry(
+    502,
+    'dify_unavailable',
+    (networkCode: string, attempts: number) => `The connection to Dify failed (${networkCode}) after ${attempts} attempt(s).`,
+  ),
   failed: entry(502, 'dify_unavailable', (status: number, difyCode: string | undefined, attempts: number, retryAfter?: string) => ({
     message: `Dify failed with ${status}${difyCode ? ` ${difyCode}` : ''} after ${attempts} attempt(s).`,
     headers: retryAfter ? { 'retry-after': retryAfter } : ({} as Record<string, string>),
@@ -35,7 +43,10 @@ export const DifyErrors = {
     headers: RETRY_SOON,
   })),
   /** A POST that may have done its work: `what` says what happened after it was sent. */
-  outcomeUnknown: entry(502, 'dify_outcome_unknown', (what: string, headers: Record<string, string> = {}) => ({ message: `${what}; ${MAY_HAVE_RUN}.`, headers })),
+  outcomeUnknown: entry(502, 'dify_outcome_unknown', (what: string, headers: Record<string, string> = {}) => ({
+    message: `${what}; ${MAY_HAVE_RUN}.`,
+    headers,
+  })),
   outcomeUnknownTimeout: entry(504, 'dify_outcome_unknown', () => `Dify did not answer in time after the request was sent; ${MAY_HAVE_RUN}.`),
   timeout: entry(504, 'dify_timeout', (reachedDify: boolean) =>
     reachedDify ? 'Dify did not answer in time.' : 'Dify could not be reached in time; nothing was sent, so the request is safe to repeat.',
@@ -45,7 +56,11 @@ export const DifyErrors = {
       ? 'Dify (or a proxy in front of it) answered with a body that is not a Dify answer; it is not forwarded.'
       : `Dify (or a proxy in front of it) answered ${status} with a body that is not a Dify answer; it is not forwarded.`,
   ),
-  notAnErrorAnswer: entry(502, 'dify_bad_response', (status: number) => `Dify (or a proxy in front of it) answered ${status}, which is not a Dify answer; it is not forwarded.`),
+  notAnErrorAnswer: entry(
+    502,
+    'dify_bad_response',
+    (status: number) => `Dify (or a proxy in front of it) answered ${status}, which is not a Dify answer; it is not forwarded.`,
+  ),
   malformedJson: entry(502, 'dify_bad_response', () => 'Dify answered with malformed JSON.'),
   /** In-stream `error` events, after the status 200 went out (src/dify/response-relay.ts). */
   streamInterrupted: entry(502, 'dify_stream_interrupted', () => 'The stream from Dify broke before it finished.'),

@@ -31,7 +31,9 @@ describe('the README Errors table', () => {
   });
 
   it.each(CATALOG.filter(([, f]) => f.code !== 'dify'))('documents %s: a row with its status and code', (_name, factory) => {
-    const row = rows.find((r) => `${r.status} ${r.code}`.includes(`\`${String(factory.code)}\``) && (factory.status === 'dify' || r.status.includes(String(factory.status))));
+    const row = rows.find(
+      (r) => `${r.status} ${r.code}`.includes(`\`${String(factory.code)}\``) && (factory.status === 'dify' || r.status.includes(String(factory.status))),
+    );
     expect(row).toBeDefined();
   });
 

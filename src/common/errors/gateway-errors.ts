@@ -22,12 +22,18 @@ export const GatewayErrors = {
     headers: { allow: allowed.join(', ') },
   })),
   keyRevoked: entry(409, 'key_revoked', () => 'This key is revoked; create a new one.'),
-  idempotencyKeyInFlight: entry(409, 'idempotency_key_in_flight', (firstRequestId: string) =>
-    `A request with this Idempotency-Key is still in progress (request ${firstRequestId}); wait for its answer instead of repeating it.`,
+  idempotencyKeyInFlight: entry(
+    409,
+    'idempotency_key_in_flight',
+    (firstRequestId: string) =>
+      `A request with this Idempotency-Key is still in progress (request ${firstRequestId}); wait for its answer instead of repeating it.`,
   ),
-  idempotencyKeyReused: entry(409, 'idempotency_key_reused', (firstRequestId: string, status: number) =>
-    `This Idempotency-Key was already used by request ${firstRequestId}, answered with status ${status}; it was not sent again. ` +
-    'Use a new key for a new request.',
+  idempotencyKeyReused: entry(
+    409,
+    'idempotency_key_reused',
+    (firstRequestId: string, status: number) =>
+      `This Idempotency-Key was already used by request ${firstRequestId}, answered with status ${status}; it was not sent again. ` +
+      'Use a new key for a new request.',
   ),
   bodyTooLarge: entry(413, 'request_entity_too_large', (limitBytes: number) => `The JSON body is larger than ${limitBytes} bytes.`),
   unsupportedMediaType: entry(415, 'unsupported_media_type', (message: string) => message),

@@ -19,8 +19,7 @@ function hasNoWhitespaceOrControl(value: string): boolean {
 
 export type BaseUrlCheck = { ok: true; url: string } | { ok: false; reason: string };
 
-export const INSECURE_HTTP_REASON =
-  'must be an https:// URL; set DIFY_ALLOW_INSECURE_HTTP=true for plain http';
+export const INSECURE_HTTP_REASON = 'must be an https:// URL; set DIFY_ALLOW_INSECURE_HTTP=true for plain http';
 
 /**
  * Checks a Dify base URL: absolute http(s), no credentials, no query or fragment, and https

@@ -23,7 +23,8 @@ export const DIFY_ENV = {
   }),
   DIFY_API_KEY: optional(difyKey(), 'The Dify app key, app alias "default" (or DIFY_API_KEY_FILE, or DIFY_APPS_FILE).', {
     secretFile: true,
-    check: (key, env) => (key === undefined && env.DIFY_APPS_FILE === undefined ? 'required: set DIFY_API_KEY, DIFY_API_KEY_FILE or DIFY_APPS_FILE' : undefined),
+    check: (key, env) =>
+      key === undefined && env.DIFY_APPS_FILE === undefined ? 'required: set DIFY_API_KEY, DIFY_API_KEY_FILE or DIFY_APPS_FILE' : undefined,
   }),
   DIFY_APPS_FILE: optional(text(), 'A JSON file of several Dify apps (alias -> base URL and key).'),
   DIFY_DATASET_API_KEY: optional(difyKey(), 'The knowledge (dataset) key, for the /v1/datasets routes.', { secretFile: true }),
@@ -39,7 +40,7 @@ export const DIFY_ENV = {
   DIFY_MAX_RETRIES: withDefault(int(0, 10), '2', 'Retries of a call that is safe to repeat.'),
   DIFY_RETRY_BASE_DELAY_MS: withDefault(int(0, 60_000), '200', 'First backoff delay (with jitter).', { check: notAbove('DIFY_RETRY_MAX_DELAY_MS') }),
   DIFY_RETRY_MAX_DELAY_MS: withDefault(int(0, 600_000), '5000', 'Longest backoff delay.'),
-  DIFY_RETRY_AFTER_MAX_MS: withDefault(int(0, 3_600_000), '10000', "Longest Dify Retry-After honoured; longer ones are answered at once."),
+  DIFY_RETRY_AFTER_MAX_MS: withDefault(int(0, 3_600_000), '10000', 'Longest Dify Retry-After honoured; longer ones are answered at once.'),
   DIFY_MAX_CONCURRENT_CALLS: withDefault(int(1, 100_000), '100', 'Calls in progress per Dify app (the bulkhead).'),
   DIFY_MAX_SOCKETS: optional(int(1, 1_000_000), 'Sockets per Dify origin; unset: derived from the bulkhead (gateway-config.ts).', {
     check: notBelow('DIFY_MAX_CONCURRENT_CALLS'),

@@ -75,7 +75,7 @@ export function bool(): Parser<boolean> {
 
 /** One of `values`, case-insensitive. */
 export function oneOf<T extends string>(values: readonly T[]): Parser<T> {
-  return (raw) => (values as readonly string[]).includes(raw.toLowerCase()) ? ok(raw.toLowerCase() as T) : fail(`must be one of ${values.join(', ')}`);
+  return (raw) => ((values as readonly string[]).includes(raw.toLowerCase()) ? ok(raw.toLowerCase() as T) : fail(`must be one of ${values.join(', ')}`));
 }
 
 /** Any text matching `pattern` (else `reason`); no pattern: any text. */

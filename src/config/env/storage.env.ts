@@ -6,7 +6,7 @@ import { bool, directory, int, optional, secretUrl, text, withDefault } from './
 export const STORAGE_ENV = {
   DATABASE_URL: optional(secretUrl(checkDatabaseUrl), 'PostgreSQL URL; unset: embedded PGlite in PGLITE_DIR.', { secretFile: true }),
   PGLITE_DIR: withDefault(text(), './data/pglite', "PGlite's data folder (without DATABASE_URL)."),
-  MIGRATIONS_DIR: withDefault(directory(), defaultMigrationsDir, 'The migrations folder; default: the package\'s prisma/migrations.'),
+  MIGRATIONS_DIR: withDefault(directory(), defaultMigrationsDir, "The migrations folder; default: the package's prisma/migrations."),
   AUDIT_SIGNING_KEY_FILE: optional(text(), 'Checkpoint signing keys, one per line; the first signs (audit-signing-keys.ts).'),
   AUDIT_RETENTION_DAYS: withDefault(int(0, 36_500), '0', 'Days records are kept; 0 keeps every record forever.'),
   AUDIT_CHECKPOINT_INTERVAL_MS: withDefault(int(1_000, 86_400_000), '60000', 'How often a signed checkpoint is written.'),

@@ -12,7 +12,11 @@ export type EnvName = keyof typeof ENV_TABLE;
 
 /** The parsed environment: a variable with a default always has a value; secrets are `Secret`s. */
 export type EnvironmentVariables = {
-  -readonly [K in EnvName]: (typeof ENV_TABLE)[K] extends EnvVar<infer V, true> ? V : (typeof ENV_TABLE)[K] extends EnvVar<infer V, false> ? V | undefined : never;
+  -readonly [K in EnvName]: (typeof ENV_TABLE)[K] extends EnvVar<infer V, true>
+    ? V
+    : (typeof ENV_TABLE)[K] extends EnvVar<infer V, false>
+      ? V | undefined
+      : never;
 };
 
 const LAST_STORAGE_VARIABLE = Object.keys(STORAGE_ENV).at(-1);

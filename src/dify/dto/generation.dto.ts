@@ -10,12 +10,16 @@ export const RESPONSE_MODES = ['blocking', 'streaming'] as const;
 export const USER_MAX_LENGTH = 255;
 
 export class EndUserDto {
-  @IsString() @IsNotEmpty({ message: 'Arg user must be provided.' }) @MaxLength(USER_MAX_LENGTH)
+  @IsString()
+  @IsNotEmpty({ message: 'Arg user must be provided.' })
+  @MaxLength(USER_MAX_LENGTH)
   user: string;
 }
 
 export class OptionalEndUserDto {
-  @IsOptional() @IsString() @MaxLength(USER_MAX_LENGTH)
+  @IsOptional()
+  @IsString()
+  @MaxLength(USER_MAX_LENGTH)
   user?: string;
 }
 
@@ -23,10 +27,12 @@ class GenerationDto extends EndUserDto {
   @IsObject({ message: 'inputs must be an object (send {} if none)' })
   inputs: Record<string, unknown>;
 
-  @IsOptional() @IsIn(RESPONSE_MODES, { message: "response_mode must be 'blocking' or 'streaming'" })
+  @IsOptional()
+  @IsIn(RESPONSE_MODES, { message: "response_mode must be 'blocking' or 'streaming'" })
   response_mode?: (typeof RESPONSE_MODES)[number];
 
-  @IsOptional() @IsArray()
+  @IsOptional()
+  @IsArray()
   files?: unknown[];
 }
 
@@ -34,18 +40,22 @@ export class ChatMessageDto extends GenerationDto {
   @IsString()
   query: string;
 
-  @IsOptional() @IsUuidOrEmpty({ message: 'conversation_id must be a valid UUID' })
+  @IsOptional()
+  @IsUuidOrEmpty({ message: 'conversation_id must be a valid UUID' })
   conversation_id?: string;
 
-  @IsOptional() @IsLaxBoolean()
+  @IsOptional()
+  @IsLaxBoolean()
   auto_generate_name?: boolean | string | number;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   workflow_id?: string;
 }
 
 export class CompletionMessageDto extends GenerationDto {
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   query?: string;
 }
 

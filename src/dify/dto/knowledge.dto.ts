@@ -16,18 +16,22 @@ export class RetrieveDto {
 }
 
 export class DocumentByTextDto {
-  @IsString() @IsNotEmpty({ message: 'name is required' })
+  @IsString()
+  @IsNotEmpty({ message: 'name is required' })
   name: string;
 
-  @IsString() @IsNotEmpty({ message: 'text is required' })
+  @IsString()
+  @IsNotEmpty({ message: 'text is required' })
   text: string;
 }
 
 export class DocumentUpdateByTextDto {
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   name?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   text?: string;
 }
 
@@ -37,7 +41,8 @@ export class SegmentsCreateDto {
 }
 
 export class ChildChunkDto {
-  @IsString() @IsNotEmpty({ message: 'content is required' })
+  @IsString()
+  @IsNotEmpty({ message: 'content is required' })
   content: string;
 }
 
@@ -45,11 +50,13 @@ export class MetadataCreateDto {
   @IsIn(['string', 'number', 'time'], { message: "type must be 'string', 'number' or 'time'" })
   type: string;
 
-  @IsString() @IsNotEmpty({ message: 'name is required' })
+  @IsString()
+  @IsNotEmpty({ message: 'name is required' })
   name: string;
 }
 
 export class MetadataUpdateDto {
-  @IsString() @IsNotEmpty({ message: 'name is required' })
+  @IsString()
+  @IsNotEmpty({ message: 'name is required' })
   name: string;
 }

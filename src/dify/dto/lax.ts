@@ -36,10 +36,16 @@ const DASHED_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 export const isPathUuid = (value: string): boolean => DASHED_UUID.test(value);
 
 export const IsLaxBoolean = (options?: ValidationOptions) =>
-  ValidateBy({ name: 'isLaxBoolean', validator: { validate: (v) => laxBoolean(v) !== undefined, defaultMessage: (a) => `${a?.property} must be a boolean` } }, options);
+  ValidateBy(
+    { name: 'isLaxBoolean', validator: { validate: (v) => laxBoolean(v) !== undefined, defaultMessage: (a) => `${a?.property} must be a boolean` } },
+    options,
+  );
 
 export const IsLaxNumber = (options?: ValidationOptions) =>
-  ValidateBy({ name: 'isLaxNumber', validator: { validate: (v) => laxNumber(v) !== undefined, defaultMessage: (a) => `${a?.property} must be a number` } }, options);
+  ValidateBy(
+    { name: 'isLaxNumber', validator: { validate: (v) => laxNumber(v) !== undefined, defaultMessage: (a) => `${a?.property} must be a number` } },
+    options,
+  );
 
 export const IsUuidOrEmpty = (options?: ValidationOptions) =>
   ValidateBy({ name: 'isUuidOrEmpty', validator: { validate: isUuidOrEmpty, defaultMessage: (a) => `${a?.property} must be a valid UUID` } }, options);
@@ -53,7 +59,7 @@ export const IsPresent = (options?: ValidationOptions) =>
     {
       name: 'isPresent',
       validator: {
-        validate: (_v, a) => ((a!.object as { [SENT_MEMBERS]?: Set<string> })[SENT_MEMBERS]?.has(a!.property) ?? false),
+        validate: (_v, a) => (a!.object as { [SENT_MEMBERS]?: Set<string> })[SENT_MEMBERS]?.has(a!.property) ?? false,
         defaultMessage: (a) => `${a?.property} is required`,
       },
     },
@@ -62,4 +68,7 @@ export const IsPresent = (options?: ValidationOptions) =>
 
 /** A string with something besides whitespace (Dify strips before it checks). */
 export const IsNotBlank = (options?: ValidationOptions) =>
-  ValidateBy({ name: 'isNotBlank', validator: { validate: (v) => typeof v === 'string' && v.trim() !== '', defaultMessage: (a) => `${a?.property} must not be blank` } }, options);
+  ValidateBy(
+    { name: 'isNotBlank', validator: { validate: (v) => typeof v === 'string' && v.trim() !== '', defaultMessage: (a) => `${a?.property} must not be blank` } },
+    options,
+  );

@@ -7,7 +7,8 @@ export class FeedbackDto extends EndUserDto {
   @IsIn(['like', 'dislike'], { message: "rating must be 'like', 'dislike' or null" })
   rating?: 'like' | 'dislike' | null;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   content?: string;
 }
 
@@ -26,7 +27,8 @@ export class RenameConversationDto extends OptionalEndUserDto {
   })
   name?: string;
 
-  @IsOptional() @IsLaxBoolean()
+  @IsOptional()
+  @IsLaxBoolean()
   auto_generate?: boolean | string | number;
 }
 
@@ -39,17 +41,21 @@ export class UpdateVariableDto extends OptionalEndUserDto {
 }
 
 export class TextToAudioDto {
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   message_id?: string;
 
   @ValidateIf((dto: TextToAudioDto) => !dto.message_id)
   @IsString({ message: 'text or message_id is required' })
   text?: string;
 
-  @IsOptional() @IsString() @MaxLength(USER_MAX_LENGTH)
+  @IsOptional()
+  @IsString()
+  @MaxLength(USER_MAX_LENGTH)
   user?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   voice?: string;
 
   /** Dify reads `streaming` as any JSON value (§13.7): not checked. */
@@ -60,7 +66,8 @@ export class HumanInputSubmitDto extends EndUserDto {
   @IsObject()
   inputs: Record<string, unknown>;
 
-  @IsString() @IsNotEmpty()
+  @IsString()
+  @IsNotEmpty()
   action: string;
 }
 
@@ -77,10 +84,12 @@ export class AnnotationDto {
 export class AnnotationReplyDto {
   static readonly refusal = { status: 422, code: 'unprocessable_entity' };
 
-  @IsString() @IsNotEmpty()
+  @IsString()
+  @IsNotEmpty()
   embedding_provider_name: string;
 
-  @IsString() @IsNotEmpty()
+  @IsString()
+  @IsNotEmpty()
   embedding_model_name: string;
 
   @IsLaxNumber()

@@ -6,7 +6,9 @@ export const STATS_DIMENSIONS = ['day', 'caller', 'app'] as const;
 
 export class AuditStatsQueryDto extends AuditScopeDto {
   /** Comma-separated subset of day, caller, app. Default: all three. */
-  @IsOptional() @IsString() @Matches(/^(day|caller|app)(,(day|caller|app)){0,2}$/, { message: 'group_by must list day, caller and/or app, comma-separated' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^(day|caller|app)(,(day|caller|app)){0,2}$/, { message: 'group_by must list day, caller and/or app, comma-separated' })
   group_by?: string;
 }
 
@@ -14,9 +16,17 @@ export class AuditStatsQueryDto extends AuditScopeDto {
 export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 export class AuditVerifyQueryDto extends AuditTimeRangeDto {
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_SEQ)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_SEQ)
   from_seq?: number;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_SEQ)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_SEQ)
   to_seq?: number;
 }

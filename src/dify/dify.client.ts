@@ -1,9 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HttpService } from '@nestjs/axios';
 import type { ConfigType } from '@nestjs/config';
-import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
-import { PassThrough, Readable, finished, pipeline } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { difyConfig } from '../config/config-namespaces.js';
 import { DifyTargets } from '../config/dify-targets.js';
 import type { Secret } from '../config/secret.js';
@@ -17,6 +15,7 @@ import { sendAttempt, type AttemptError, type UpstreamRequest } from './upstream
 import { DIFY_ROUTES, type DifyRoute } from './dify.routes.js';
 import type { UpstreamTrace } from '../tracing/call-tracer.js';
 import { DifyErrors } from '../common/errors/dify-errors.js';
+import { flattenHeaders, watchIdle } from './upstream-body.js';
 
 const routeNamed = (name: string) => DIFY_ROUTES.find((r) => r.name === name) as DifyRoute;
 const PROBE_ROUTE = routeNamed('app.info');
@@ -169,7 +168,7 @@ export class DifyClient {
       throw this.failure(call, result, startedAt, reason);
     }
     const response = result.value;
-    const body = this.watchIdle(response.data, timeouts.streamIdleMs, () => abort('timeout'), stopTimers);
+    const body = watchIdle(response.data, timeouts.streamIdleMs, () => abort('timeout'), stopTimers);
     return {
       status: response.status,
       headers: flattenHeaders(response.headers as Record<string, unknown>),
@@ -275,52 +274,4 @@ export class DifyClient {
     }
     return rawQuery ? `${url.href}?${rawQuery}` : url.href;
   }
-
-  /**
-   * Cuts the call when no byte of the body arrives within `idleMs`, and calls `onEnd` once, as
-   * soon as the body is over (ended, failed, or dropped by its consumer, which frees the socket
-   * too): a caller leaving after the last byte then aborts nothing. The idle timer is the
-   * upstream socket's own (no work per chunk), stopped at the body's end, before the keep-alive
-   * socket can serve another call.
-   */
-  private watchIdle(body: Readable, idleMs: number, onIdle: () => void, onEnd: () => void): Readable {
-    const socket = (body as IncomingMessage).socket as Socket | null | undefined;
-    if (!socket) return this.watchIdleByChunk(body, idleMs, onIdle, onEnd);
-    let watching = true;
-    const over = () => {
-      if (!watching) return;
-      watching = false;
-      socket.off('timeout', onIdle);
-      socket.setTimeout(0);
-      onEnd();
-    };
-    socket.setTimeout(idleMs);
-    socket.on('timeout', onIdle);
-    body.once('end', over);
-    finished(body, over);
-    return body;
-  }
-
-  /** The same for a body that is not a raw response (axios wraps none with our options). */
-  private watchIdleByChunk(source: Readable, idleMs: number, onIdle: () => void, onEnd: () => void): Readable {
-    const out = new PassThrough();
-    const timer = setTimeout(onIdle, idleMs);
-    source.on('data', () => timer.refresh());
-    pipeline(source, out, () => {
-      clearTimeout(timer);
-      onEnd();
-    });
-    out.on('close', () => source.destroy());
-    return out;
-  }
-}
-
-function flattenHeaders(headers: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (typeof value === 'string') out[name.toLowerCase()] = value;
-    else if (Array.isArray(value)) out[name.toLowerCase()] = value.join(', ');
-    else if (typeof value === 'number') out[name.toLowerCase()] = String(value);
-  }
-  return out;
 }

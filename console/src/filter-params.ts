@@ -38,6 +38,7 @@ export const EVENT_TYPES = [
   'audit.export.started',
   'audit.export.finished',
   'audit.purged',
+  'alert.raised',
   'gateway.started',
   'gateway.stopped',
   'gateway.recovered',

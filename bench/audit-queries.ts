@@ -17,7 +17,7 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import type { StoredEvent } from '../src/audit/audit-event.js';
 import { createAuditLog } from '../src/audit/audit-log.js';
-import { AuditQueryService } from '../src/audit/read/audit-query.service.js';
+import { AuditQueryService, eventFieldsOf } from '../src/audit/read/audit-query.service.js';
 import type { AuditEventsQueryDto, ExportFormat } from '../src/audit/read/dto/audit-events-query.dto.js';
 import { Secret } from '../src/config/secret.js';
 import { openDatabase } from '../src/database/open-database.js';
@@ -156,18 +156,7 @@ async function main(): Promise<void> {
     const dbSearch = async (q: AuditEventsQueryDto) => {
       const range = q.from || q.to ? await log.read.seqRange(q.from ? new Date(q.from) : undefined, q.to ? new Date(q.to) : undefined) : {};
       if (!range) return [];
-      const filter = {
-        ...range,
-        callerKeyId: q.caller,
-        appAlias: q.app,
-        route: q.route,
-        outcome: q.outcome,
-        status: q.status,
-        requestId: q.request_id,
-        conversationId: q.conversation_id,
-        messageId: q.message_id,
-        endUser: q.user,
-      };
+      const filter = { ...range, ...eventFieldsOf(q) };
       return log.read.search(filter, { limit: (q.limit ?? 50) + 1 });
     };
     const list = (label: string, query: (i: number) => AuditEventsQueryDto) =>

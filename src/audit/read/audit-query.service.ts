@@ -131,24 +131,8 @@ export class AuditQueryService {
    */
   private async filterOf(q: AuditFilterDto): Promise<ListingFilter> {
     const range = q.from || q.to ? await this.read.seqRange(dateOf(q.from), dateOf(q.to)) : {};
-    const fields = this.fieldsOf(q);
+    const fields = eventFieldsOf(q);
     return { sealed: range ? { ...range, ...fields } : null, pending: { ...fields, receivedFrom: dateOf(q.from), receivedTo: dateOf(q.to) } };
-  }
-
-  private fieldsOf(q: AuditFilterDto): EventFilter {
-    return {
-      type: q.type,
-      callId: q.call_id,
-      callerKeyId: q.caller,
-      appAlias: q.app,
-      route: q.route,
-      outcome: q.outcome,
-      status: q.status,
-      requestId: q.request_id,
-      conversationId: q.conversation_id,
-      messageId: q.message_id,
-      endUser: q.user,
-    };
   }
 }
 
@@ -191,4 +175,21 @@ function filtersOf(query: object): Details {
   const out: Details = {};
   for (const [key, value] of Object.entries(query)) if (value !== undefined) out[key] = typeof value === 'number' ? value : String(value);
   return out;
+}
+
+/** The API's filter fields as the read repository's `EventFilter` (no time range: that is resolved to seqs apart). */
+export function eventFieldsOf(q: AuditFilterDto): EventFilter {
+  return {
+    type: q.type,
+    callId: q.call_id,
+    callerKeyId: q.caller,
+    appAlias: q.app,
+    route: q.route,
+    outcome: q.outcome,
+    status: q.status,
+    requestId: q.request_id,
+    conversationId: q.conversation_id,
+    messageId: q.message_id,
+    endUser: q.user,
+  };
 }

@@ -5,6 +5,9 @@
  * per call (utime + stime from /proc, over a run of many calls) swings far less, and on one
  * saturated core `bare CPU / gateway CPU` is the closed-loop ratio the issue targets.
  * CPC_SECONDS (10), CPC_CONNECTIONS (32), CPC_ROUNDS (3: the median is printed). Figures only.
+ * CPC_VARIANTS: a JSON object of further gateways to measure in the same run, each a name and
+ * the documented variables it changes, e.g. `{"log warn":{"LOG_LEVEL":"warn"}}`: what a feature
+ * costs per call, read side by side with the full gateway.
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -39,27 +42,41 @@ async function main(): Promise<void> {
   onCleanup('folder', () => rmSync(dir, { recursive: true, force: true }));
   const upstream = await startHelperServer('upstream', './upstream.ts');
   const bare = await startHelperServer('bare proxy', './bare-proxy.ts', [upstream.url]);
-  const db = await prepareGatewayDatabase('postgres', upstream.url, {});
-  const gw = await startGateway(db, 'gateway');
   const bareTarget = { url: `${bare.url}/v1/chat-messages`, key: APP_KEY };
-  const gwTarget = { url: `${gw.origin}/v1/chat-messages`, key: db.key };
   await autocannon(bareTarget, 2, CONNECTIONS);
-  await autocannon(gwTarget, 3, CONNECTIONS);
+  const variants: Record<string, Record<string, string>> = { gateway: {}, ...(JSON.parse(process.env.CPC_VARIANTS ?? '{}') as Record<string, Record<string, string>>) };
+  const gateways = [];
+  for (const [name, env] of Object.entries(variants)) {
+    const db = await prepareGatewayDatabase('postgres', upstream.url, env);
+    const gw = await startGateway(db, name);
+    const target = { url: `${gw.origin}/v1/chat-messages`, key: db.key };
+    await autocannon(target, 3, CONNECTIONS);
+    gateways.push({ name, gw, target, ms: [] as number[], rps: [] as number[] });
+  }
+  // The same full gateway answering less: the framework floor (Nest, Express, Terminus) and a refused key.
+  const full = gateways[0];
+  const origin = new URL(full.target.url).origin;
+  gateways.push(
+    { ...full, name: 'gateway, GET /live', target: { url: `${origin}/live`, key: '', method: 'GET' as const }, ms: [], rps: [] },
+    { ...full, name: 'gateway, an unknown key (401)', target: { ...full.target, key: 'dgw_unknownUNKNOWNunknown0123456789abcdef' }, ms: [], rps: [] },
+  );
   const b: number[] = [];
-  const g: number[] = [];
-  const gRps: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     b.push((await perCall(bare.pid, bareTarget)).ms);
-    const r = await perCall(gw.pid, gwTarget);
-    g.push(r.ms);
-    gRps.push(r.rps);
+    for (const g of gateways) {
+      const r = await perCall(g.gw.pid, g.target);
+      g.ms.push(r.ms);
+      g.rps.push(r.rps);
+    }
   }
-  const [bm, gm] = [median(b), median(g)];
+  const bm = median(b);
   console.log(`load average ${loadavg()[0].toFixed(1)}; ${ROUNDS} rounds of ${SECONDS} s, ${CONNECTIONS} connections (medians)`);
-  console.log(
-    `bare proxy CPU per call ${bm.toFixed(3)} ms; gateway ${gm.toFixed(3)} ms (${median(gRps).toFixed(0)} rps); bare / gateway ${((100 * bm) / gm).toFixed(0)} %`,
-  );
-  await gw.stop();
+  console.log(`bare proxy CPU per call ${bm.toFixed(3)} ms`);
+  for (const g of gateways) {
+    const gm = median(g.ms);
+    console.log(`${g.name}: ${gm.toFixed(3)} ms per call (${median(g.rps).toFixed(0)} rps); bare / it ${((100 * bm) / gm).toFixed(0)} %`);
+  }
+  for (const g of new Set(gateways.map((x) => x.gw))) await g.stop();
 }
 
 main()

@@ -38,6 +38,15 @@ export function packageOf(node: ProfileNode): string {
   return url;
 }
 
+/** Finer than `packageOf`: our code by folder (`gateway: audit/write`), Node's by module (`node:_http_server`). */
+export function areaOf(node: ProfileNode): string {
+  const { url } = node.callFrame;
+  const ours = /\/(?:dist|src)\/(.+)\/[^/]+\.js$/.exec(url);
+  if (ours && !url.includes('node_modules')) return `gateway: ${ours[1]}`;
+  if (url.startsWith('node:')) return url.replace(/^node:internal\//, 'node:');
+  return packageOf(node);
+}
+
 export function summarize(profile: Profile, top = 15): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -45,6 +54,7 @@ export function summarize(profile: Profile, top = 15): string {
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
   const packages = new Map<string, number>();
+  const areas = new Map<string, number>();
   let total = 0;
   let idle = 0;
   profile.samples.forEach((id, i) => {
@@ -55,6 +65,7 @@ export function summarize(profile: Profile, top = 15): string {
     if (node.callFrame.functionName === '(idle)') idle += dt;
     self.set(name, (self.get(name) ?? 0) + dt);
     packages.set(packageOf(node), (packages.get(packageOf(node)) ?? 0) + dt);
+    areas.set(areaOf(node), (areas.get(areaOf(node)) ?? 0) + dt);
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const frame = frameName(byId.get(cur)!);
@@ -77,6 +88,7 @@ export function summarize(profile: Profile, top = 15): string {
     table(`top ${top} by self time`, self, (k) => k.startsWith('(idle)')),
     table(`top ${top} by inclusive time`, inclusive, structural),
     table('self time by package', packages, (k) => k === '(idle)'),
+    table(`top ${top} areas by self time (our folders, Node's modules, packages)`, areas, (k) => k === '(idle)'),
   ].join('\n\n');
 }
 

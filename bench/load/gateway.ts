@@ -98,13 +98,13 @@ export interface RunningGateway {
 }
 
 /** `node dist/main.js` on a free loopback port; its output goes to a file, not through the bench. */
-export async function startGateway(db: GatewayDatabase, name: string): Promise<RunningGateway> {
+export async function startGateway(db: GatewayDatabase, name: string, nodeArgs: string[] = []): Promise<RunningGateway> {
   const port = await freePort();
   const logDir = mkdtempSync(join(tmpdir(), 'gw-bench-log-'));
   onCleanup(`${name} log`, () => rmSync(logDir, { recursive: true, force: true }));
   const logFile = join(logDir, 'gateway.log');
   const fd = openSync(logFile, 'a');
-  const { child, stop } = spawnTracked(name, process.execPath, [...NODE_ARGS, 'dist/main.js'], {
+  const { child, stop } = spawnTracked(name, process.execPath, [...NODE_ARGS, ...nodeArgs, 'dist/main.js'], {
     cwd: GATEWAY_DIR,
     env: { ...db.env, PORT: String(port) },
     stdio: ['ignore', fd, fd],

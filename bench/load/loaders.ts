@@ -26,6 +26,8 @@ export interface LoadTarget {
   /** Full URL of `POST .../chat-messages`. */
   url: string;
   key: string;
+  /** `GET` sends no body (autocannon only: bench:cpu-per-call's framework rows); `POST` (default) a blocking chat. */
+  method?: 'GET' | 'POST';
 }
 
 /** Converts wrk's `530.00us` / `1.20ms` / `2.01s` to ms. */
@@ -117,12 +119,7 @@ export async function autocannon(target: LoadTarget, seconds: number, connection
     String(connections),
     '-d',
     String(seconds),
-    '-m',
-    'POST',
-    '-b',
-    CHAT_BODY,
-    '-H',
-    'content-type=application/json',
+    ...(target.method === 'GET' ? ['-m', 'GET'] : ['-m', 'POST', '-b', CHAT_BODY, '-H', 'content-type=application/json']),
     '-H',
     `authorization=Bearer ${target.key}`,
     '-t',

@@ -44,7 +44,10 @@ async function main(): Promise<void> {
   const bare = await startHelperServer('bare proxy', './bare-proxy.ts', [upstream.url]);
   const bareTarget = { url: `${bare.url}/v1/chat-messages`, key: APP_KEY };
   await autocannon(bareTarget, 2, CONNECTIONS);
-  const variants: Record<string, Record<string, string>> = { gateway: {}, ...(JSON.parse(process.env.CPC_VARIANTS ?? '{}') as Record<string, Record<string, string>>) };
+  const variants: Record<string, Record<string, string>> = {
+    gateway: {},
+    ...(JSON.parse(process.env.CPC_VARIANTS ?? '{}') as Record<string, Record<string, string>>),
+  };
   const gateways = [];
   for (const [name, env] of Object.entries(variants)) {
     const db = await prepareGatewayDatabase('postgres', upstream.url, env);

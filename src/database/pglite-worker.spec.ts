@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { messages } from '@electric-sql/pglite';
-import { createTestDatabase, DATABASE_SETUP_TIMEOUT_MS, type TestDatabase } from '../../test/support/database.js';
-import { DatabaseUnavailableError, DuplicateKeyError, translateDriverError } from './database.errors.js';
+import { messages, type PGlite } from '@electric-sql/pglite';
+import { randomUUID } from 'node:crypto';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { createTestDatabase, DATABASE_SETUP_TIMEOUT_MS, MIGRATIONS_DIR, type TestDatabase } from '../../test/support/database.js';
+import { DatabaseUnavailableError, DuplicateKeyError, translateDriverError, translatePrismaError } from './database.errors.js';
+import { applyMigrations, pgliteExecutor } from './migrate.js';
 import { startPgliteWorker, type PgliteWorker } from './pglite-worker.js';
 
 /** The PGlite worker thread's proxy on a real PGlite folder: what the adapter and raw SQL rely on. */
@@ -141,4 +145,30 @@ describe('PGlite worker stopping', () => {
     await expect(db.transaction(async () => 1)).rejects.toMatchObject({ code: '08006' });
     await db.close(); // idempotent after a crash, no hang
   });
+
+  it(
+    'through Prisma (PrismaPGlite on the proxy): an interactive transaction, a duplicate, then a dead worker reads as unavailable',
+    async () => {
+      const db = startPgliteWorker(testDb.pgliteDir);
+      await db.waitReady;
+      await applyMigrations(pgliteExecutor(db), MIGRATIONS_DIR);
+      const prisma = new PrismaClient({ adapter: new PrismaPGlite(db as unknown as PGlite) });
+      try {
+        const hash = `hash-${Date.now()}`;
+        const data = { id: randomUUID(), name: 'worker', hash, prefix: 'gw_x', scopes: ['chat'], apps: [], namespace: 'ns' };
+        const created = await prisma.$transaction(async (tx) => tx.apiKey.create({ data }));
+        expect(created.createdAt).toBeInstanceOf(Date);
+        expect(created.scopes).toEqual(['chat']);
+        const duplicate = await prisma.apiKey.create({ data: { ...data, id: randomUUID() } }).catch((e: unknown) => e);
+        expect(translatePrismaError(duplicate, 'api key')).toBeInstanceOf(DuplicateKeyError);
+        await db.kill();
+        const ping = await prisma.$queryRaw`SELECT 1`.catch((e: unknown) => e);
+        expect(translatePrismaError(ping, 'ping')).toBeInstanceOf(DatabaseUnavailableError);
+      } finally {
+        await prisma.$disconnect();
+        await db.close();
+      }
+    },
+    DATABASE_SETUP_TIMEOUT_MS,
+  );
 });

@@ -165,7 +165,13 @@ export function startPgliteWorker(dataDir: string, settings: string[] = PGLITE_S
       const end = (op: 'commit' | 'rollback') => (ended ??= call({ op, tx: txId }));
       const tx: PgliteTx = {
         ...queryable(txId, () => ended !== undefined),
-        rollback: async () => void (await end('rollback')),
+        rollback: () => {
+          // PrismaPGlite calls this without awaiting it: a failure (a dead worker) must not become an
+          // unhandled rejection; it still reaches whoever awaits it, and `transaction` itself.
+          const done = end('rollback').then(() => undefined);
+          done.catch(() => undefined);
+          return done;
+        },
         get closed() {
           return ended !== undefined;
         },

@@ -96,11 +96,21 @@ export async function openLoop(target: LoadTarget, seconds: number, rate: number
     ok: number;
     errors: number;
     rps: number;
-    p50Ms: number;
-    p99Ms: number;
+    p50Ms: number | null;
+    p99Ms: number | null;
     failures: Record<string, number>;
   };
-  return { tool: 'open-loop', rps: json.rps, p50Ms: json.p50Ms, p99Ms: json.p99Ms, total: json.sent, errors: json.errors, failures: json.failures };
+  // No answered request has no quantile: NaN, which JSON carries as null (the table shows n/a).
+  const figure = (n: number | null) => n ?? Number.NaN;
+  return {
+    tool: 'open-loop',
+    rps: json.rps,
+    p50Ms: figure(json.p50Ms),
+    p99Ms: figure(json.p99Ms),
+    total: json.sent,
+    errors: json.errors,
+    failures: json.failures,
+  };
 }
 
 interface AutocannonJson {

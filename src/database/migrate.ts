@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { PGliteInterface } from '@electric-sql/pglite';
 import type pg from 'pg';
+import type { PgliteQueryable } from './pglite-worker.js';
 
 /**
  * Applies the committed SQL migrations in `prisma/migrations` (Prisma's folder format) and records
@@ -19,7 +19,7 @@ import type pg from 'pg';
 
 /** The minimal SQL surface the runner needs; see {@link pgExecutor} and {@link pgliteExecutor}. */
 export interface SqlExecutor {
-  /** `postgres` is a server shared by replicas (the run is locked); `pglite` is in-process. */
+  /** `postgres` is a server shared by replicas (the run is locked); `pglite` serves this process alone. */
   readonly dialect: 'postgres' | 'pglite';
   /** One statement, optionally with `$1`-style parameters; returns the rows. */
   query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
@@ -42,8 +42,8 @@ export function pgExecutor(client: pg.Client): SqlExecutor {
   };
 }
 
-/** An executor over a PGlite instance (a single in-process connection). */
-export function pgliteExecutor(db: PGliteInterface): SqlExecutor {
+/** An executor over a PGlite instance or its worker thread (a single connection for the process). */
+export function pgliteExecutor(db: PgliteQueryable): SqlExecutor {
   return {
     dialect: 'pglite',
     async query<Row extends Record<string, unknown>>(sql: string, params?: unknown[]) {

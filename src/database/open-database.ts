@@ -1,12 +1,13 @@
 import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { applyMigrations, pgExecutor, pgliteExecutor, readMigrations } from './migrate.js';
+import { startPgliteWorker, type PgliteWorker } from './pglite-worker.js';
 import { pgliteRawSql, postgresRawSql, type RawSql } from './raw-sql.js';
 import { holdPostgresSessionLock, type ReleaseSessionLock } from './session-lock.js';
 
@@ -110,13 +111,15 @@ async function openPglite(options: DatabaseOptions): Promise<OpenDatabase> {
     unlock = await lockPgliteDir(dir);
   }
 
-  let pglite: PGlite | undefined;
+  let pglite: PgliteWorker | undefined;
   let client: PrismaClient | undefined;
   try {
-    pglite = new PGlite(dir);
+    // In a worker thread: its WASM work must not block request handling (see pglite-worker.ts).
+    pglite = startPgliteWorker(dir);
     await pglite.waitReady;
     const applied = await applyMigrations(pgliteExecutor(pglite), options.migrationsDir);
-    client = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+    // The adapter calls only query, exec and transaction, which the worker's proxy has (pglite-worker.spec.ts).
+    client = new PrismaClient({ adapter: new PrismaPGlite(pglite as unknown as PGlite) });
     await client.$connect();
     const [prisma, db] = [client, pglite];
     let closed = false;
@@ -142,7 +145,7 @@ async function openPglite(options: DatabaseOptions): Promise<OpenDatabase> {
     };
   } catch (err) {
     await client?.$disconnect().catch(() => undefined);
-    if (pglite && !pglite.closed) await pglite.close().catch(() => undefined);
+    await pglite?.close().catch(() => undefined);
     await unlock();
     throw err;
   }

@@ -1,5 +1,5 @@
-import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import type { PgliteWorker } from './pglite-worker.js';
 
 /**
  * Bare SQL beside Prisma, for the audit log's hot path (the write-ahead and sealing), where
@@ -88,8 +88,8 @@ export function postgresRawSql(connectionString: string, onError?: (err: Error) 
   };
 }
 
-/** PGlite is one session for the whole process: a "session" is the instance itself. */
-export function pgliteRawSql(db: PGlite): RawSql {
+/** PGlite is one session for the whole process (in its worker thread): a "session" is the instance itself. */
+export function pgliteRawSql(db: PgliteWorker): RawSql {
   const query = async <R>(text: string, params?: unknown[]) => (await db.query<R>(text, params)).rows;
   const session: SqlSession = {
     query,

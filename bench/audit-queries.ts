@@ -9,7 +9,8 @@
  * event, as the API does) and prints p50/p95, the export rate (CSV and NDJSON) and the
  * verification rate (of the signed tail). The database is dropped at the end unless BENCH_KEEP=1.
  * BENCH_DATABASE=name seeds that database once and reuses it on later runs (never dropped;
- * migrations added since are applied on open, and their time is printed). No assertions.
+ * migrations added since are applied on open, and their time is printed). BENCH_ONLY=stats runs
+ * only the queries whose label starts with that (no export, no verification). No assertions.
  */
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -19,6 +20,8 @@ import type { StoredEvent } from '../src/audit/audit-event.js';
 import { createAuditLog } from '../src/audit/audit-log.js';
 import { AuditQueryService, eventFieldsOf } from '../src/audit/read/audit-query.service.js';
 import type { AuditEventsQueryDto, ExportFormat } from '../src/audit/read/dto/audit-events-query.dto.js';
+import type { AuditStatsQueryDto } from '../src/audit/read/dto/audit-report-query.dto.js';
+import type { StatsDimension } from '../src/audit/read/audit-stats-query.js';
 import { Secret } from '../src/config/secret.js';
 import { openDatabase } from '../src/database/open-database.js';
 import { createTestDatabase, MIGRATIONS_DIR, testAdminUrl, type TestDatabase } from '../test/support/database.js';
@@ -26,6 +29,7 @@ import { APPS, CALLERS, DAYS, seedEvents } from './audit-seed.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 40);
+const ONLY = process.env.BENCH_ONLY;
 const RUNS_SAMPLE_EVERY = 5_000;
 const KEYS = [new Secret('bench-signing-key-0123456789abcdef0123456789')];
 
@@ -81,6 +85,7 @@ async function measure(run: (i: number) => Promise<number | void>): Promise<{ p5
 
 /** Times a query through the service (what the API does) and, when given, the database work alone. */
 async function time(label: string, service: (i: number) => Promise<number | void>, database?: (i: number) => Promise<unknown>): Promise<void> {
+  if (ONLY && !label.startsWith(ONLY)) return;
   const s = await measure(service);
   const d = database ? await measure(async (i) => void (await database(i))) : null;
   const ms = (v: number) => v.toFixed(1).padStart(7);
@@ -198,14 +203,26 @@ async function main(): Promise<void> {
       async (i) => (await queries.get(sample(i).id, actor)).events.length,
       (i) => log.read.findByCall(sample(i).callId!),
     );
-    await time('stats: last day by day, caller, app', async () => (await queries.stats({ from: iso(END - 86_400_000) }, actor)).data.length);
-    await time('stats: last 7 days by day, caller, app', async () => (await queries.stats({ from: iso(END - 7 * 86_400_000) }, actor)).data.length);
-    await time('stats: 30 days by app', async () => (await queries.stats({ group_by: 'app' }, actor)).data.length);
-    await time(
-      'stats: one caller, 30 days by day',
-      async (i) => (await queries.stats({ caller: CALLERS[(i + 200) % 200], group_by: 'day' }, actor)).data.length,
-    );
+    const stats = (label: string, query: (i: number) => AuditStatsQueryDto) =>
+      time(
+        label,
+        async (i) => (await queries.stats(query(i), actor)).data.length,
+        (i) => {
+          const q = query(i);
+          const groupBy = (q.group_by?.split(',') ?? ['day', 'caller', 'app']) as StatsDimension[];
+          return log.read.stats({ from: q.from ? new Date(q.from) : undefined, callerKeyId: q.caller }, groupBy);
+        },
+      );
+    await stats('stats: last day by day, caller, app', () => ({ from: iso(END - 86_400_000) }));
+    await stats('stats: last 7 days by day, caller, app', () => ({ from: iso(END - 7 * 86_400_000) }));
+    // The worst start for the partial day: mid-day, about as many hours inside the window as outside it.
+    const midDay = Math.floor((END - 7 * 86_400_000) / 86_400_000) * 86_400_000 + 12.5 * 3_600_000;
+    await stats('stats: 7 days from mid-day by day, caller, app', () => ({ from: iso(midDay) }));
+    await stats('stats: 30 days by day, caller, app', () => ({ group_by: 'day,caller,app' }));
+    await stats('stats: 30 days by app', () => ({ group_by: 'app' }));
+    await stats('stats: one caller, 30 days by day', (i) => ({ caller: CALLERS[(i + 200) % 200], group_by: 'day' }));
 
+    if (ONLY) return;
     console.log('\nexport (keyset batches of 1000, backpressure from a 16 KiB socket buffer)');
     for (const [format, days] of [
       ['ndjson', 3],

@@ -86,9 +86,9 @@ export async function seedEvents(url: string, events: number, start: number, end
         seq = Number((await client.query<{ s: string }>('SELECT max(seq) AS s FROM audit_events')).rows[0].s);
         console.log(`  bulk: ${seq} events (${elapsed()})`);
       }
-      // The bulk went around the sequencer: add it to the statistics rollup as the migration's backfill does.
+      // The bulk went around the sequencer: add it to the statistics rollup as the migration's backfill does (and analyze it, as it does).
       const rollup = (await client.query(`SELECT to_regclass('audit_stats_daily') IS NOT NULL AS ok`)).rows[0].ok as boolean;
-      if (rollup) for (const sql of BACKFILL_ROLLUP_SQL) await client.query(sql);
+      if (rollup) for (const sql of [...BACKFILL_ROLLUP_SQL, 'ANALYZE audit_stats_daily', 'ANALYZE audit_stats_hourly']) await client.query(sql);
       console.log(`  rollup: ${rollup ? 'backfilled' : 'none (schema before it)'} (${elapsed()})`);
       await client.query(`SET maintenance_work_mem = '1GB'`);
       for (const ix of indexes) {

@@ -1,4 +1,5 @@
 import { Prisma } from '../../generated/prisma/client.js';
+import { planStats, type PartialDay, type Span, type StatsPiece } from './audit-stats-plan.js';
 
 export type StatsDimension = 'day' | 'caller' | 'app';
 
@@ -22,49 +23,6 @@ export interface StatsFilter {
   appAlias?: string;
 }
 
-/** A time span `[from, to)` in ms since the epoch (either end may be infinite). */
-type Span = [number, number];
-
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const floorTo = (t: number, unit: number) => Math.floor(t / unit) * unit;
-const ceilTo = (t: number, unit: number) => Math.ceil(t / unit) * unit;
-
-/** Which parts of `[from, to)` are read from day rows, hour rows and the events themselves. */
-export interface StatsPlan {
-  days: Span | null;
-  hours: Span[];
-  events: Span[];
-}
-
-/**
- * Cuts `[from, to)` into whole UTC days (day rows), whole hours at either edge (hour rows) and
- * the partial hours left at the very edges (at most two, read from `audit_events`): a query
- * reads at most 30 days' rows, 46 hours' rows and two hours of events, whatever the window.
- */
-export function planStats(from: number, to: number): StatsPlan | null {
-  if (!(from < to)) return null;
-  const plan: StatsPlan = { days: null, hours: [], events: [] };
-  const d1 = Number.isFinite(from) ? ceilTo(from, DAY) : from;
-  const d2 = Number.isFinite(to) ? floorTo(to, DAY) : to;
-  const edges: Span[] = [];
-  if (d1 < d2) {
-    plan.days = [d1, d2];
-    if (from < d1) edges.push([from, d1]);
-    if (d2 < to) edges.push([d2, to]);
-  } else edges.push([from, to]);
-  for (const [a, b] of edges) {
-    const h1 = ceilTo(a, HOUR);
-    const h2 = floorTo(b, HOUR);
-    if (h1 < h2) {
-      plan.hours.push([h1, h2]);
-      if (a < h1) plan.events.push([a, h1]);
-      if (h2 < b) plan.events.push([h2, b]);
-    } else plan.events.push([a, b]);
-  }
-  return plan;
-}
-
 const at = (t: number) => Prisma.sql`${new Date(t).toISOString()}::timestamptz`;
 
 function spanOn(column: Prisma.Sql, [a, b]: Span): Prisma.Sql {
@@ -74,48 +32,88 @@ function spanOn(column: Prisma.Sql, [a, b]: Span): Prisma.Sql {
   return parts.length ? Prisma.join(parts, ' AND ') : Prisma.sql`true`;
 }
 
+const SUMS = ['calls', 'errors', 'tokens', 'priced', 'cost'] as const;
+
+/** The rows of one piece of the plan, in the rollup's shape (its sums negated when it is taken away). */
+function pieceSql({ source, span, sign }: StatsPiece, day: Prisma.Sql, same: Prisma.Sql): Prisma.Sql {
+  const neg = sign < 0 ? '-' : '';
+  if (source === 'events') {
+    return Prisma.sql`
+    SELECT ${day} AS day, caller_key_id, caller_name, app_alias, currency, ${Prisma.raw(neg)}1::bigint AS calls,
+           ${Prisma.raw(neg)}(outcome IS DISTINCT FROM 'success')::int::bigint AS errors, ${Prisma.raw(neg)}coalesce(total_tokens, 0)::bigint AS tokens,
+           ${Prisma.raw(neg)}(total_price IS NOT NULL)::int::bigint AS priced, ${Prisma.raw(neg)}total_price::numeric AS cost
+      FROM audit_events WHERE type = 'call.finished' AND ${spanOn(Prisma.sql`recorded_at`, span)} ${same}`;
+  }
+  const table = Prisma.raw(source === 'day' ? 'audit_stats_daily' : 'audit_stats_hourly');
+  return Prisma.sql`
+    SELECT ${day} AS day, caller_key_id, caller_name, app_alias, currency, ${Prisma.raw(SUMS.map((c) => `${neg}${c} AS ${c}`).join(', '))}
+      FROM ${table} WHERE ${spanOn(Prisma.sql`bucket`, span)} AND calls > 0 ${same}`;
+}
+
 /**
- * The statistics statement: the rollup's rows and the edge events brought to one shape, then the
- * same grouping as a scan of the whole log would do (per currency first, then per group).
+ * A part of a day: its pieces' rows, netted per rollup group first when some are taken away (so
+ * that a group or a caller name whose calls all fall outside the window is gone, as in a scan).
+ */
+function partialDaySql({ day, pieces }: PartialDay, same: Prisma.Sql): Prisma.Sql {
+  const rows = Prisma.join(
+    pieces.map((p) => pieceSql(p, at(day), same)),
+    ' UNION ALL ',
+  );
+  if (pieces.every((p) => p.sign > 0)) return rows;
+  return Prisma.sql`
+    SELECT ${at(day)} AS day, caller_key_id, caller_name, app_alias, currency, sum(calls)::bigint AS calls, sum(errors)::bigint AS errors,
+           sum(tokens)::bigint AS tokens, sum(priced)::bigint AS priced, sum(cost) AS cost
+      FROM (${rows}) AS pieces
+     GROUP BY caller_key_id, caller_name, app_alias, currency HAVING sum(calls) > 0`;
+}
+
+/**
+ * The statistics statement: the rollup's rows and the edge events brought to one shape, then
+ * grouped as a scan of the whole log would be. Days are grouped as the bucket's timestamp and
+ * callers as uuids, turned into text once per output row. Each group's cost comes back as
+ * `currency amount` strings (summed per currency by `toStatsRow`; see `costsOf`).
  */
 export function statsSql(filter: StatsFilter, groupBy: readonly StatsDimension[]): Prisma.Sql | null {
   const plan = planStats(filter.from?.getTime() ?? -Infinity, filter.to?.getTime() ?? Infinity);
   if (!plan) return null;
   const by = new Set(groupBy);
-  // Grouped on the raw values (a timestamp, a uuid), turned into text once per output row.
-  const day = by.has('day') ? Prisma.sql`date_trunc('day', at AT TIME ZONE 'UTC')` : Prisma.sql`NULL::timestamp`;
+  const conditions: Prisma.Sql[] = [];
+  if (filter.callerKeyId !== undefined) conditions.push(Prisma.sql`caller_key_id = ${filter.callerKeyId}::uuid`);
+  if (filter.appAlias !== undefined) conditions.push(Prisma.sql`app_alias = ${filter.appAlias}`);
+  const same = and(conditions);
+  const parts = Prisma.join(
+    [
+      ...(plan.days ? [pieceSql({ source: 'day', span: plan.days, sign: 1 }, Prisma.sql`bucket`, same)] : []),
+      ...plan.partial.map((p) => partialDaySql(p, same)),
+    ],
+    ' UNION ALL ',
+  );
+  const day = by.has('day') ? Prisma.sql`day` : Prisma.sql`NULL::timestamptz`;
   const caller = by.has('caller') ? Prisma.sql`caller_key_id` : Prisma.sql`NULL::uuid`;
   const app = by.has('app') ? Prisma.sql`app_alias` : Prisma.sql`NULL::text`;
-  const same: Prisma.Sql[] = [];
-  if (filter.callerKeyId !== undefined) same.push(Prisma.sql`caller_key_id = ${filter.callerKeyId}::uuid`);
-  if (filter.appAlias !== undefined) same.push(Prisma.sql`app_alias = ${filter.appAlias}`);
-  const rollup = (table: 'audit_stats_daily' | 'audit_stats_hourly', span: Span) => Prisma.sql`
-    SELECT bucket AS at, caller_key_id, caller_name, app_alias, currency, calls, errors, tokens, priced, cost FROM ${Prisma.raw(table)}
-     WHERE ${spanOn(Prisma.sql`bucket`, span)} AND calls > 0 ${and(same)}`;
-  const events = (span: Span) => Prisma.sql`
-    SELECT recorded_at AS at, caller_key_id, caller_name, app_alias, currency, 1::bigint AS calls,
-           (outcome IS DISTINCT FROM 'success')::int::bigint AS errors, coalesce(total_tokens, 0)::bigint AS tokens,
-           (total_price IS NOT NULL)::int::bigint AS priced, total_price::numeric AS cost
-      FROM audit_events WHERE type = 'call.finished' AND ${spanOn(Prisma.sql`recorded_at`, span)} ${and(same)}`;
-  const parts = [
-    ...(plan.days ? [rollup('audit_stats_daily', plan.days)] : []),
-    ...plan.hours.map((s) => rollup('audit_stats_hourly', s)),
-    ...plan.events.map(events),
-  ];
+  const output = Prisma.sql`to_char(day AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, caller_key_id::text AS caller_key_id, max(caller_name) AS caller_name, app,
+           sum(calls)::int AS calls, sum(errors)::int AS errors, sum(tokens)::bigint AS tokens`;
+  const order = Prisma.sql`GROUP BY g.day, g.caller_key_id, g.app ORDER BY g.day NULLS FIRST, g.caller_key_id NULLS FIRST, g.app NULLS FIRST`;
+  if (by.size === 3) {
+    // By day, caller and app, the rollup's own grain: its rows are nearly the groups already (one
+    // per currency, and per name of a renamed key), so one aggregation; a currency met twice in
+    // a group is summed in toStatsRow.
+    return Prisma.sql`
+    SELECT ${output}, array_agg(currency || ' ' || cost::text) FILTER (WHERE priced > 0 AND currency IS NOT NULL) AS costs
+      FROM (SELECT ${day} AS day, ${caller} AS caller_key_id, caller_name, ${app} AS app, currency, calls, errors, tokens, priced, cost FROM (${parts}) AS parts) AS g
+     ${order}`;
+  }
+  // Coarser groups take many rollup rows each: their cost is summed per currency first.
   return Prisma.sql`
-    WITH parts AS (${Prisma.join(parts, ' UNION ALL ')}),
-    per_currency AS (
+    WITH per_currency AS (
       SELECT ${day} AS day, ${caller} AS caller_key_id, max(caller_name) AS caller_name, ${app} AS app, currency,
              sum(calls) AS calls, sum(errors) AS errors, sum(tokens) AS tokens, CASE WHEN sum(priced) > 0 THEN sum(cost) END AS cost
-        FROM parts
+        FROM (${parts}) AS parts
        GROUP BY 1, 2, 4, 5
     )
-    SELECT to_char(day, 'YYYY-MM-DD') AS day, caller_key_id::text AS caller_key_id, max(caller_name) AS caller_name, app,
-           sum(calls)::int AS calls, sum(errors)::int AS errors, sum(tokens)::bigint AS tokens,
-           coalesce(jsonb_object_agg(currency, cost::text) FILTER (WHERE currency IS NOT NULL AND cost IS NOT NULL), '{}'::jsonb) AS cost
-      FROM per_currency
-     GROUP BY per_currency.day, per_currency.caller_key_id, app
-     ORDER BY 1 NULLS FIRST, 2 NULLS FIRST, app NULLS FIRST`;
+    SELECT ${output}, array_agg(currency || ' ' || cost::text) FILTER (WHERE currency IS NOT NULL AND cost IS NOT NULL) AS costs
+      FROM per_currency AS g
+     ${order}`;
 }
 
 function and(conditions: Prisma.Sql[]): Prisma.Sql {
@@ -130,7 +128,8 @@ export interface RawStatsRow {
   calls: number;
   errors: number;
   tokens: bigint;
-  cost: Record<string, string>;
+  /** `currency amount`, a currency possibly more than once. */
+  costs: string[] | null;
 }
 
 export function toStatsRow(r: RawStatsRow, groupBy: readonly StatsDimension[]): StatsRow {
@@ -142,8 +141,35 @@ export function toStatsRow(r: RawStatsRow, groupBy: readonly StatsDimension[]): 
     calls: Number(r.calls),
     errors: Number(r.errors),
     totalTokens: Number(r.tokens),
-    cost: Object.fromEntries(Object.entries(r.cost ?? {}).map(([currency, amount]) => [currency, trimDecimal(String(amount))])),
+    cost: costsOf(r.costs ?? []),
   };
+}
+
+/** `['USD 1.50', 'EUR 2', 'USD 0.25']` -> `{ EUR: '2', USD: '1.75' }`: summed exactly, keys in jsonb's order (shorter first), amounts trimmed. */
+export function costsOf(costs: readonly string[]): Record<string, string> {
+  const sums = new Map<string, string>();
+  for (const entry of costs) {
+    const cut = entry.lastIndexOf(' ');
+    const [currency, amount] = [entry.slice(0, cut), entry.slice(cut + 1)];
+    const before = sums.get(currency);
+    sums.set(currency, before === undefined ? amount : addDecimals(before, amount));
+  }
+  const keys = [...sums.keys()].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(keys.map((k) => [k, trimDecimal(sums.get(k)!)]));
+}
+
+/** Exact sum of two of PostgreSQL's numeric texts (`-12.5`, `3`, `0.0012`). */
+function addDecimals(a: string, b: string): string {
+  const parts = (v: string) => {
+    const [whole, fraction = ''] = v.replace(/^-/, '').split('.');
+    return { negative: v.startsWith('-'), whole, fraction };
+  };
+  const [x, y] = [parts(a), parts(b)];
+  const scale = Math.max(x.fraction.length, y.fraction.length);
+  const scaled = (p: ReturnType<typeof parts>) => (p.negative ? -1n : 1n) * BigInt(p.whole + p.fraction.padEnd(scale, '0'));
+  const sum = scaled(x) + scaled(y);
+  const digits = (sum < 0n ? -sum : sum).toString().padStart(scale + 1, '0');
+  return `${sum < 0n ? '-' : ''}${scale ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits}`;
 }
 
 /** `12.3400000000` -> `12.34`, `5.000` -> `5`. */

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 type Leave = () => void;
 const { enter, runsAlone } = createRequire(import.meta.url)('../support/run-alone.cjs') as {
@@ -19,6 +20,7 @@ describe('run-alone', () => {
   let shared: string;
   let alone: string;
   let inside: string;
+  let mention: string;
   const saved = process.env.GW_TEST_RUN_DIR;
 
   beforeAll(() => {
@@ -31,6 +33,9 @@ describe('run-alone', () => {
     writeFileSync(alone, '/**\n * A timed suite.\n *\n * @run-alone it times answers\n */\n');
     // The tag counts only in the docblock (the file's first comment), not further down.
     writeFileSync(inside, '/** A suite. */\nconst note = `@run-alone`; /* @run-alone */\n');
+    // Named in the docblock's prose, not as a tag at the start of a line (as this file's own docblock).
+    mention = path.join(files, 'mention.spec.ts');
+    writeFileSync(mention, '/**\n * Files marked `@run-alone` are timed.\n */\n');
     process.env.GW_TEST_RUN_DIR = runDir;
   });
 
@@ -42,7 +47,9 @@ describe('run-alone', () => {
   });
 
   it('reads @run-alone from the docblock only', () => {
-    expect([shared, alone, inside].map(runsAlone)).toEqual([false, true, false]);
+    expect([shared, alone, inside, mention].map(runsAlone)).toEqual([false, true, false, false]);
+    // This file's docblock names the tag without being tagged: it runs beside the others.
+    expect(runsAlone(fileURLToPath(import.meta.url))).toBe(false);
   });
 
   it('lets ordinary files run side by side', async () => {

@@ -33,9 +33,9 @@ export interface TestAuditLog extends AuditLog {
   dispose(): Promise<void>;
 }
 
-/** A fresh database with the audit log wired by hand (no Nest), for repository and tamper tests. */
+/** A fresh (already migrated) database with the audit log wired by hand (no Nest), for repository and tamper tests. */
 export async function openTestAuditLog(kind: TestDatabaseKind, overrides: Partial<AuditConfig> = {}, existing?: TestDatabase): Promise<TestAuditLog> {
-  const testDb = existing ?? (await createTestDatabase(kind));
+  const testDb = existing ?? (await createTestDatabase(kind, { migrated: true }));
   const db = await openDatabase(testDb);
   const log = createAuditLog(db, testAuditConfig(overrides));
   return {

@@ -43,7 +43,8 @@ export interface TestGatewayOptions {
  */
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const sim = await startDifySimulator({ apps: [{ key: CANARY_DIFY_KEY, mode: 'chat' }], pingIntervalMs: 200, streamChunkDelayMs: 5, ...options.simulator });
-  const db = await createTestDatabase(options.db ?? 'pglite');
+  // Already migrated: the gateway's subject here is calls, not migrations (those have their own tests).
+  const db = await createTestDatabase(options.db ?? 'pglite', { migrated: true });
   const saved = { ...process.env };
   Object.assign(process.env, {
     DIFY_BASE_URL: sim.url,

@@ -92,7 +92,7 @@ describe.each(DATABASE_KINDS)('audit statistics rollup (%s)', (kind) => {
   let first: number;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase(kind);
+    testDb = await createTestDatabase(kind, { migrated: true });
     log = await openTestAuditLog(kind, { ...SMALL_BATCHES, retentionDays: 2 }, testDb);
     first = (await sealHistory(log, 300, Date.now() - 3 * DAY))[0].recordedAt.getTime();
   }, DATABASE_SETUP_TIMEOUT_MS);

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CANARY_DIFY_KEY, startTestGateway, type TestGateway } from '../support/test-gateway.js';
 import { call, databaseText, dataOf, SseClient, type CallOptions, type CallResult } from '../support/e2e-client.js';
+import { DATABASE_SETUP_TIMEOUT_MS } from '../support/database.js';
 
 // Short, for the timeout scenario; not so short that a first call on a busy machine (parallel test
 // files on 2 cores) times out where the scenario wants an answer.
@@ -269,7 +270,7 @@ describe('secrets with LOG_LEVEL=verbose (pglite)', () => {
     });
     ctx.key = (await ctx.gw.createKey(['chat', 'conversations', 'app:read', 'audit:read'], 'secret-keeper')).key;
     ctx.seen = [];
-  });
+  }, DATABASE_SETUP_TIMEOUT_MS); // a gateway boot, on a machine busy with the other test workers
   afterAll(() => ctx.gw?.close());
 
   for (const scenario of SCENARIOS) {
@@ -315,7 +316,7 @@ describe('secrets when Dify refuses the gateway key (401 from Dify)', () => {
       env: { LOG_LEVEL: 'verbose', DIFY_API_KEY: CANARY_DIFY_KEY },
     });
     key = (await gw.createKey(['chat', 'app:read'])).key;
-  });
+  }, DATABASE_SETUP_TIMEOUT_MS); // a gateway boot, on a machine busy with the other test workers
   afterAll(() => gw?.close());
 
   it('answers 502 dify_auth, alerts in the log, and never shows the key', async () => {
@@ -352,7 +353,7 @@ describe('secrets when a caller sends its key as x-request-id', () => {
     ctx.gw = await startTestGateway({ simulator: { apps: [{ key: CANARY_DIFY_KEY, mode: 'chat' }] }, env: { LOG_LEVEL: 'verbose' } });
     ctx.key = (await ctx.gw.createKey(['chat', 'app:read'], 'careless-caller')).key;
     ctx.seen = [];
-  });
+  }, DATABASE_SETUP_TIMEOUT_MS); // a gateway boot, on a machine busy with the other test workers
   afterAll(() => ctx.gw?.close());
 
   it('neither echoes, forwards, logs nor stores a request id that is a key', async () => {
@@ -377,7 +378,7 @@ describe('secrets on Postgres (LOG_FORMAT=text)', () => {
     });
     ctx.key = (await ctx.gw.createKey(['chat', 'conversations', 'app:read', 'audit:read'], 'pg-secret-keeper')).key;
     ctx.seen = [];
-  });
+  }, DATABASE_SETUP_TIMEOUT_MS); // a gateway boot, on a machine busy with the other test workers
   afterAll(() => ctx.gw?.close());
 
   it('runs every scenario, then finds no key anywhere while the Dify key reached Dify', async () => {

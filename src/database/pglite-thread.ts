@@ -49,14 +49,11 @@ async function handle(msg: ThreadRequest): Promise<void> {
       case 'query': {
         const parsers = msg.rawTypes ? rawParsers(msg.rawTypes) : undefined;
         const r = await target(msg.tx).query(msg.sql, msg.params, { rowMode: msg.rowMode, parsers });
-        return reply(msg.id, { rows: r.rows, fields: r.fields, affectedRows: r.affectedRows, command: r.command, rowCount: r.rowCount });
+        return reply(msg.id, plainResults(r));
       }
       case 'exec': {
         const results = await target(msg.tx).exec(msg.sql);
-        return reply(
-          msg.id,
-          results.map((r: Results) => ({ rows: r.rows, fields: r.fields, affectedRows: r.affectedRows, command: r.command })),
-        );
+        return reply(msg.id, results.map(plainResults));
       }
       case 'begin':
         return begin(msg.id);
@@ -73,6 +70,11 @@ async function handle(msg: ThreadRequest): Promise<void> {
   } catch (err) {
     port.postMessage({ id: msg.id, error: serializeError(err) } satisfies ThreadReply);
   }
+}
+
+/** What crosses the thread boundary of a result (structured clone): its data, not its methods. */
+function plainResults(r: Results<unknown>): Results<unknown> {
+  return { rows: r.rows, fields: r.fields, affectedRows: r.affectedRows, command: r.command, rowCount: r.rowCount } as Results<unknown>;
 }
 
 function target(tx: number | undefined): Queryable {

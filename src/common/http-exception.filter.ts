@@ -4,8 +4,11 @@ import { DatabaseUnavailableError } from '../database/database.errors.js';
 import { GatewayError } from './gateway-error.js';
 import { redactText } from './redact.js';
 import { RefusalListeners } from './refusal-listeners.js';
+import { drainBeforeAnswer } from './linger.js';
 import { requestIdOf } from './request-id.middleware.js';
 import { GatewayErrors } from './errors/gateway-errors.js';
+
+const UNREAD_REFUSALS = new Set([401, 403, 429]);
 
 /**
  * The one place errors become HTTP answers, everywhere in Dify's shape
@@ -45,7 +48,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return;
     }
     for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-    res.status(error.status).json({ code: error.code, message: redactText(error.message), status: error.status, request_id: requestId });
+    const answer = (): void => {
+      if (!res.headersSent)
+        res.status(error.status).json({ code: error.code, message: redactText(error.message), status: error.status, request_id: requestId });
+    };
+    // A refusal can come before the caller has sent all its body; it is read first, so that the
+    // caller hears it. Not for a caller that is unknown, not allowed or over its rate: those cost nothing.
+    if (req.complete || UNREAD_REFUSALS.has(error.status)) answer();
+    else void drainBeforeAnswer(req, res).then(answer);
   }
 
   private toGatewayError(exception: unknown, requestId: string): GatewayError {

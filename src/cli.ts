@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import module from 'node:module';
 import { VERIFY_STREAM_COMMAND } from './cli/verify-stream-command.js';
 import { AUDIT_COMMANDS } from './cli/audit-commands.js';
 import type { CliCommand } from './cli/command.js';
@@ -11,6 +12,9 @@ import { runCli } from './cli/program.js';
  * `run`, which gets the gateway's own services from a Nest application context (CliModule). To
  * add a command, add its row here.
  */
+// Compiled code is kept between runs (in the OS temp folder; a read-only one just skips it).
+module.enableCompileCache?.();
+
 const COMMANDS: readonly CliCommand[] = [...KEY_COMMANDS, ...AUDIT_COMMANDS, VERIFY_STREAM_COMMAND];
 
 runCli(COMMANDS, process.argv.slice(2)).then(

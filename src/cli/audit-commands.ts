@@ -1,6 +1,5 @@
-import { AuditService } from '../audit/audit.service.js';
-import { AuditVerifyService, type VerifyRange, type VerifyReport } from '../audit/read/audit-verify.service.js';
-import { AuditMaintenance } from '../audit/write/audit-maintenance.js';
+// The services are imported when a command runs: --help and usage errors load none of the gateway's modules.
+import type { VerifyRange, VerifyReport } from '../audit/read/audit-verify.service.js';
 import { cliActor } from './cli-actor.js';
 import { EXIT, UsageError, type CliCommand } from './command.js';
 
@@ -37,7 +36,7 @@ export const AUDIT_COMMANDS: readonly CliCommand[] = [
     needs: 'store',
     async run({ options, get, print }) {
       const raw = { from: options.from as { seq: number } | { time: Date } | undefined, to: options.to as { seq: number } | { time: Date } | undefined };
-      const report = await get(AuditVerifyService).verify(rangeOf(raw.from, raw.to));
+      const report = await get((await import('../audit/read/audit-verify.service.js')).AuditVerifyService).verify(rangeOf(raw.from, raw.to));
       const show = (b?: { seq: number } | { time: Date }) => (b ? ('seq' in b ? String(b.seq) : b.time.toISOString()) : undefined);
       const filters: Record<string, string> = {};
       for (const [name, value] of [
@@ -45,7 +44,7 @@ export const AUDIT_COMMANDS: readonly CliCommand[] = [
         ['to', show(raw.to)],
       ] as const)
         if (value !== undefined) filters[name] = value;
-      await get(AuditService).recordAccess('audit.query', cliActor(), {
+      await get((await import('../audit/audit.service.js')).AuditService).recordAccess('audit.query', cliActor(), {
         endpoint: 'cli verify',
         filters,
         rows: report.checked,
@@ -62,7 +61,7 @@ export const AUDIT_COMMANDS: readonly CliCommand[] = [
     summary: 'seal what is recorded and write a signed checkpoint of the chain head',
     needs: 'store',
     async run({ get, print }) {
-      const cp = await get(AuditMaintenance).checkpoint();
+      const cp = await get((await import('../audit/write/audit-maintenance.js')).AuditMaintenance).checkpoint();
       const signed = cp?.signature ? ` (signed, key ${cp.keyId})` : ' (not signed)';
       const text = cp ? `Checkpoint at seq ${cp.seq}: ${cp.hash}${signed}` : 'The newest checkpoint already covers the head.';
       print(cp, text);

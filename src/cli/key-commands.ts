@@ -1,9 +1,9 @@
-import { AdminKeysService, type KeyView } from '../admin/admin-keys.service.js';
+import type { AdminKeysService, KeyView } from '../admin/admin-keys.service.js';
 import type { ApiKeyLimits } from '../auth/api-key.repository.js';
 import type { KeyStatus } from '../auth/api-key.service.js';
-import { DifyTargets } from '../config/dify-targets.js';
+import type { DifyTargets } from '../config/dify-targets.js';
 import { cliActor } from './cli-actor.js';
-import { commaList, isoDate, limit, nonEmpty, UsageError, wholeNumber, type CliCommand, type CliOption } from './command.js';
+import { commaList, type CommandInput, isoDate, limit, nonEmpty, UsageError, wholeNumber, type CliCommand, type CliOption } from './command.js';
 
 const STATUSES: readonly KeyStatus[] = ['active', 'expired', 'revoked'];
 
@@ -70,10 +70,12 @@ export const KEY_COMMANDS: readonly CliCommand[] = [
     needs: 'dify',
     async run({ options: o, get, print }) {
       if (o.name === undefined || o.scopes === undefined) throw new UsageError('keys create needs --name and --scopes.', 'missing_option');
-      const created = await get(AdminKeysService).create(cliActor(), {
+      const created = await (
+        await keysService(get)
+      ).create(cliActor(), {
         name: o.name as string,
         scopes: o.scopes as string[],
-        apps: appsOf(o) ?? [get(DifyTargets).defaultApp],
+        apps: appsOf(o) ?? [(await difyTargets(get)).defaultApp],
         datasets: o.datasets as string[] | undefined,
         namespace: o.namespace as string | undefined,
         limits: limitsOf(o),
@@ -89,7 +91,7 @@ export const KEY_COMMANDS: readonly CliCommand[] = [
     options: [{ flags: '--status <status>', description: 'only keys in this status', choices: STATUSES }],
     needs: 'store',
     async run({ options, get, print }) {
-      const keys = await get(AdminKeysService).list(options.status as KeyStatus | undefined);
+      const keys = await (await keysService(get)).list(options.status as KeyStatus | undefined);
       print(keys, keys.map(line).join('\n') || 'No keys.');
     },
   },
@@ -100,7 +102,7 @@ export const KEY_COMMANDS: readonly CliCommand[] = [
     summary: 'show one key',
     needs: 'store',
     async run({ args, get, print }) {
-      const key = await get(AdminKeysService).get(args[0]!);
+      const key = await (await keysService(get)).get(args[0]!);
       print(key, line(key));
     },
   },
@@ -119,7 +121,9 @@ export const KEY_COMMANDS: readonly CliCommand[] = [
     // App aliases are checked against the configured apps only when they change.
     needs: (o) => (appsOf(o) ? 'dify' : 'redis'),
     async run({ args, options: o, get, print }) {
-      const updated = await get(AdminKeysService).update(cliActor(), args[0]!, {
+      const updated = await (
+        await keysService(get)
+      ).update(cliActor(), args[0]!, {
         name: o.name as string | undefined,
         scopes: o.scopes as string[] | undefined,
         apps: appsOf(o),
@@ -138,7 +142,7 @@ export const KEY_COMMANDS: readonly CliCommand[] = [
     options: [{ flags: '--grace <seconds>', description: 'how long the old secret keeps working (default KEY_ROTATION_GRACE_SECONDS)', parse: wholeNumber }],
     needs: 'redis',
     async run({ args, options, get, print }) {
-      const rotated = await get(AdminKeysService).rotate(cliActor(), args[0]!, options.grace as number | undefined);
+      const rotated = await (await keysService(get)).rotate(cliActor(), args[0]!, options.grace as number | undefined);
       const until = rotated.previousSecretExpiresAt ? `until ${rotated.previousSecretExpiresAt.toISOString()}` : 'no longer';
       const text = `Rotated key ${rotated.id} (${rotated.name}); the old secret works ${until}.\n${rotated.key}`;
       print(rotated, `${text}\nThis is the only time the new key is shown.`);
@@ -151,8 +155,17 @@ export const KEY_COMMANDS: readonly CliCommand[] = [
     summary: 'revoke a key (running gateways refuse it within a second with REDIS_URL)',
     needs: 'redis',
     async run({ args, get, print }) {
-      const revoked = await get(AdminKeysService).revoke(cliActor(), args[0]!);
+      const revoked = await (await keysService(get)).revoke(cliActor(), args[0]!);
       print(revoked, `Revoked key ${revoked.id} (${revoked.name}).`);
     },
   },
 ];
+
+// Loaded when a command runs, not for --help or a usage error: those need none of the gateway's modules.
+async function keysService(get: CommandInput['get']): Promise<AdminKeysService> {
+  return get((await import('../admin/admin-keys.service.js')).AdminKeysService);
+}
+
+async function difyTargets(get: CommandInput['get']): Promise<DifyTargets> {
+  return get((await import('../config/dify-targets.js')).DifyTargets);
+}

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { GatewayError } from '../common/gateway-error.js';
 import { redactText } from '../common/redact.js';
 import { ConfigValidationError } from '../config/env.schema.js';
-import { openGatewayContext } from './cli-context.js';
 import { EXIT, EXIT_CODES_HELP, UsageError, type CliCommand, type CliOption, type GatewayContext } from './command.js';
 
 /** How the CLI is run in the image and from a checkout (after `npm run build`). */
@@ -132,7 +131,7 @@ function hint(body: CliErrorBody, commands: readonly CliCommand[], argv: string[
 
 async function execute(row: CliCommand, args: string[], opts: Record<string, unknown>, json: boolean): Promise<number> {
   const needs = typeof row.needs === 'function' ? row.needs(opts) : row.needs;
-  const app: GatewayContext | undefined = needs === 'none' ? undefined : await openGatewayContext(needs);
+  const app: GatewayContext | undefined = needs === 'none' ? undefined : await (await import('./cli-context.js')).openGatewayContext(needs);
   try {
     const code = await row.run({
       args,

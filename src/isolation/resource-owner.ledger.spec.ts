@@ -48,20 +48,6 @@ describe('ResourceOwnerLedger', () => {
     expect(await ledger.ownerOf(key('t1'))).toBe('team-a'); // from the table now
   });
 
-  it('resolves at once for nothing to record, even while others wait for their insert (no round trip for an answer without form tokens)', async () => {
-    const fake = new FakeOwners();
-    const ledger = new ResourceOwnerLedger(fake as unknown as ResourceOwnerRepository);
-    fake.hold();
-    const others = ledger.record([owner('t', 'team-a')]);
-    let settled = false;
-    void ledger.record([]).then(() => (settled = true));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(settled).toBe(true);
-    fake.open();
-    await others;
-    expect(fake.inserts).toBe(1);
-  });
-
   it('keeps the first owner of an id, and writes what comes during an insert in the next one', async () => {
     const fake = new FakeOwners();
     const ledger = new ResourceOwnerLedger(fake as unknown as ResourceOwnerRepository);

@@ -31,8 +31,6 @@ export class ResourceOwnerLedger {
    * and the ids stay unowned (refused).
    */
   record(owners: ReadonlyArray<OwnerRecord>): Promise<void> {
-    // Nothing to record is committed already: it must not wait for the owners others queued.
-    if (owners.length === 0) return Promise.resolve();
     for (const owner of owners) {
       const key = keyOf(owner);
       // The first caller answered with an id keeps it, as the table's unique key does.

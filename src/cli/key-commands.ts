@@ -70,9 +70,8 @@ export const KEY_COMMANDS: readonly CliCommand[] = [
     needs: 'dify',
     async run({ options: o, get, print }) {
       if (o.name === undefined || o.scopes === undefined) throw new UsageError('keys create needs --name and --scopes.', 'missing_option');
-      const created = await (
-        await keysService(get)
-      ).create(cliActor(), {
+      const keys = await keysService(get);
+      const created = await keys.create(cliActor(), {
         name: o.name as string,
         scopes: o.scopes as string[],
         apps: appsOf(o) ?? [(await difyTargets(get)).defaultApp],
@@ -121,9 +120,8 @@ export const KEY_COMMANDS: readonly CliCommand[] = [
     // App aliases are checked against the configured apps only when they change.
     needs: (o) => (appsOf(o) ? 'dify' : 'redis'),
     async run({ args, options: o, get, print }) {
-      const updated = await (
-        await keysService(get)
-      ).update(cliActor(), args[0]!, {
+      const keys = await keysService(get);
+      const updated = await keys.update(cliActor(), args[0]!, {
         name: o.name as string | undefined,
         scopes: o.scopes as string[] | undefined,
         apps: appsOf(o),

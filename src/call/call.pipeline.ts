@@ -90,7 +90,7 @@ export class CallPipeline {
 
   private async stages(req: Request, res: Response, facts: CallFacts, hold: CallHold, shutdownSignal: AbortSignal): Promise<CallEnd> {
     const callerGone = abortWhenCallerLeaves(res);
-    const { match, rawQuery } = matchCall(req.method, req.originalUrl);
+    const { match, rawQuery } = await this.match(req, res, facts);
     facts.route = match.route;
     const caller = await this.authenticate(req, res);
     facts.caller = caller;
@@ -146,6 +146,20 @@ export class CallPipeline {
   }
 
   /** authenticate: the key (an unknown one is a 401); tells the caller when its secret expires. */
+  /**
+   * match: the route row, or 404/405. A refused path is still the key's when its key is valid: a
+   * team that sends a malformed id hears 404 at once, in its own audit event, and only callers
+   * without a valid key are held back by the refusal budget.
+   */
+  private async match(req: Request, res: Response, facts: CallFacts): Promise<ReturnType<typeof matchCall>> {
+    try {
+      return matchCall(req.method, req.originalUrl);
+    } catch (refusal) {
+      facts.caller = await this.authenticate(req, res).catch(() => undefined);
+      throw refusal;
+    }
+  }
+
   private async authenticate(req: Request, res: Response): Promise<AuthenticatedCaller> {
     const caller = await this.auth.authenticate(req.headers.authorization);
     if (caller.secretExpiresAt) res.setHeader('x-gateway-key-expires', caller.secretExpiresAt.toISOString());

@@ -160,6 +160,21 @@ describe('audit of /v1 calls (embedded database)', () => {
     }
   });
 
+  it('records a path that matches no route as the refusal of the valid key that sent it, answered at once', async () => {
+    // Beyond its burst (5), a refusal without a valid key waits a second (the refusal budget):
+    // twelve 404s in a row would take 7 s if the key's own refusals were held back as well.
+    const startedAt = Date.now();
+    for (let i = 0; i < 12; i++) {
+      const res = await request(gw.origin)
+        .get(`/v1/conversations/not-a-uuid-${i}/variables?user=u`)
+        .set({ Authorization: `Bearer ${team}`, 'x-request-id': `unmatched-${i}` });
+      expect(res.status).toBe(404);
+    }
+    expect(Date.now() - startedAt).toBeLessThan(4000);
+    const [event] = await callEvents(gw, auditor, 'unmatched-11', 1);
+    expect(event).toMatchObject({ type: 'call.finished', outcome: 'rejected', status: 404, error_code: 'not_found', caller_name: 'team-a' });
+  });
+
   it("records what Dify refused, and Dify failures, with Dify's status", async () => {
     gw.sim.addFault({ kind: 'status', status: 400, code: 'invalid_param', match: { path: '/chat-messages' } });
     await postV1(gw, team, '/chat-messages', chatBody(), 'dify-400');

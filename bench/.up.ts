@@ -1,0 +1,12 @@
+import { prepareGatewayDatabase, startGateway, APP_KEY } from './load/gateway.js';
+import { cleanupAll, startHelperServer } from './load/processes.js';
+import { writeFileSync } from 'node:fs';
+const kind = (process.env.KIND ?? 'postgres') as 'postgres';
+const upstream = await startHelperServer('upstream', './upstream.ts');
+const db = await prepareGatewayDatabase(kind, upstream.url, JSON.parse(process.env.UP_ENV ?? '{}'));
+const gw = await startGateway(db, 'gw', (process.env.UP_ARGS ?? '').split(' ').filter(Boolean));
+writeFileSync('/tmp/w/up.json', JSON.stringify({ origin: gw.origin, pid: gw.pid, key: db.key, upstream: upstream.url, db: db.url }));
+console.log('ready', gw.origin, gw.pid);
+process.on('SIGINT', () => { void cleanupAll().then(() => process.exit(0)); });
+process.on('SIGTERM', () => { void cleanupAll().then(() => process.exit(0)); });
+setInterval(() => {}, 1 << 30);

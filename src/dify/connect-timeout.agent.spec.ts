@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import axios from 'axios';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { request } from 'node:https';
 import { CONNECT_TIMEOUT_CODE, createDifyAgents } from './connect-timeout.agent.js';
@@ -26,6 +28,32 @@ describe('createDifyAgents', () => {
     } finally {
       httpsAgent.destroy();
       sockets.forEach((s) => s.destroy());
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('sets TCP keep-alive once per pooled socket, not again on each request through axios', async () => {
+    const server = createHttpServer((_req, res) => res.end('{}'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { httpAgent } = createDifyAgents(1000, 8);
+    const client = axios.create({ httpAgent, baseURL: `http://127.0.0.1:${(server.address() as { port: number }).port}` });
+    try {
+      await client.post('/', '{}');
+      const free = Object.values((httpAgent as unknown as { freeSockets: Record<string, Socket[]> }).freeSockets).flat();
+      expect(free).toHaveLength(1);
+      // What reaches the system: the socket handle's setKeepAlive (four setsockopt calls each).
+      const handle = (free[0] as unknown as { _handle: { setKeepAlive: (...args: unknown[]) => number } })._handle;
+      const original = handle.setKeepAlive.bind(handle);
+      const calls: unknown[][] = [];
+      handle.setKeepAlive = (...args: unknown[]) => {
+        calls.push(args);
+        return original(...args);
+      };
+      for (let i = 0; i < 3; i++) await client.post('/', '{}');
+      expect(Object.values((httpAgent as unknown as { freeSockets: Record<string, Socket[]> }).freeSockets).flat()).toEqual(free);
+      expect(calls).toEqual([]);
+    } finally {
+      httpAgent.destroy();
       await new Promise((r) => server.close(r));
     }
   });

@@ -77,9 +77,17 @@ function failFastWhenFull(agent: HttpAgent): void {
   };
 }
 
+/**
+ * axios sets TCP keep-alive on each request's socket (60 s) and the agent sets it again each time
+ * the socket goes back to the pool (`keepAliveMsecs`, 1 s by default): four setsockopt calls each
+ * time the two differ, eight per call. Node skips a setting the socket already has, so with the
+ * same delay in both it is made once per socket.
+ */
+const KEEP_ALIVE_MS = 60_000;
+
 /** Keep-alive agents to Dify: a connect timeout, at most `maxSockets` per origin, and no queue beyond. */
 export function createDifyAgents(connectTimeoutMs: number, maxSockets: number): { httpAgent: HttpAgent; httpsAgent: HttpsAgent } {
-  const options: AgentOptions = { keepAlive: true, maxSockets, maxFreeSockets: Math.min(maxSockets, 256), scheduling: 'lifo' };
+  const options: AgentOptions = { keepAlive: true, keepAliveMsecs: KEEP_ALIVE_MS, maxSockets, maxFreeSockets: Math.min(maxSockets, 256), scheduling: 'lifo' };
   const httpAgent = new HttpAgent(options);
   const httpsAgent = new HttpsAgent({ ...options, rejectUnauthorized: true });
   for (const [agent, ready] of [

@@ -7,9 +7,11 @@
  * CPC_SECONDS (10), CPC_CONNECTIONS (32), CPC_ROUNDS (3: the median is printed). Figures only.
  * CPC_VARIANTS: a JSON object of further gateways to measure in the same run, each a name and
  * the documented variables it changes, e.g. `{"log warn":{"LOG_LEVEL":"warn"}}`: what a feature
- * costs per call, read side by side with the full gateway.
+ * costs per call, read side by side with the full gateway. Each gateway line also gives the CPU
+ * the PostgreSQL server spent per call (all its processes: on these 2 cores it competes with the
+ * gateway for the same CPU).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,10 +31,25 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
 
-async function perCall(pid: number, target: LoadTarget): Promise<{ ms: number; rps: number }> {
+/** utime + stime of every PostgreSQL server process (the postmaster and its backends), in ms. */
+function postgresCpuMs(): number {
+  let total = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/comm`, 'utf8').trim() === 'postgres') total += cpuMs(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+async function perCall(pid: number, target: LoadTarget): Promise<{ ms: number; dbMs: number; rps: number }> {
   const before = cpuMs(pid);
+  const dbBefore = postgresCpuMs();
   const result = await autocannon(target, SECONDS, CONNECTIONS);
-  return { ms: (cpuMs(pid) - before) / result.total, rps: result.rps };
+  return { ms: (cpuMs(pid) - before) / result.total, dbMs: (postgresCpuMs() - dbBefore) / result.total, rps: result.rps };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -54,14 +71,14 @@ async function main(): Promise<void> {
     const gw = await startGateway(db, name);
     const target = { url: `${gw.origin}/v1/chat-messages`, key: db.key };
     await autocannon(target, 3, CONNECTIONS);
-    gateways.push({ name, gw, target, ms: [] as number[], rps: [] as number[] });
+    gateways.push({ name, gw, target, ms: [] as number[], dbMs: [] as number[], rps: [] as number[] });
   }
   // The same full gateway answering less: the framework floor (Nest, Express, Terminus) and a refused key.
   const full = gateways[0];
   const origin = new URL(full.target.url).origin;
   gateways.push(
-    { ...full, name: 'gateway, GET /live', target: { url: `${origin}/live`, key: '', method: 'GET' as const }, ms: [], rps: [] },
-    { ...full, name: 'gateway, an unknown key (401)', target: { ...full.target, key: 'dgw_unknownUNKNOWNunknown0123456789abcdef' }, ms: [], rps: [] },
+    { ...full, name: 'gateway, GET /live', target: { url: `${origin}/live`, key: '', method: 'GET' as const }, ms: [], dbMs: [], rps: [] },
+    { ...full, name: 'gateway, an unknown key (401)', target: { ...full.target, key: 'dgw_unknownUNKNOWNunknown0123456789abcdef' }, ms: [], dbMs: [], rps: [] },
   );
   const b: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
@@ -69,6 +86,7 @@ async function main(): Promise<void> {
     for (const g of gateways) {
       const r = await perCall(g.gw.pid, g.target);
       g.ms.push(r.ms);
+      g.dbMs.push(r.dbMs);
       g.rps.push(r.rps);
     }
   }
@@ -77,7 +95,9 @@ async function main(): Promise<void> {
   console.log(`bare proxy CPU per call ${bm.toFixed(3)} ms`);
   for (const g of gateways) {
     const gm = median(g.ms);
-    console.log(`${g.name}: ${gm.toFixed(3)} ms per call (${median(g.rps).toFixed(0)} rps); bare / it ${((100 * bm) / gm).toFixed(0)} %`);
+    console.log(
+      `${g.name}: ${gm.toFixed(3)} ms per call (${median(g.rps).toFixed(0)} rps); bare / it ${((100 * bm) / gm).toFixed(0)} %; PostgreSQL ${median(g.dbMs).toFixed(3)} ms per call`,
+    );
   }
   for (const g of new Set(gateways.map((x) => x.gw))) await g.stop();
 }

@@ -145,7 +145,6 @@ export class CallPipeline {
     for (const step of [admit, slot, record]) if (step.status === 'rejected') throw step.reason;
   }
 
-  /** authenticate: the key (an unknown one is a 401); tells the caller when its secret expires. */
   /**
    * match: the route row, or 404/405. A refused path is still the key's when its key is valid: a
    * team that sends a malformed id hears 404 at once, in its own audit event, and only callers
@@ -160,6 +159,7 @@ export class CallPipeline {
     }
   }
 
+  /** authenticate: the key (an unknown one is a 401); tells the caller when its secret expires. */
   private async authenticate(req: Request, res: Response): Promise<AuthenticatedCaller> {
     const caller = await this.auth.authenticate(req.headers.authorization);
     if (caller.secretExpiresAt) res.setHeader('x-gateway-key-expires', caller.secretExpiresAt.toISOString());

@@ -1,7 +1,8 @@
-// The services are imported when a command runs: --help and usage errors load none of the gateway's modules.
-import type { VerifyRange, VerifyReport } from '../audit/read/audit-verify.service.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { AuditVerifyService, VerifyRange, VerifyReport } from '../audit/read/audit-verify.service.js';
+import type { AuditMaintenance } from '../audit/write/audit-maintenance.js';
 import { cliActor } from './cli-actor.js';
-import { EXIT, UsageError, type CliCommand } from './command.js';
+import { EXIT, UsageError, type CliCommand, type CommandInput } from './command.js';
 
 /** `--from 120` is a seq, `--from 2026-12-01T00:00:00Z` a time. */
 function bound(value: string): { seq: number } | { time: Date } {
@@ -36,7 +37,7 @@ export const AUDIT_COMMANDS: readonly CliCommand[] = [
     needs: 'store',
     async run({ options, get, print }) {
       const raw = { from: options.from as { seq: number } | { time: Date } | undefined, to: options.to as { seq: number } | { time: Date } | undefined };
-      const report = await get((await import('../audit/read/audit-verify.service.js')).AuditVerifyService).verify(rangeOf(raw.from, raw.to));
+      const report = await (await verifyService(get)).verify(rangeOf(raw.from, raw.to));
       const show = (b?: { seq: number } | { time: Date }) => (b ? ('seq' in b ? String(b.seq) : b.time.toISOString()) : undefined);
       const filters: Record<string, string> = {};
       for (const [name, value] of [
@@ -44,7 +45,9 @@ export const AUDIT_COMMANDS: readonly CliCommand[] = [
         ['to', show(raw.to)],
       ] as const)
         if (value !== undefined) filters[name] = value;
-      await get((await import('../audit/audit.service.js')).AuditService).recordAccess('audit.query', cliActor(), {
+      await (
+        await auditService(get)
+      ).recordAccess('audit.query', cliActor(), {
         endpoint: 'cli verify',
         filters,
         rows: report.checked,
@@ -61,10 +64,23 @@ export const AUDIT_COMMANDS: readonly CliCommand[] = [
     summary: 'seal what is recorded and write a signed checkpoint of the chain head',
     needs: 'store',
     async run({ get, print }) {
-      const cp = await get((await import('../audit/write/audit-maintenance.js')).AuditMaintenance).checkpoint();
+      const cp = await (await maintenance(get)).checkpoint();
       const signed = cp?.signature ? ` (signed, key ${cp.keyId})` : ' (not signed)';
       const text = cp ? `Checkpoint at seq ${cp.seq}: ${cp.hash}${signed}` : 'The newest checkpoint already covers the head.';
       print(cp, text);
     },
   },
 ];
+
+// Loaded when a command runs, not for --help or a usage error: those need none of the gateway's modules.
+async function verifyService(get: CommandInput['get']): Promise<AuditVerifyService> {
+  return get((await import('../audit/read/audit-verify.service.js')).AuditVerifyService);
+}
+
+async function auditService(get: CommandInput['get']): Promise<AuditService> {
+  return get((await import('../audit/audit.service.js')).AuditService);
+}
+
+async function maintenance(get: CommandInput['get']): Promise<AuditMaintenance> {
+  return get((await import('../audit/write/audit-maintenance.js')).AuditMaintenance);
+}

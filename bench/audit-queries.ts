@@ -20,7 +20,8 @@ import type { StoredEvent } from '../src/audit/audit-event.js';
 import { createAuditLog } from '../src/audit/audit-log.js';
 import { AuditQueryService, eventFieldsOf } from '../src/audit/read/audit-query.service.js';
 import type { AuditEventsQueryDto, ExportFormat } from '../src/audit/read/dto/audit-events-query.dto.js';
-import type { AuditStatsQueryDto } from '../src/audit/read/dto/audit-report-query.dto.js';
+import { DEFAULT_STATS_PAGE_SIZE, MAX_STATS_PAGE_SIZE, type AuditStatsQueryDto } from '../src/audit/read/dto/audit-report-query.dto.js';
+import { decodeStatsCursor, encodeStatsCursor } from '../src/audit/read/stats-cursor.js';
 import type { StatsDimension } from '../src/audit/read/audit-stats-query.js';
 import { Secret } from '../src/config/secret.js';
 import { openDatabase } from '../src/database/open-database.js';
@@ -210,7 +211,8 @@ async function main(): Promise<void> {
         (i) => {
           const q = query(i);
           const groupBy = (q.group_by?.split(',') ?? ['day', 'caller', 'app']) as StatsDimension[];
-          return log.read.stats({ from: q.from ? new Date(q.from) : undefined, callerKeyId: q.caller }, groupBy);
+          const page = { limit: (q.limit ?? DEFAULT_STATS_PAGE_SIZE) + 1, after: q.cursor ? decodeStatsCursor(q.cursor, groupBy) : undefined };
+          return log.read.stats({ from: q.from ? new Date(q.from) : undefined, callerKeyId: q.caller }, groupBy, page);
         },
       );
     await stats('stats: last day by day, caller, app', () => ({ from: iso(END - 86_400_000) }));
@@ -219,6 +221,13 @@ async function main(): Promise<void> {
     const midDay = Math.floor((END - 7 * 86_400_000) / 86_400_000) * 86_400_000 + 12.5 * 3_600_000;
     await stats('stats: 7 days from mid-day by day, caller, app', () => ({ from: iso(midDay) }));
     await stats('stats: 30 days by day, caller, app', () => ({ group_by: 'day,caller,app' }));
+    const midMonth = new Date(END - 15 * 86_400_000).toISOString().slice(0, 10);
+    await stats('stats: 30 days by day, caller, app, a page mid-month', (i) => ({
+      cursor: encodeStatsCursor(['day', 'caller', 'app'], { day: midMonth, callerKeyId: CALLERS[(i + 200) % 200], appAlias: APPS[3] }),
+    }));
+    await stats('stats: 30 days by day, caller, app, 10,000 a page', () => ({ limit: MAX_STATS_PAGE_SIZE }));
+    await stats('stats: 30 days by caller, app', () => ({ group_by: 'caller,app' }));
+    await stats('stats: 30 days by day, app', () => ({ group_by: 'day,app' }));
     await stats('stats: 30 days by app', () => ({ group_by: 'app' }));
     await stats('stats: one caller, 30 days by day', (i) => ({ caller: CALLERS[(i + 200) % 200], group_by: 'day' }));
 

@@ -13,7 +13,8 @@ export function UsageView({ session, onError }: { session: Session; onError: (e:
   useEffect(() => {
     const from = new Date(Math.floor(Date.now() / DAY) * DAY - (days - 1) * DAY).toISOString();
     getJson<{ data: StatsRow[] }>(session, '/audit/stats', { from, group_by: 'day' }).then((r) => setByDay(r.data), onError);
-    getJson<{ data: StatsRow[] }>(session, '/audit/stats', { from, group_by: 'caller' }).then((r) => setByTeam(r.data), onError);
+    // The busiest teams are picked from every team: the API's largest page, not its default 1,000.
+    getJson<{ data: StatsRow[] }>(session, '/audit/stats', { from, group_by: 'caller', limit: 10_000 }).then((r) => setByTeam(r.data), onError);
   }, [days]);
   const daily = fillDays(byDay ?? [], days);
   const teams = [...(byTeam ?? [])].sort((a, b) => b.calls - a.calls).slice(0, 12);

@@ -302,6 +302,32 @@ describe.each(DATABASE_KINDS)('audit queries (%s)', (kind) => {
     expect((await get('/audit/stats?group_by=week')).status).toBe(400);
   });
 
+  it('pages statistics with limit and next_cursor, and refuses a cursor it did not give for this group_by', async () => {
+    const whole = await get('/audit/stats?group_by=caller,app');
+    expect(whole.body).toMatchObject({ limit: 1000, has_more: false, next_cursor: null });
+    expect(whole.body.data.length).toBeGreaterThan(2);
+    const paged: unknown[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await get(`/audit/stats?group_by=caller,app&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.data.length).toBeLessThanOrEqual(2);
+      expect(page.body.has_more).toBe(page.body.next_cursor !== null);
+      paged.push(...page.body.data);
+      cursor = page.body.next_cursor;
+    } while (cursor && paged.length <= whole.body.data.length);
+    expect(paged).toEqual(whole.body.data);
+
+    const first = await get('/audit/stats?group_by=caller,app&limit=1');
+    const otherGrouping = await get(`/audit/stats?group_by=app&cursor=${first.body.next_cursor}`);
+    expect(otherGrouping.status).toBe(400);
+    expect(otherGrouping.body).toMatchObject({ code: 'invalid_param', status: 400 });
+    for (const bad of ['cursor=nope', `cursor=${Buffer.from('{"g":"caller,app","k":[null,"x",null]}').toString('base64url')}`, 'limit=0', 'limit=10001']) {
+      const res = await get(`/audit/stats?group_by=caller,app&${bad}`);
+      expect({ bad, status: res.status, code: res.body.code }).toEqual({ bad, status: 400, code: expect.any(String) });
+    }
+  });
+
   it('verifies the chain', async () => {
     const res = await get('/audit/verify');
     expect(res.body).toMatchObject({ ok: true, signed: true, problem: null, first_seq: 1, started_from: 'genesis' });

@@ -8,7 +8,8 @@ import { AuditReadRepository, type EventFilter, type StatsDimension } from './au
 import { AuditVerifyService, type VerifyReport } from './audit-verify.service.js';
 import { AuditService, type AuditActor } from '../audit.service.js';
 import type { AuditEventsQueryDto, AuditExportQueryDto, AuditFilterDto } from './dto/audit-events-query.dto.js';
-import { STATS_DIMENSIONS, type AuditStatsQueryDto, type AuditVerifyQueryDto } from './dto/audit-report-query.dto.js';
+import { DEFAULT_STATS_PAGE_SIZE, STATS_DIMENSIONS, type AuditStatsQueryDto, type AuditVerifyQueryDto } from './dto/audit-report-query.dto.js';
+import { decodeStatsCursor, encodeStatsCursor } from './stats-cursor.js';
 import { GatewayErrors } from '../../common/errors/gateway-errors.js';
 
 export interface AuditPage {
@@ -58,10 +59,19 @@ export class AuditQueryService {
 
   async stats(query: AuditStatsQueryDto, actor: AuditActor) {
     const groupBy = (query.group_by ? [...new Set(query.group_by.split(','))] : [...STATS_DIMENSIONS]) as StatsDimension[];
-    const rows = await this.read.stats({ from: dateOf(query.from), to: dateOf(query.to), callerKeyId: query.caller, appAlias: query.app }, groupBy);
-    await this.audit.recordAccess('audit.query', actor, { endpoint: 'stats', filters: filtersOf(query), rows: rows.length });
+    const limit = query.limit ?? DEFAULT_STATS_PAGE_SIZE;
+    const after = query.cursor === undefined ? undefined : decodeStatsCursor(query.cursor, groupBy);
+    const filter = { from: dateOf(query.from), to: dateOf(query.to), callerKeyId: query.caller, appAlias: query.app };
+    const read = await this.read.stats(filter, groupBy, { limit: limit + 1, after });
+    const rows = read.slice(0, limit);
+    const hasMore = read.length > limit;
+    await this.audit.recordAccess('audit.query', actor, { endpoint: 'stats', filters: filtersOf(query), rows: rows.length, has_more: hasMore });
+    const last = rows.at(-1);
     return {
       group_by: groupBy,
+      limit,
+      has_more: hasMore,
+      next_cursor: hasMore && last ? encodeStatsCursor(groupBy, { day: last.day, callerKeyId: last.callerKeyId, appAlias: last.appAlias }) : null,
       data: rows.map((r) => ({
         day: r.day,
         caller_key_id: r.callerKeyId,

@@ -4,7 +4,7 @@ import { PrismaService } from '../../database/prisma.service.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import type { AuditRow, Checkpoint, StoredEvent, UnsealedEvent } from '../audit-event.js';
 import { toCheckpoint, toStoredEvent, toUnsealedEvent } from '../audit-rows.js';
-import { statsSql, toStatsRow, type RawStatsRow, type StatsDimension, type StatsFilter, type StatsRow } from './audit-stats-query.js';
+import { statsSql, toStatsRow, type RawStatsRow, type StatsDimension, type StatsFilter, type StatsPageOptions, type StatsRow } from './audit-stats-query.js';
 
 /**
  * Filters on events; every one is an exact match. `fromSeq`/`toSeq` are inclusive and apply to
@@ -28,7 +28,7 @@ export interface EventFilter {
   endUser?: string;
 }
 
-export type { StatsDimension, StatsFilter, StatsRow } from './audit-stats-query.js';
+export type { StatsDimension, StatsFilter, StatsKey, StatsPageOptions, StatsRow } from './audit-stats-query.js';
 
 /** A guard against unbounded reads; services cap pages far below it. */
 export const MAX_READ_LIMIT = 10_000;
@@ -168,11 +168,12 @@ export class AuditReadRepository {
   /**
    * Calls, errors (outcome other than success), tokens and cost of sealed `call.finished` events
    * recorded in `[from, to)`, grouped by the chosen dimensions (a dimension not chosen is null in
-   * every row). Days are UTC. Read from the rollup the sequencer keeps (see `statsSql`).
+   * every row). Days are UTC. Read from the rollup the sequencer keeps (see `statsSql`). Ordered
+   * by day, caller and app (nulls first); `page` limits them to those after a group.
    */
-  async stats(filter: StatsFilter, groupBy: readonly StatsDimension[]): Promise<StatsRow[]> {
+  async stats(filter: StatsFilter, groupBy: readonly StatsDimension[], page: StatsPageOptions = {}): Promise<StatsRow[]> {
     if (filter.callerKeyId !== undefined && !isUuid(filter.callerKeyId)) return [];
-    const sql = statsSql(filter, groupBy);
+    const sql = statsSql(filter, groupBy, page);
     if (!sql) return [];
     // A week by day, caller and app groups 25,000 to 45,000 rollup rows into 12,800 groups (each with its costs
     // array): in memory, not spilled to disk at the default 4 MB (nor at 32 MB, measured at 10M events). The read

@@ -137,6 +137,7 @@ describe.each(DATABASE_KINDS)('applyMigrations (%s)', (kind) => {
       'audit_pending_id_key',
       'audit_pending_pkey',
       'audit_pending_type_instance_id_idx',
+      'audit_stats_daily_bucket_caller_key_id_app_alias_idx',
       'audit_stats_daily_pkey',
       'audit_stats_hourly_pkey',
     ]);

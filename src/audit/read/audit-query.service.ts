@@ -66,12 +66,11 @@ export class AuditQueryService {
     const rows = read.slice(0, limit);
     const hasMore = read.length > limit;
     await this.audit.recordAccess('audit.query', actor, { endpoint: 'stats', filters: filtersOf(query), rows: rows.length, has_more: hasMore });
-    const last = rows.at(-1);
     return {
       group_by: groupBy,
       limit,
       has_more: hasMore,
-      next_cursor: hasMore && last ? encodeStatsCursor(groupBy, { day: last.day, callerKeyId: last.callerKeyId, appAlias: last.appAlias }) : null,
+      next_cursor: hasMore ? encodeStatsCursor(groupBy, rows[rows.length - 1]) : null,
       data: rows.map((r) => ({
         day: r.day,
         caller_key_id: r.callerKeyId,

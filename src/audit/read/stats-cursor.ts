@@ -1,8 +1,8 @@
 import { GatewayErrors } from '../../common/errors/gateway-errors.js';
+import { isUuid } from '../../database/database.errors.js';
 import type { StatsDimension, StatsKey } from './audit-stats-query.js';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_APP_LENGTH = 200;
 
 /** The cursor of `/audit/stats`: the last group of a page and the grouping it belongs to, opaque to callers. */
@@ -28,7 +28,7 @@ export function decodeStatsCursor(cursor: string, groupBy: readonly StatsDimensi
     by.has(dim) ? (value === null ? nullable : typeof value === 'string' && valid(value)) : value === null;
   if (
     !ok('day', day, (d) => DAY.test(d) && !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), false) ||
-    !ok('caller', caller, (c) => UUID.test(c), true) ||
+    !ok('caller', caller, isUuid, true) ||
     !ok('app', app, (a) => a.length <= MAX_APP_LENGTH, true)
   )
     throw invalid();

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Fault } from '../../simulator/dify-simulator.js';
 import { call, sseEvents } from '../support/call.js';
+import { eventually } from '../support/e2e-client.js';
 import { CANARY_DIFY_KEY, startTestGateway, type TestGateway } from '../support/test-gateway.js';
 
 const WORKFLOW_KEY = 'app-WORKFLOWchaos0123456789';
@@ -572,9 +573,10 @@ describe('chaos: breaker, bulkhead, Idempotency-Key, abandoned streams', () => {
   });
 
   it('refuses calls beyond the per-app bulkhead at once with 429 and Retry-After', async () => {
-    gw.sim.addFault({ match: { path: '/parameters' }, kind: 'latency', delayMs: 600, times: 2 });
+    gw.sim.addFault({ match: { path: '/parameters' }, kind: 'latency', delayMs: 1_500, times: 2 });
     const slow = [call(gw.baseUrl, '/parameters', { key: keys.default }), call(gw.baseUrl, '/parameters', { key: keys.default })];
-    await sleep(150);
+    // Both in flight before the third is sent: waited for, not guessed (a fixed 150 ms lost the race on a loaded machine).
+    await eventually(async () => sample(await metrics(), 'dify_gateway_dify_inflight_calls', { app: 'default' }) === 2, 'two calls in flight', 1_000);
     expect(sample(await metrics(), 'dify_gateway_dify_inflight_calls', { app: 'default' })).toBe(2);
     const third = await call(gw.baseUrl, '/parameters', { key: keys.default });
     expect(third.status).toBe(429);
@@ -588,7 +590,7 @@ describe('chaos: breaker, bulkhead, Idempotency-Key, abandoned streams', () => {
     expect(sample(await metrics(), 'dify_gateway_dify_inflight_calls', { app: 'default' })).toBe(0);
     record([
       'bulkhead: 3 calls at once, cap 2',
-      'latency 600 ms ×2',
+      'latency 1,500 ms ×2',
       String(upstream('/parameters')),
       '200, 200, 429 too_many_requests (at once)',
       '1',

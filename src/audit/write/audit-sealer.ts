@@ -18,7 +18,7 @@ export interface SealResult {
   sealed: StoredEvent[];
   /** Rows removed from the inbox that were already sealed (a retried write that had committed). */
   duplicates: number;
-  /** More rows were waiting when this round committed (already read and linked: seal again at once). */
+  /** The batch was full: more rows may be waiting (seal again at once; a full next batch is already read and linked). */
   more: boolean;
 }
 
@@ -37,9 +37,9 @@ class StaleHead extends Error {}
  * Sealing rounds for `AuditRepository.seal`, pipelined. The lease is a session advisory lock on
  * a connection of the sequencer's own, kept while it lives: a holder pays no lock round trip per
  * round, and one that dies (even by SIGKILL) or fails a round loses it with that connection.
- * While a round's transaction (delete the batch from the inbox, check the head, insert the chain
- * rows) runs on that connection, the next batch is read on another and linked after the batch
- * in flight, so hashing and signing overlap the database's work. A linked batch is only used if
+ * While a backlog drains (full batches), a round's transaction (delete the batch from the inbox,
+ * check the head, insert the chain rows) runs on that connection while the next batch is read on
+ * another and linked after the batch in flight, so hashing and signing overlap the database's work. A linked batch is only used if
  * the transaction before it committed and the head is still what it was linked after.
  */
 export class InboxSealer {
@@ -57,14 +57,20 @@ export class InboxSealer {
       this.next = undefined;
       if (batch.pendingNos.length === 0) return { sealed: [], duplicates: 0, more: false };
       const committing = session.transaction((tx) => this.commit(tx, batch));
+      // A full batch means a backlog: the next one is read and linked while this one commits.
+      // A partial one took everything there was: the next round reads afresh after the interval,
+      // so a steady load is sealed in batches of an interval's worth, not in a stream of tiny
+      // rounds (each round's fixed cost, six round trips and a commit, would then be per event).
+      const full = batch.pendingNos.length >= limit;
       const last = batch.sealed.at(-1);
       const after = last ? { seq: last.seq, hash: last.hash, recordedAt: last.recordedAt } : batch.after;
-      const following = this.readAndLink(limit, link, batch.pendingNos, after);
+      const following = full ? this.readAndLink(limit, link, batch.pendingNos, after) : Promise.resolve(undefined);
       // Both settle before either result is used: no read may outlive a failed round unseen.
       const [committed, next] = await Promise.allSettled([committing, following]);
       if (committed.status === 'rejected') throw committed.reason;
-      if (next.status === 'fulfilled' && next.value.pendingNos.length > 0) this.next = next.value;
-      return { sealed: batch.sealed, duplicates: batch.duplicates, more: this.next !== undefined };
+      // Only a full read-ahead is kept: a partial one would leave out what arrived since it was read.
+      if (next.status === 'fulfilled' && next.value && next.value.pendingNos.length >= limit) this.next = next.value;
+      return { sealed: batch.sealed, duplicates: batch.duplicates, more: full };
     } catch (err) {
       this.next = undefined;
       // A duplicate id in flight (a retried write sealed by the batch before) or a moved head:

@@ -3,7 +3,8 @@ import type { OpenDatabase } from '../database/open-database.js';
 import { linkEvents } from './write/audit-chain.js';
 import { AuditMaintenance } from './write/audit-maintenance.js';
 import { AuditReadRepository } from './read/audit-read.repository.js';
-import { AuditSequencer } from './write/audit-sequencer.js';
+import { AuditSequencer, sealInProcess } from './write/audit-sequencer.js';
+import { SealThread } from './write/seal-thread-client.js';
 import { AuditSigner } from './write/audit-signer.js';
 import { AuditVerifyService } from './read/audit-verify.service.js';
 import { AuditWriter } from './write/audit-writer.js';
@@ -28,17 +29,34 @@ export function createWriter(repository: AuditRepository, cfg: Pick<AuditConfig,
   return new AuditWriter(repository, { maxBatch: cfg.batch.maxSize, maxWaitMs: cfg.batch.maxWaitMs, timeoutMs: cfg.writeTimeoutMs });
 }
 
-export function createSequencer(repository: AuditRepository, signer: AuditSigner, cfg: Pick<AuditConfig, 'seal'>): AuditSequencer {
-  return new AuditSequencer(repository, (head, events, now) => linkEvents(head, events, now, signer), cfg.seal);
+/** On Postgres the rounds run in a worker thread of their own (`SealThread`); on PGlite, here. */
+export function createSequencer(
+  repository: AuditRepository,
+  signer: AuditSigner,
+  cfg: Pick<AuditConfig, 'seal' | 'signingKeys'>,
+  postgresUrl: string | undefined,
+): AuditSequencer {
+  const port = postgresUrl
+    ? new SealThread({ connectionString: postgresUrl, signingKeys: cfg.signingKeys.map((k) => k.reveal()) }, repository)
+    : sealInProcess(repository, (head, events, now) => linkEvents(head, events, now, signer));
+  return new AuditSequencer(port, cfg.seal);
 }
 
-/** The sequencer loop is not started here (`sequencer.start()`, or `sealNow()` when needed). */
-export function createAuditLog(db: Pick<OpenDatabase, 'client' | 'sql' | 'kind' | 'holdSessionLock'>, cfg: AuditConfig): AuditLog {
+/**
+ * The sequencer loop is not started here (`sequencer.start()`, or `sealNow()` when needed).
+ * `sealInProcess`: rounds in this thread even on Postgres, sharing the repository's lease (tests
+ * that call `repository.seal` themselves).
+ */
+export function createAuditLog(
+  db: Pick<OpenDatabase, 'client' | 'sql' | 'kind' | 'holdSessionLock'>,
+  cfg: AuditConfig,
+  options: { sealInProcess?: boolean } = {},
+): AuditLog {
   const repository = new AuditRepository(db);
   const read = new AuditReadRepository(db);
   const signer = new AuditSigner(cfg.signingKeys);
   const writer = createWriter(repository, cfg);
-  const sequencer = createSequencer(repository, signer, cfg);
+  const sequencer = createSequencer(repository, signer, cfg, options.sealInProcess ? undefined : db.sql.connectionString);
   const service = new AuditService(writer, cfg);
   const verifier = new AuditVerifyService(read, signer, cfg);
   const maintenance = new AuditMaintenance(service, writer, sequencer, repository, signer, db, cfg);

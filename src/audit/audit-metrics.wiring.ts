@@ -22,9 +22,9 @@ export class AuditMetricsWiring implements OnModuleInit {
     const audit = this.metrics.audit;
     this.writer.onAppended = (seconds) => audit.writeAheadDone(seconds);
     this.writer.onBatch = (size) => audit.batchDone('write', size);
-    this.sequencer.onSealed = (sealed) => {
-      audit.batchDone('seal', sealed.length);
-      audit.sealed(sealed.map((e) => (e.receivedAt ? (e.recordedAt.getTime() - e.receivedAt.getTime()) / 1000 : 0)));
+    this.sequencer.onSealed = (lagsSeconds) => {
+      audit.batchDone('seal', lagsSeconds.length);
+      audit.sealed(lagsSeconds);
     };
     audit.backlog('memory', () => this.writer.backlogSize);
     // Read at scrape time from the inbox's pending numbers (sealing takes the oldest first, so the

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { AuthModule } from '../auth/auth.module.js';
-import { auditConfig } from '../config/config-namespaces.js';
+import { auditConfig, databaseConfig } from '../config/config-namespaces.js';
 import { createSequencer, createWriter } from './audit-log.js';
 import { AuditSequencer } from './write/audit-sequencer.js';
 import { AuditMaintenance } from './write/audit-maintenance.js';
@@ -36,8 +36,9 @@ import { RefusalAuditor } from './refusal-auditor.js';
     },
     {
       provide: AuditSequencer,
-      inject: [AuditRepository, AuditSigner, auditConfig.KEY],
-      useFactory: (repository: AuditRepository, signer: AuditSigner, cfg: ConfigType<typeof auditConfig>) => createSequencer(repository, signer, cfg),
+      inject: [AuditRepository, AuditSigner, auditConfig.KEY, databaseConfig.KEY],
+      useFactory: (repository: AuditRepository, signer: AuditSigner, cfg: ConfigType<typeof auditConfig>, db: ConfigType<typeof databaseConfig>) =>
+        createSequencer(repository, signer, cfg, db.kind === 'postgres' ? db.url?.reveal() : undefined),
     },
     AuditService,
     AuditVerifyService,

@@ -21,6 +21,8 @@ export interface SqlSession extends SqlQuery {
 }
 
 export interface RawSql extends SqlQuery {
+  /** Postgres: the URL it connects to, for a worker thread that opens a pool of its own on it (see `SealThread`). */
+  readonly connectionString?: string;
   /** A dedicated session (Postgres: a new connection, not one of the pool's). */
   session(): Promise<SqlSession>;
   /** Ends the pool and every session still open. Idempotent. */
@@ -29,12 +31,13 @@ export interface RawSql extends SqlQuery {
 
 const POOL_SIZE = 4;
 
-export function postgresRawSql(connectionString: string, onError?: (err: Error) => void): RawSql {
-  const pool = new pg.Pool({ connectionString, max: POOL_SIZE, connectionTimeoutMillis: 5000, keepAlive: true });
+export function postgresRawSql(connectionString: string, onError?: (err: Error) => void, poolSize = POOL_SIZE): RawSql {
+  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5000, keepAlive: true });
   pool.on('error', (err) => onError?.(err));
   const sessions = new Set<SqlSession>();
   let closed = false;
   return {
+    connectionString,
     async query<R>(text: string, params?: unknown[]) {
       return (await pool.query(text, params)).rows as R[];
     },

@@ -33,11 +33,16 @@ export interface TestAuditLog extends AuditLog {
   dispose(): Promise<void>;
 }
 
-/** A fresh (already migrated) database with the audit log wired by hand (no Nest), for repository and tamper tests. */
+/**
+ * A fresh (already migrated) database with the audit log wired by hand (no Nest), for repository
+ * and tamper tests. Sealing runs in process, on the repository's own lease (the tests call
+ * `repository.seal` beside the sequencer); the gateway's worker thread is tested in
+ * seal-thread.spec and by every test that starts the app.
+ */
 export async function openTestAuditLog(kind: TestDatabaseKind, overrides: Partial<AuditConfig> = {}, existing?: TestDatabase): Promise<TestAuditLog> {
   const testDb = existing ?? (await createTestDatabase(kind, { migrated: true }));
   const db = await openDatabase(testDb);
-  const log = createAuditLog(db, testAuditConfig(overrides));
+  const log = createAuditLog(db, testAuditConfig(overrides), { sealInProcess: true });
   return {
     ...log,
     testDb,

@@ -1,4 +1,4 @@
-import { DuplicateKeyError } from '../../database/database.errors.js';
+import { DuplicateKeyError } from '../../database/driver-errors.js';
 import type { RawSql, SqlQuery, SqlSession } from '../../database/raw-sql.js';
 import type { ChainHead, RecordedEvent, StoredEvent } from '../audit-event.js';
 import { GENESIS_HASH } from './audit-chain.js';
@@ -20,6 +20,28 @@ export interface SealResult {
   duplicates: number;
   /** The batch was full: more rows may be waiting (seal again at once; a full next batch is already read and linked). */
   more: boolean;
+}
+
+/** What one sealing round did, as the sequencer counts it. */
+export interface SealSummary {
+  /** Events sealed into the chain. */
+  count: number;
+  /** Inbox rows dropped because they were already sealed (a retried write that had committed). */
+  duplicates: number;
+  /** The batch was full: more rows may be waiting (seal again at once). */
+  more: boolean;
+  /** Each sealed event's seal lag (`recordedAt - receivedAt`, database clock), in seconds. */
+  lagsSeconds: number[];
+}
+
+/** A round's result as the sequencer counts it (in process, or sent back by the sealing thread). */
+export function summarizeSeal(result: SealResult): SealSummary {
+  return {
+    count: result.sealed.length,
+    duplicates: result.duplicates,
+    more: result.more,
+    lagsSeconds: result.sealed.map((e) => (e.receivedAt ? (e.recordedAt.getTime() - e.receivedAt.getTime()) / 1000 : 0)),
+  };
 }
 
 /** A batch read from the inbox and linked, not sealed yet. */

@@ -1,12 +1,43 @@
 import { Logger } from '@nestjs/common';
-import type { StoredEvent } from '../audit-event.js';
-import type { AuditRepository, ChainLinker, SealResult } from './audit.repository.js';
+import { summarizeSeal, type SealSummary } from './audit-sealer.js';
+import type { AuditRepository, ChainLinker } from './audit.repository.js';
+
+export type { SealSummary } from './audit-sealer.js';
 
 export interface AuditSequencerOptions {
   /** Most inbox rows sealed in one transaction. */
   batchSize: number;
   /** How often every replica tries to seal (only the lease holder does; the others skip). */
   intervalMs: number;
+}
+
+/**
+ * Where the rounds run: in this thread on the repository (`sealInProcess`), or in a worker
+ * thread of their own (`SealThread`, Postgres), off the event loop that serves calls.
+ */
+export interface SealPort {
+  /** One round if this replica holds (or takes) the lease; null while another replica holds it. */
+  seal(limit: number): Promise<SealSummary | null>;
+  /** Gives the lease up (another replica takes over at once). */
+  releaseLease(): Promise<void>;
+  /** The lowest and highest pending number in the inbox (see `AuditRepository.inboxBounds`). */
+  inboxBounds(): Promise<{ oldest: number | null; newest: number | null }>;
+  /** Gets ready for rounds ahead of the first (starts the worker thread). */
+  open?(): void;
+  /** Frees what the port holds (the worker thread). */
+  close?(): Promise<void>;
+}
+
+/** Rounds on the repository, in this thread (PGlite, whose SQL already runs in a worker of its own; tests). */
+export function sealInProcess(repository: Pick<AuditRepository, 'seal' | 'releaseLease' | 'inboxBounds'>, link: ChainLinker): SealPort {
+  return {
+    seal: async (limit) => {
+      const result = await repository.seal(limit, link);
+      return result && summarizeSeal(result);
+    },
+    releaseLease: () => repository.releaseLease(),
+    inboxBounds: () => repository.inboxBounds(),
+  };
 }
 
 /**
@@ -23,12 +54,11 @@ export class AuditSequencer {
   private stopped = true;
   private failing = false;
   readonly counters = { rounds: 0, busyRounds: 0, failedRounds: 0, sealed: 0, duplicates: 0, largestBatch: 0 };
-  /** Metrics hook: each round's sealed events (their seal lag is `recordedAt - receivedAt`). */
-  onSealed?: (sealed: readonly StoredEvent[]) => void;
+  /** Metrics hook: each round's seal lags, in seconds (one per sealed event). */
+  onSealed?: (lagsSeconds: readonly number[]) => void;
 
   constructor(
-    private readonly repository: Pick<AuditRepository, 'seal' | 'releaseLease' | 'inboxBounds'>,
-    private readonly link: ChainLinker,
+    private readonly port: SealPort,
     private readonly options: AuditSequencerOptions,
   ) {}
 
@@ -36,6 +66,7 @@ export class AuditSequencer {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.port.open?.();
     this.schedule(this.options.intervalMs);
   }
 
@@ -44,7 +75,8 @@ export class AuditSequencer {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
-    await this.repository.releaseLease().catch(() => undefined);
+    await this.port.releaseLease().catch(() => undefined);
+    await this.port.close?.().catch(() => undefined);
   }
 
   /**
@@ -60,23 +92,23 @@ export class AuditSequencer {
       const result = await this.round();
       if (result === null) {
         // Everything recorded before the call has a pending number at most the newest one now.
-        mark ??= (await this.repository.inboxBounds()).newest;
-        const { oldest } = await this.repository.inboxBounds();
+        mark ??= (await this.port.inboxBounds()).newest;
+        const { oldest } = await this.port.inboxBounds();
         if (mark === null || oldest === null || oldest > mark || Date.now() > deadline) return total;
         await sleep(20);
         continue;
       }
-      total += result.sealed.length;
+      total += result.count;
       if (!result.more) return total;
     }
   }
 
   /** One round, never two at once in this process. Null: another replica holds the lease. */
-  private round(): Promise<SealResult | null> {
+  private round(): Promise<SealSummary | null> {
     const previous = this.running ?? Promise.resolve(0);
-    const next = previous.catch(() => 0).then(() => this.repository.seal(this.options.batchSize, this.link));
+    const next = previous.catch(() => 0).then(() => this.port.seal(this.options.batchSize));
     this.running = next.then(
-      (r) => r?.sealed.length ?? 0,
+      (r) => r?.count ?? 0,
       () => 0,
     );
     return next.then(
@@ -84,10 +116,10 @@ export class AuditSequencer {
         this.counters.rounds += 1;
         if (result === null) this.counters.busyRounds += 1;
         else {
-          this.counters.sealed += result.sealed.length;
+          this.counters.sealed += result.count;
           this.counters.duplicates += result.duplicates;
-          this.counters.largestBatch = Math.max(this.counters.largestBatch, result.sealed.length);
-          if (result.sealed.length > 0) this.onSealed?.(result.sealed);
+          this.counters.largestBatch = Math.max(this.counters.largestBatch, result.count);
+          if (result.count > 0) this.onSealed?.(result.lagsSeconds);
         }
         if (this.failing) this.logger.warn('audit sealing works again');
         this.failing = false;

@@ -1,53 +1,9 @@
-import { Prisma } from '../../generated/prisma/client.js';
 import { FIELD_NAMES, type Details, type EventBody, type EventType, type Outcome, type RecordedEvent, type UnsealedEvent } from '../audit-event.js';
 
-/** SQL pieces shared by the audit repositories: the body columns, as arrays for one `unnest` insert. */
-
-type FieldName = (typeof FIELD_NAMES)[number];
-
-const SQL_TYPES: Record<FieldName, string> = {
-  instanceId: 'uuid',
-  callId: 'uuid',
-  requestId: 'text',
-  callerKeyId: 'uuid',
-  callerName: 'text',
-  appAlias: 'text',
-  method: 'text',
-  route: 'text',
-  endUser: 'text',
-  status: 'int',
-  upstreamStatus: 'int',
-  outcome: 'text',
-  errorCode: 'text',
-  latencyMs: 'int',
-  attempts: 'int',
-  conversationId: 'text',
-  messageId: 'text',
-  taskId: 'text',
-  workflowRunId: 'text',
-  totalTokens: 'int',
-  totalPrice: 'text',
-  currency: 'text',
-  promptText: 'text',
-  answerText: 'text',
-  details: 'jsonb',
-};
+/** SQL pieces shared by the audit repositories: column names and raw rows mapped to events. Free of Prisma (the sealing thread loads it). */
 
 export function columnOf(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
-/** `id, type, instance_id, ... details`: the body columns, in `FIELD_NAMES` order. */
-export const BODY_COLUMNS = Prisma.raw(['id', 'type', ...FIELD_NAMES.map(columnOf)].join(', '));
-
-/** One array parameter per body column, cast for `unnest` (the same order as `BODY_COLUMNS`). */
-export function bodyArrays(events: readonly EventBody[]): Prisma.Sql[] {
-  const arrays = [Prisma.sql`${events.map((e) => e.id)}::uuid[]`, Prisma.sql`${events.map((e) => e.type)}::text[]`];
-  for (const name of FIELD_NAMES) {
-    const values = events.map((e) => (name === 'details' ? (e.details === null ? null : JSON.stringify(e.details)) : e[name]));
-    arrays.push(Prisma.sql`${values}::${Prisma.raw(SQL_TYPES[name])}[]`);
-  }
-  return arrays;
 }
 
 /** A raw row (snake_case columns) of `audit_pending` or `audit_events`. */

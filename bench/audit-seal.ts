@@ -2,7 +2,8 @@
  * `npm run bench:audit-seal`: two replicas (two processes) on one PostgreSQL database, each
  * recording with BENCH_CONCURRENCY callers and each running the sequencer loop (one seals at a
  * time: the lease). Prints events/s recorded, events/s sealed and the seal lag (sealed time minus
- * recorded time, database clock) p50/p99; then how fast the two drain a backlog of BENCH_BACKLOG
+ * recorded time, database clock) p50/p99, as fast as they can record and then at BENCH_RATE events/s
+ * in all; then how fast the two drain a backlog of BENCH_BACKLOG
  * events left in the inbox (as after an outage). Then the same recording and sealing in one
  * process on PGlite. Figures only, no assertions.
  */
@@ -19,6 +20,8 @@ import { BENCH_AUDIT_CONFIG, draft, quantile } from './audit-write.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
+/** Events/s both replicas record together in the paced run (the issue's target: 10,000 sealed, seal lag p99 within 1 s). */
+const RATE = Number(process.env.BENCH_RATE ?? 12_000);
 const run = promisify(execFile);
 const SELF = fileURLToPath(import.meta.url);
 
@@ -29,16 +32,24 @@ interface WorkerResult {
   sealedHere: number;
 }
 
-/** One replica: records for `seconds` with CONCURRENCY callers while its sequencer runs; or, with 0 callers, only seals until the inbox is empty. */
-async function worker(testDb: Pick<TestDatabase, 'kind' | 'url' | 'pgliteDir'>, seconds: number, callers: number): Promise<WorkerResult> {
+/**
+ * One replica: records for `seconds` with CONCURRENCY callers while its sequencer runs (at most
+ * `rate` events/s in all when it is not 0: each caller's appends are due at fixed times); or,
+ * with 0 callers, only seals until the inbox is empty.
+ */
+async function worker(testDb: Pick<TestDatabase, 'kind' | 'url' | 'pgliteDir'>, seconds: number, callers: number, rate = 0): Promise<WorkerResult> {
   const db = await openDatabase({ ...testDb, migrationsDir: MIGRATIONS_DIR });
   const log = createAuditLog(db, BENCH_AUDIT_CONFIG);
   log.sequencer.start();
   const latencies: number[] = [];
-  const until = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  const until = t0 + seconds * 1000;
   await Promise.all(
     Array.from({ length: callers }, async (_, c) => {
       for (let i = 0; performance.now() < until; i++) {
+        const due = rate > 0 ? t0 + ((i * callers + c) / rate) * 1000 : 0;
+        if (due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
+        if (due >= until) break;
         const start = performance.now();
         await log.writer.append(draft(c * 1_000_000 + i));
         latencies.push(performance.now() - start);
@@ -57,9 +68,12 @@ async function worker(testDb: Pick<TestDatabase, 'kind' | 'url' | 'pgliteDir'>, 
   return { recorded: latencies.length, p50: quantile(sorted, 0.5) ?? 0, p99: quantile(sorted, 0.99) ?? 0, sealedHere: log.sequencer.counters.sealed };
 }
 
-async function twoReplicas(url: string, seconds: number, callers: number): Promise<WorkerResult[]> {
+async function twoReplicas(url: string, seconds: number, callers: number, rateEach = 0): Promise<WorkerResult[]> {
   const spawnOne = () =>
-    run(process.execPath, ['--import', 'tsx', SELF, 'worker', url, String(seconds), String(callers)], { maxBuffer: 1 << 20, timeout: 600_000 });
+    run(process.execPath, ['--import', 'tsx', SELF, 'worker', url, String(seconds), String(callers), String(rateEach)], {
+      maxBuffer: 1 << 20,
+      timeout: 600_000,
+    });
   const outputs = await Promise.all([spawnOne(), spawnOne()]);
   return outputs.map((o) => JSON.parse(o.stdout.trim().split('\n').at(-1)!) as WorkerResult);
 }
@@ -100,6 +114,18 @@ async function main(): Promise<void> {
     line(
       'both: sealed while recording',
       `${live.perSecond.toFixed(0)} events/s (${live.sealed} events), seal lag p50 ${live.lagP50.toFixed(0)} ms  p99 ${live.lagP99.toFixed(0)} ms`,
+    );
+
+    const pacedFrom = (await client.query<{ t: string }>(`SELECT clock_timestamp()::text AS t`)).rows[0].t;
+    const paced = await twoReplicas(testDb.url!, SECONDS, CONCURRENCY, RATE / 2);
+    const atRate = await sealFigures(client, `type LIKE 'call.%' AND received_at >= '${pacedFrom}'::timestamptz`);
+    line(
+      `both at ${RATE} events/s (BENCH_RATE): recorded`,
+      `${(paced.reduce((n, r) => n + r.recorded, 0) / SECONDS).toFixed(0)} events/s, write-ahead p99 ${Math.max(...paced.map((r) => r.p99)).toFixed(2)} ms`,
+    );
+    line(
+      `both at ${RATE} events/s: sealed`,
+      `${atRate.perSecond.toFixed(0)} events/s (${atRate.sealed} events), seal lag p50 ${atRate.lagP50.toFixed(0)} ms  p99 ${atRate.lagP99.toFixed(0)} ms`,
     );
 
     await client.query(
@@ -147,9 +173,11 @@ async function main(): Promise<void> {
   }
 }
 
-const [, , role, url, seconds, callers] = process.argv;
+const [, , role, url, seconds, callers, rate] = process.argv;
 const task =
-  role === 'worker' ? worker({ kind: 'postgres', url, pgliteDir: '' }, Number(seconds), Number(callers)).then((r) => console.log(JSON.stringify(r))) : main();
+  role === 'worker'
+    ? worker({ kind: 'postgres', url, pgliteDir: '' }, Number(seconds), Number(callers), Number(rate ?? 0)).then((r) => console.log(JSON.stringify(r)))
+    : main();
 task.catch((error: unknown) => {
   console.error(error);
   process.exit(1);

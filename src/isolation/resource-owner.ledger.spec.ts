@@ -48,6 +48,20 @@ describe('ResourceOwnerLedger', () => {
     expect(await ledger.ownerOf(key('t1'))).toBe('team-a'); // from the table now
   });
 
+  it('answers a record of no owners at once, while other owners wait for their insert', async () => {
+    const fake = new FakeOwners();
+    const ledger = new ResourceOwnerLedger(fake as unknown as ResourceOwnerRepository);
+    fake.hold();
+    let othersCommitted = false;
+    void ledger.record([owner('m1', 'team-a')]).then(() => (othersCommitted = true));
+    await ledger.record([]); // a chat answer without form tokens: nothing of its own to wait for
+    expect(othersCommitted).toBe(false);
+    fake.open();
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(othersCommitted).toBe(true);
+  });
+
   it('keeps the first owner of an id, and writes what comes during an insert in the next one', async () => {
     const fake = new FakeOwners();
     const ledger = new ResourceOwnerLedger(fake as unknown as ResourceOwnerRepository);

@@ -31,6 +31,9 @@ export class ResourceOwnerLedger {
    * and the ids stay unowned (refused).
    */
   record(owners: ReadonlyArray<OwnerRecord>): Promise<void> {
+    // Nothing to wait for: not the insert of owners other calls queued (a chat answer without a
+    // form token would otherwise wait a round trip for its own message id's insert).
+    if (owners.length === 0) return Promise.resolve();
     for (const owner of owners) {
       const key = keyOf(owner);
       // The first caller answered with an id keeps it, as the table's unique key does.

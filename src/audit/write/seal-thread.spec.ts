@@ -55,6 +55,17 @@ describe('SealThread (postgres)', () => {
     }
   });
 
+  it('fails the rounds of a thread that dies instead of leaving them waiting, and starts a new thread for the next', async () => {
+    // A key that is not a string makes the thread throw as it starts (Secret refuses it).
+    const broken = new SealThread({ connectionString: testDb.url!, signingKeys: [42 as unknown as string] }, log.repository);
+    try {
+      await expect(broken.seal(10)).rejects.toThrow('Secret value must be a string');
+      await expect(broken.seal(10)).rejects.toThrow('Secret value must be a string');
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('fails a round on an unreachable database with a fixed message, no part of the URL in it', async () => {
     const canary = 'canary-db-password-7f3a';
     const lost = new SealThread({ connectionString: `postgresql://gw:${canary}@127.0.0.1:1/nowhere`, signingKeys: [TEST_SIGNING_KEY] }, log.repository);

@@ -61,8 +61,9 @@ class StaleHead extends Error {}
  * round, and one that dies (even by SIGKILL) or fails a round loses it with that connection.
  * While a backlog drains (full batches), a round's transaction (delete the batch from the inbox,
  * check the head, insert the chain rows) runs on that connection while the next batch is read on
- * another and linked after the batch in flight, so hashing and signing overlap the database's work. A linked batch is only used if
- * the transaction before it committed and the head is still what it was linked after.
+ * another and linked after the batch in flight, so hashing and signing overlap the database's
+ * work. A linked batch is only used if the transaction before it committed and the head is still
+ * what it was linked after.
  */
 export class InboxSealer {
   private lease?: SqlSession;

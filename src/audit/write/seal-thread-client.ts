@@ -89,8 +89,9 @@ export class SealThread implements SealPort {
       }
     };
     worker.on('error', (err) => {
+      // Its name only: an error thrown in the thread is not ours to vet (it could quote a value).
       this.logger.error(`the audit sealing thread failed (${err.name}); the next round starts a new one`);
-      stopped(err);
+      stopped(new Error(`the audit sealing thread failed (${err.name})`));
     });
     worker.on('exit', (code) => stopped(new Error(`the audit sealing thread stopped (exit code ${code})`)));
     this.worker = worker;

@@ -59,8 +59,8 @@ describe('SealThread (postgres)', () => {
     // A key that is not a string makes the thread throw as it starts (Secret refuses it).
     const broken = new SealThread({ connectionString: testDb.url!, signingKeys: [42 as unknown as string] }, log.repository);
     try {
-      await expect(broken.seal(10)).rejects.toThrow('Secret value must be a string');
-      await expect(broken.seal(10)).rejects.toThrow('Secret value must be a string');
+      await expect(broken.seal(10)).rejects.toThrow('the audit sealing thread failed (TypeError)');
+      await expect(broken.seal(10)).rejects.toThrow('the audit sealing thread failed (TypeError)');
     } finally {
       await broken.close();
     }

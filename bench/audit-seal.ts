@@ -48,8 +48,8 @@ async function worker(testDb: Pick<TestDatabase, 'kind' | 'url' | 'pgliteDir'>, 
     Array.from({ length: callers }, async (_, c) => {
       for (let i = 0; performance.now() < until; i++) {
         const due = rate > 0 ? t0 + ((i * callers + c) / rate) * 1000 : 0;
-        if (due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
         if (due >= until) break;
+        if (due > performance.now()) await new Promise((r) => setTimeout(r, due - performance.now()));
         const start = performance.now();
         await log.writer.append(draft(c * 1_000_000 + i));
         latencies.push(performance.now() - start);

@@ -2,8 +2,6 @@ import { Logger } from '@nestjs/common';
 import { summarizeSeal, type SealSummary } from './audit-sealer.js';
 import type { AuditRepository, ChainLinker } from './audit.repository.js';
 
-export type { SealSummary } from './audit-sealer.js';
-
 export interface AuditSequencerOptions {
   /** Most inbox rows sealed in one transaction. */
   batchSize: number;

@@ -32,9 +32,22 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
-      globals: { process: 'readonly', console: 'readonly', module: 'writable', require: 'readonly', __dirname: 'readonly', setTimeout: 'readonly' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        module: 'writable',
+        require: 'readonly',
+        __dirname: 'readonly',
+        setTimeout: 'readonly',
+        URL: 'readonly',
+      },
     },
     // CommonJS files (jest's config, environment, sequencer) load their dependencies with require().
     rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // The fixture test files of test/tooling, run by a nested jest.
+    files: ['test/tooling/fixtures/**/*.check.cjs'],
+    languageOptions: { globals: { test: 'readonly', expect: 'readonly' } },
   },
 );

@@ -127,6 +127,41 @@ describe('AuditWriter', () => {
     expect(store.stored.map((e) => e.requestId).sort()).toEqual(['r1', 'r2']);
   });
 
+  it('a durable event alone waits durableDelayMs, then goes in a batch of its own', async () => {
+    const store = new FakeStore();
+    const writer = writerFor(store, { durableDelayMs: 60 });
+    writer.appendDurable(draft(1));
+    await sleep(30);
+    expect(store.batches).toHaveLength(0);
+    await writer.flushed();
+    expect(store.batches.map((b) => b.size)).toEqual([1]);
+    expect(store.stored.map((e) => e.requestId)).toEqual(['r1']);
+  });
+
+  it('durable events ride with the next append: one insert, at once', async () => {
+    const store = new FakeStore();
+    const writer = writerFor(store, { durableDelayMs: 10_000 });
+    writer.appendDurable(draft(1));
+    writer.appendDurable(draft(2));
+    await sleep(20);
+    expect(store.batches).toHaveLength(0);
+    const started = Date.now();
+    await writer.append(draft(3));
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(store.batches.map((b) => b.size)).toEqual([3]);
+    expect(store.stored.map((e) => e.requestId)).toEqual(['r1', 'r2', 'r3']);
+  });
+
+  it('close writes queued durable events at once, without their delay', async () => {
+    const store = new FakeStore();
+    const writer = writerFor(store, { durableDelayMs: 10_000 });
+    writer.appendDurable(draft(1));
+    const started = Date.now();
+    await writer.close(5_000);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(store.stored.map((e) => e.requestId)).toEqual(['r1']);
+  });
+
   it('refuses appends once closed', async () => {
     const writer = writerFor(new FakeStore());
     await writer.close(100);

@@ -25,7 +25,16 @@ export interface AuditWriterOptions {
   probeIntervalMs?: number;
   /** Durable events kept in memory while the store is down; the oldest are dropped beyond it. */
   maxBacklog?: number;
+  /**
+   * How long durable events (nobody waits for them) wait to ride with the next write-ahead before
+   * they are written on their own. Written at once, a call's outcome is a commit of its own that
+   * the next call's write-ahead queues behind. Default {@link DURABLE_DELAY_MS}.
+   */
+  durableDelayMs?: number;
 }
+
+/** See `AuditWriterOptions.durableDelayMs`. */
+export const DURABLE_DELAY_MS = 10;
 
 interface Waiting {
   body: EventBody;
@@ -45,7 +54,10 @@ interface Waiting {
  * Fail closed: when a batch fails, its waiters get `AuditStoreError`, the writer turns unhealthy
  * and refuses new appends at once (no waiting on a dead store) until a background write probe
  * succeeds. Durable events (a call's outcome, written after the caller got its answer) survive
- * failures in a bounded in-memory backlog and are written when the store is back.
+ * failures in a bounded in-memory backlog and are written when the store is back. They do not
+ * start a batch of their own at once: they join the next append's batch, or go within
+ * `durableDelayMs` (a crash in that window leaves the call open, closed as "outcome unknown" at the
+ * next start, as a crash before their commit always did).
  */
 export class AuditWriter {
   private readonly logger = new Logger(AuditWriter.name);
@@ -53,6 +65,12 @@ export class AuditWriter {
   private backlog: EventBody[] = [];
   private flushing = false;
   private timer?: NodeJS.Timeout;
+  /** Set while only durable events are queued: writes them after `durableDelayMs`. */
+  private durableTimer?: NodeJS.Timeout;
+  /** Queued appends somebody waits for (the rest of the queue is durable). */
+  private awaited = 0;
+  /** Set by `close`: what is queued goes at once. */
+  private draining = false;
   private probeTimer?: NodeJS.Timeout;
   private isHealthy = true;
   private failure?: string;
@@ -92,6 +110,7 @@ export class AuditWriter {
     const started = performance.now();
     return new Promise<RecordedEvent | null>((resolve, reject) => {
       this.queue.push({ body: toEventBody(draft), durable: false, resolve, reject });
+      this.awaited += 1;
       this.schedule();
     }).then((event) => {
       if (!event) throw new AuditStoreError('not stored');
@@ -119,10 +138,13 @@ export class AuditWriter {
 
   /** Writes what is queued (and the backlog, if the store answers), then refuses new appends. */
   async close(timeoutMs: number): Promise<void> {
+    this.draining = true;
     if (this.isHealthy && this.backlog.length > 0) this.requeueBacklog();
+    this.schedule();
     await Promise.race([this.flushed(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.durableTimer);
     clearInterval(this.probeTimer);
     if (this.backlog.length > 0) {
       this.logger.error(`audit writer closed with ${this.backlog.length} unwritten events (their calls will be closed as "outcome unknown" at the next start)`);
@@ -131,7 +153,17 @@ export class AuditWriter {
 
   private schedule(): void {
     if (this.flushing || this.timer || this.queue.length === 0 || this.closed) return;
-    if (this.options.maxWaitMs > 0 && this.queue.length < this.options.maxBatch) {
+    const hurry = this.draining || this.queue.length >= this.options.maxBatch;
+    if (this.awaited === 0 && !hurry) {
+      this.durableTimer ??= setTimeout(() => {
+        this.durableTimer = undefined;
+        this.startFlush();
+      }, this.options.durableDelayMs ?? DURABLE_DELAY_MS);
+      return;
+    }
+    clearTimeout(this.durableTimer);
+    this.durableTimer = undefined;
+    if (this.options.maxWaitMs > 0 && !hurry) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.startFlush();
@@ -151,6 +183,7 @@ export class AuditWriter {
 
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, this.options.maxBatch);
+    for (const waiting of batch) if (!waiting.durable) this.awaited -= 1;
     try {
       // A retried body that did commit the first time is skipped by id (here, and again at sealing).
       const recorded = await this.withTimeout(this.repository.record(batch.map((w) => w.body)));

@@ -196,6 +196,14 @@ export class AuditService {
    * Records an auditor's read (`audit.query`, `audit.export.*`) before its result is disclosed.
    * Throws `GatewayErrors.auditUnavailable()`: no unrecorded reads.
    */
+  /**
+   * Writes what this process has queued (call outcomes wait up to 10 ms to ride with the next
+   * write-ahead), so that a query sees every event this replica recorded before it.
+   */
+  writeQueued(): Promise<void> {
+    return this.writer.flushNow();
+  }
+
   recordAccess(type: Extract<EventType, `audit.${string}`>, actor: AuditActor, details: Details): Promise<RecordedEvent> {
     return this.append(
       // An auditor's filters are the auditor's input: masked like everything else the gateway writes.

@@ -41,6 +41,7 @@ export class AuditQueryService {
   /** Newest first: unsealed events first, then the chain by seq; keyset-paged, stable while new events are written (see `listPage`). */
   async list(query: AuditEventsQueryDto, actor: AuditActor): Promise<AuditPage> {
     const limit = Math.min(query.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+    await this.audit.writeQueued();
     const page = await listPage(this.read, await this.filterOf(query), limit, query.cursor);
     await this.audit.recordAccess('audit.query', actor, { endpoint: 'events', filters: filtersOf(query), rows: page.rows.length, has_more: page.hasMore });
     return { data: page.rows.map(presentEvent), limit, has_more: page.hasMore, next_cursor: page.nextCursor };
@@ -48,6 +49,7 @@ export class AuditQueryService {
 
   /** An event by its id, or a call by its call id: the call's summary and all its events. */
   async get(id: string, actor: AuditActor): Promise<{ call: CallSummary | null; events: PresentedEvent[] }> {
+    await this.audit.writeQueued();
     const event = await this.read.findById(id);
     const callId = event ? event.callId : id;
     const events = callId ? await this.read.findByCall(callId) : [];
@@ -62,6 +64,7 @@ export class AuditQueryService {
     const limit = query.limit ?? DEFAULT_STATS_PAGE_SIZE;
     const after = query.cursor === undefined ? undefined : decodeStatsCursor(query.cursor, groupBy);
     const filter = { from: dateOf(query.from), to: dateOf(query.to), callerKeyId: query.caller, appAlias: query.app };
+    await this.audit.writeQueued();
     const read = await this.read.stats(filter, groupBy, { limit: limit + 1, after });
     const rows = read.slice(0, limit);
     const hasMore = read.length > limit;
@@ -85,6 +88,7 @@ export class AuditQueryService {
   }
 
   async verify(query: AuditVerifyQueryDto, actor: AuditActor) {
+    await this.audit.writeQueued();
     const report = await this.verifier.verify({ fromSeq: query.from_seq, toSeq: query.to_seq, from: dateOf(query.from), to: dateOf(query.to) });
     await this.audit.recordAccess('audit.query', actor, {
       endpoint: 'verify',
@@ -104,6 +108,7 @@ export class AuditQueryService {
    */
   async export(query: AuditExportQueryDto, actor: AuditActor, res: ServerResponse): Promise<void> {
     const filter = await this.filterOf(query);
+    await this.audit.writeQueued();
     const started = await this.audit.recordAccess('audit.export.started', actor, { format: query.format, filters: filtersOf(query) });
     res.statusCode = 200;
     res.setHeader('content-type', EXPORT_CONTENT_TYPES[query.format]);

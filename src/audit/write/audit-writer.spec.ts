@@ -152,6 +152,16 @@ describe('AuditWriter', () => {
     expect(store.stored.map((e) => e.requestId)).toEqual(['r1', 'r2', 'r3']);
   });
 
+  it('flushNow writes queued durable events at once, without their delay', async () => {
+    const store = new FakeStore();
+    const writer = writerFor(store, { durableDelayMs: 10_000 });
+    writer.appendDurable(draft(1));
+    const started = Date.now();
+    await writer.flushNow();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(store.stored.map((e) => e.requestId)).toEqual(['r1']);
+  });
+
   it('close writes queued durable events at once, without their delay', async () => {
     const store = new FakeStore();
     const writer = writerFor(store, { durableDelayMs: 10_000 });

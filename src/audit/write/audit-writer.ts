@@ -71,6 +71,8 @@ export class AuditWriter {
   private awaited = 0;
   /** Set by `close`: what is queued goes at once. */
   private draining = false;
+  /** Set by `flushNow`: the next batch goes at once, durable events included. */
+  private hurryNext = false;
   private probeTimer?: NodeJS.Timeout;
   private isHealthy = true;
   private failure?: string;
@@ -136,6 +138,13 @@ export class AuditWriter {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
+  /** Writes what is queued now, durable events without their delay; resolves as `flushed` does. */
+  flushNow(): Promise<void> {
+    this.hurryNext = true;
+    this.schedule();
+    return this.flushed();
+  }
+
   /** Writes what is queued (and the backlog, if the store answers), then refuses new appends. */
   async close(timeoutMs: number): Promise<void> {
     this.draining = true;
@@ -153,7 +162,7 @@ export class AuditWriter {
 
   private schedule(): void {
     if (this.flushing || this.timer || this.queue.length === 0 || this.closed) return;
-    const hurry = this.draining || this.queue.length >= this.options.maxBatch;
+    const hurry = this.draining || this.hurryNext || this.queue.length >= this.options.maxBatch;
     if (this.awaited === 0 && !hurry) {
       this.durableTimer ??= setTimeout(() => {
         this.durableTimer = undefined;
@@ -183,6 +192,7 @@ export class AuditWriter {
 
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, this.options.maxBatch);
+    this.hurryNext = false;
     for (const waiting of batch) if (!waiting.durable) this.awaited -= 1;
     try {
       // A retried body that did commit the first time is skipped by id (here, and again at sealing).

@@ -48,6 +48,6 @@ import { RefusalAuditor } from './refusal-auditor.js';
     AuditMetricsWiring,
     RefusalAuditor,
   ],
-  exports: [AuditService, AuditHealthIndicator, RefusalAuditor],
+  exports: [AuditService, AuditHealthIndicator, RefusalAuditor, AuditWriter],
 })
 export class AuditModule {}

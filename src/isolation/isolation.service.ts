@@ -232,12 +232,16 @@ export class IsolationService {
     await this.recordOwners(
       call,
       tokens.map((resourceId) => ({ kind: 'form' as const, resourceId })),
+      true,
     );
   }
 
   /** Never rejects: if the insert fails (the ledger logs it), only a later use of these ids fails (closed). */
-  private recordOwners(call: AdmittedCall, found: { kind: OwnedKind; resourceId: string }[]): Promise<void> {
-    return this.owners.record(found.map((f) => ({ ...f, appAlias: call.target.alias, namespace: call.ns.namespace })));
+  private recordOwners(call: AdmittedCall, found: { kind: OwnedKind; resourceId: string }[], urgent = false): Promise<void> {
+    return this.owners.record(
+      found.map((f) => ({ ...f, appAlias: call.target.alias, namespace: call.ns.namespace })),
+      urgent,
+    );
   }
 }
 

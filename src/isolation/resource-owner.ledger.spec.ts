@@ -1,14 +1,22 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import type { EventBody, RecordedEvent } from '../audit/audit-event.js';
+import { AuditWriter, type OwnerRow } from '../audit/write/audit-writer.js';
 import { ResourceOwnerLedger } from './resource-owner.ledger.js';
 import type { ResourceOwnerKey, ResourceOwnerRepository } from './resource-owner.repository.js';
 
-/** A table in memory with the repository's rule (an id keeps its first owner), counting inserts. */
-class FakeOwners {
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * The database behind a real AuditWriter: each statement records its events and owner rows (an id
+ * keeps its first owner, as the table's key does); `hold` keeps statements from committing.
+ */
+class FakeDatabase {
   readonly rows = new Map<string, string>();
-  inserts = 0;
+  readonly statements: { events: number; owners: number }[] = [];
   failing = false;
-  private release?: () => void;
   private gate?: Promise<void>;
+  private release?: () => void;
   hold(): void {
     this.gate = new Promise((resolve) => (this.release = resolve));
   }
@@ -16,73 +24,114 @@ class FakeOwners {
     this.release?.();
     this.gate = undefined;
   }
-  async record(owners: ReadonlyArray<ResourceOwnerKey & { namespace: string }>): Promise<void> {
-    this.inserts++;
+  async record(bodies: EventBody[], owners: readonly OwnerRow[] = []): Promise<RecordedEvent[]> {
+    this.statements.push({ events: bodies.length, owners: owners.length });
     await this.gate;
     if (this.failing) throw new Error('database down');
     for (const o of owners) if (!this.rows.has(`${o.kind}:${o.resourceId}`)) this.rows.set(`${o.kind}:${o.resourceId}`, o.namespace);
+    return bodies.map((b) => ({ ...b, receivedAt: new Date() }));
+  }
+  async writeProbe(): Promise<void> {
+    if (this.failing) throw new Error('database down');
   }
   async ownerOf(key: ResourceOwnerKey): Promise<string | null> {
     return this.rows.get(`${key.kind}:${key.resourceId}`) ?? null;
   }
 }
 
+const writers: AuditWriter[] = [];
+afterEach(async () => {
+  await Promise.all(writers.splice(0).map((w) => w.close(100)));
+});
+
+function ledgerOn(db: FakeDatabase, durableDelayMs = 20): { ledger: ResourceOwnerLedger; writer: AuditWriter } {
+  const writer = new AuditWriter(db, { maxBatch: 100, maxWaitMs: 0, timeoutMs: 1000, probeIntervalMs: 20, durableDelayMs });
+  writers.push(writer);
+  return { ledger: new ResourceOwnerLedger(db as unknown as ResourceOwnerRepository, writer), writer };
+}
+
 const owner = (resourceId: string, namespace: string) => ({ appAlias: 'app', kind: 'task' as const, resourceId, namespace });
 const key = (resourceId: string) => ({ appAlias: 'app', kind: 'task' as const, resourceId });
 
 describe('ResourceOwnerLedger', () => {
-  it('group-commits the owners of one moment in one insert, and knows them before it is committed', async () => {
-    const fake = new FakeOwners();
-    const ledger = new ResourceOwnerLedger(fake as unknown as ResourceOwnerRepository);
-    fake.hold();
+  it('writes the owners of one moment in one statement, and knows them before it is committed', async () => {
+    const db = new FakeDatabase();
+    const { ledger } = ledgerOn(db);
+    db.hold();
     const committed = Promise.all(Array.from({ length: 50 }, (_, i) => ledger.record([owner(`t${i}`, i % 2 ? 'team-a' : 'team-b')])));
     expect(await ledger.ownerOf(key('t1'))).toBe('team-a'); // queued
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 50 && db.statements.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(await ledger.ownerOf(key('t2'))).toBe('team-b'); // being written
-    expect(fake.rows.size).toBe(0);
-    fake.open();
+    expect(db.rows.size).toBe(0);
+    db.open();
     await committed;
-    expect(fake.inserts).toBe(1);
-    expect(fake.rows.size).toBe(50);
+    expect(db.statements).toEqual([{ events: 0, owners: 50 }]);
     expect(await ledger.ownerOf(key('t1'))).toBe('team-a'); // from the table now
   });
 
-  it('answers a record of no owners at once, while other owners wait for their insert', async () => {
-    const fake = new FakeOwners();
-    const ledger = new ResourceOwnerLedger(fake as unknown as ResourceOwnerRepository);
-    fake.hold();
+  it('rides with the next write-ahead: the event and the owners in one statement', async () => {
+    const db = new FakeDatabase();
+    const { ledger, writer } = ledgerOn(db, 10_000);
+    const owned = ledger.record([owner('m1', 'team-a')]);
+    await tick();
+    expect(db.statements).toEqual([]);
+    await writer.append({ id: randomUUID(), type: 'call.started' });
+    await owned;
+    expect(db.statements).toEqual([{ events: 1, owners: 1 }]);
+    expect(db.rows.get('task:m1')).toBe('team-a');
+  });
+
+  it('writes urgent owners at once (a form token another replica may be handed)', async () => {
+    const db = new FakeDatabase();
+    const { ledger } = ledgerOn(db, 10_000);
+    const started = Date.now();
+    await ledger.record([owner('form-1', 'team-a')], true);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(db.rows.get('task:form-1')).toBe('team-a');
+  });
+
+  it('answers a record of no owners at once, while other owners wait for their statement', async () => {
+    const db = new FakeDatabase();
+    const { ledger } = ledgerOn(db);
+    db.hold();
     let othersCommitted = false;
     void ledger.record([owner('m1', 'team-a')]).then(() => (othersCommitted = true));
     await ledger.record([]); // a chat answer without form tokens: nothing of its own to wait for
     expect(othersCommitted).toBe(false);
-    fake.open();
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setImmediate(resolve));
+    db.open();
+    for (let i = 0; i < 50 && !othersCommitted; i++) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(othersCommitted).toBe(true);
   });
 
-  it('keeps the first owner of an id, and writes what comes during an insert in the next one', async () => {
-    const fake = new FakeOwners();
-    const ledger = new ResourceOwnerLedger(fake as unknown as ResourceOwnerRepository);
-    fake.hold();
-    const first = ledger.record([owner('x', 'team-a')]);
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setImmediate(resolve));
-    const second = ledger.record([owner('x', 'team-b'), owner('y', 'team-b')]);
+  it('keeps the first owner of an id, also while it is being written', async () => {
+    const db = new FakeDatabase();
+    const { ledger } = ledgerOn(db);
+    db.hold();
+    const first = ledger.record([owner('x', 'team-a')], true);
+    await tick();
+    const second = ledger.record([owner('x', 'team-b'), owner('y', 'team-b')], true);
     expect(await ledger.ownerOf(key('x'))).toBe('team-a');
-    fake.open();
+    db.open();
     await Promise.all([first, second]);
-    expect(fake.inserts).toBe(2);
-    expect(fake.rows.get('task:x')).toBe('team-a');
-    expect(fake.rows.get('task:y')).toBe('team-b');
+    expect(db.statements.map((s) => s.owners)).toEqual([1, 1]);
+    expect(db.rows.get('task:x')).toBe('team-a');
+    expect(db.rows.get('task:y')).toBe('team-b');
   });
 
-  it('fails closed: an insert that fails leaves the ids unowned, and the promise still resolves', async () => {
-    const fake = new FakeOwners();
-    fake.failing = true;
-    const ledger = new ResourceOwnerLedger(fake as unknown as ResourceOwnerRepository);
-    await expect(ledger.record([owner('lost', 'team-a')])).resolves.toBeUndefined();
+  it('fails closed: a statement that fails leaves the ids unowned, and the promise still resolves', async () => {
+    const db = new FakeDatabase();
+    db.failing = true;
+    const { ledger } = ledgerOn(db);
+    await expect(ledger.record([owner('lost', 'team-a')], true)).resolves.toBeUndefined();
     expect(await ledger.ownerOf(key('lost'))).toBeNull();
+  });
+
+  it('refuses an id the table cannot store (a NUL character) without failing anything else', async () => {
+    const db = new FakeDatabase();
+    const { ledger, writer } = ledgerOn(db);
+    await expect(ledger.record([owner('bad\u0000id', 'team-a')], true)).resolves.toBeUndefined();
+    expect(await ledger.ownerOf(key('bad\u0000id'))).toBeNull();
+    await expect(writer.append({ id: randomUUID(), type: 'call.started' })).resolves.toMatchObject({ type: 'call.started' });
+    expect(db.statements).toEqual([{ events: 1, owners: 0 }]);
   });
 });

@@ -1,80 +1,75 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AuditWriter, type OwnerRow } from '../audit/write/audit-writer.js';
 import { ResourceOwnerRepository, type ResourceOwnerKey } from './resource-owner.repository.js';
 
 type OwnerRecord = ResourceOwnerKey & { namespace: string };
 
+/** Where owner rows are written: the audit writer, in the statement of its next batch. */
+export type OwnerCarrier = Pick<AuditWriter, 'carryOwners'>;
+
 const keyOf = (k: ResourceOwnerKey) => `${k.appAlias}\u0000${k.kind}\u0000${k.resourceId}`;
-/** Rows per INSERT statement (bind parameters stay far below Postgres' limit). */
-const MAX_BATCH = 2_000;
 
 /**
- * Owners of Dify ids, group-committed: the calls of one moment share one insert, written after
- * their answers (a call does not wait on the database for them). Until it is committed, an owner
- * is known to this process only; another replica finds none and refuses the id like a stranger's
- * (fail closed), and so does this one if the insert fails.
+ * Owners of Dify ids. They ride with the audit writer's next batch (`AuditWriter.carryOwners`):
+ * the same statement as a write-ahead, so a chat answer's message id costs no round trip or
+ * commit of its own. A call does not wait for them, unless it asks (`urgent`: a form token,
+ * which another replica may be handed at once); they then go at once. Otherwise they go with the
+ * next call's write-ahead, or within the writer's durable delay (10 ms). Until committed, an
+ * owner is known to this process only: another replica finds none and refuses the id like a
+ * stranger's (fail closed), and so does this one if the insert fails.
  */
 @Injectable()
 export class ResourceOwnerLedger {
   private readonly logger = new Logger(ResourceOwnerLedger.name);
-  /** Queued for the next insert. */
-  private queued = new Map<string, OwnerRecord>();
-  /** Being inserted now (still known here until the insert is over). */
-  private writing = new Map<string, OwnerRecord>();
-  private flushing?: Promise<void>;
-  private next?: Promise<void>;
+  /** Handed to the writer, not committed yet (known here until their batch is over). */
+  private readonly pending = new Map<string, { owner: OwnerRecord; committed: Promise<void> }>();
 
-  constructor(private readonly owners: ResourceOwnerRepository) {}
+  constructor(
+    private readonly owners: ResourceOwnerRepository,
+    @Inject(AuditWriter) private readonly carrier: OwnerCarrier,
+  ) {}
 
   /**
-   * Queues owners for the next group insert; the promise says when they are committed (await it
-   * only where another replica must know them at once). Never rejects: a failed insert is logged,
-   * and the ids stay unowned (refused).
+   * Queues owners for the writer's next batch; the promise says when they are committed (await
+   * it only where another replica must know them at once, and pass `urgent`). Never rejects: a
+   * failed insert is logged, and the ids stay unowned (refused).
    */
-  record(owners: ReadonlyArray<OwnerRecord>): Promise<void> {
+  record(owners: ReadonlyArray<OwnerRecord>, urgent = false): Promise<void> {
     // Nothing to wait for: not the insert of owners other calls queued (a chat answer without a
     // form token would otherwise wait a round trip for its own message id's insert).
     if (owners.length === 0) return Promise.resolve();
+    const waits: Promise<void>[] = [];
+    const fresh: OwnerRecord[] = [];
     for (const owner of owners) {
-      const key = keyOf(owner);
       // The first caller answered with an id keeps it, as the table's unique key does.
-      if (!this.queued.has(key) && !this.writing.has(key)) this.queued.set(key, owner);
+      const known = this.pending.get(keyOf(owner));
+      if (known) waits.push(known.committed);
+      else if (!fresh.some((f) => keyOf(f) === keyOf(owner))) fresh.push(owner);
     }
-    return this.queued.size === 0 ? Promise.resolve() : this.schedule();
+    if (fresh.length > 0) waits.push(this.carry(fresh, urgent));
+    return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
   }
 
   async ownerOf(key: ResourceOwnerKey): Promise<string | null> {
-    const k = keyOf(key);
-    const local = this.queued.get(k) ?? this.writing.get(k);
-    if (local) return local.namespace;
+    const local = this.pending.get(keyOf(key));
+    if (local) return local.owner.namespace;
     return this.owners.ownerOf(key);
   }
 
-  /** One insert at a time; the owners queued meanwhile (the calls of one moment) go in the next. */
-  private schedule(): Promise<void> {
-    if (!this.next) {
-      const previous = this.flushing;
-      const run = (async () => {
-        await previous;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        this.next = undefined;
-        await this.write();
-      })();
-      this.next = run;
-      this.flushing = run;
-    }
-    return this.next;
+  private carry(fresh: OwnerRecord[], urgent: boolean): Promise<void> {
+    const rows: OwnerRow[] = fresh.map((o) => ({ appAlias: o.appAlias, kind: o.kind, resourceId: o.resourceId, namespace: o.namespace }));
+    const committed: Promise<void> = this.carrier.carryOwners(rows, urgent).then(
+      (): void => this.forget(fresh, committed),
+      (error: unknown): void => {
+        this.forget(fresh, committed);
+        this.logger.error(`could not record the owner of ${fresh.length} Dify id(s): ${(error as Error).name}`);
+      },
+    );
+    for (const owner of fresh) this.pending.set(keyOf(owner), { owner, committed });
+    return committed;
   }
 
-  private async write(): Promise<void> {
-    this.writing = this.queued;
-    this.queued = new Map();
-    const batch = [...this.writing.values()];
-    try {
-      for (let i = 0; i < batch.length; i += MAX_BATCH) await this.owners.record(batch.slice(i, i + MAX_BATCH));
-    } catch (error) {
-      this.logger.error(`could not record the owner of ${batch.length} Dify id(s): ${(error as Error).name}`);
-    } finally {
-      this.writing = new Map();
-    }
+  private forget(owners: OwnerRecord[], committed: Promise<void>): void {
+    for (const owner of owners) if (this.pending.get(keyOf(owner))?.committed === committed) this.pending.delete(keyOf(owner));
   }
 }

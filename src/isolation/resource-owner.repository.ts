@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { translateDriverError, translatePrismaError } from '../database/database.errors.js';
+import { translatePrismaError } from '../database/database.errors.js';
 import { PrismaService } from '../database/prisma.service.js';
 import type { OwnedKind } from '../dify/dify.routes.js';
 
@@ -9,32 +9,13 @@ export interface ResourceOwnerKey {
   resourceId: string;
 }
 
-const RECORD_OWNERS_SQL = `
-  INSERT INTO dify_resource_owners (app_alias, kind, resource_id, namespace)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-  ON CONFLICT DO NOTHING`;
-
-/** Owners of Dify ids (table `dify_resource_owners`: inserts on bare SQL, reads through Prisma). */
+/**
+ * Owners of Dify ids (table `dify_resource_owners`), read and pruned through Prisma. They are
+ * inserted by the audit writer, in the statement of its batches (see ResourceOwnerLedger).
+ */
 @Injectable()
 export class ResourceOwnerRepository {
   constructor(@Inject(PrismaService) private readonly prisma: Pick<PrismaService, 'client' | 'sql'>) {}
-
-  /** Records owners; an id that already has one keeps it (the first caller to be answered with it). */
-  async record(owners: ReadonlyArray<ResourceOwnerKey & { namespace: string }>): Promise<void> {
-    if (owners.length === 0) return;
-    try {
-      // Bare SQL, as the write-ahead: on the hot path (a chat answer's message id), where Prisma's
-      // createMany compiled a plan per call (5 % of the CPU) and its $executeRaw still cost 5 %.
-      await this.prisma.sql.query(RECORD_OWNERS_SQL, [
-        owners.map((o) => o.appAlias),
-        owners.map((o) => o.kind),
-        owners.map((o) => o.resourceId),
-        owners.map((o) => o.namespace),
-      ]);
-    } catch (err) {
-      throw translateDriverError(err, 'resource owner');
-    }
-  }
 
   async ownerOf(key: ResourceOwnerKey): Promise<string | null> {
     try {

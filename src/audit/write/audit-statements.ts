@@ -1,5 +1,6 @@
 import { FIELD_NAMES, type EventBody, type StoredEvent } from '../audit-event.js';
 import { columnOf } from './audit-sql.js';
+import type { OwnerRow } from './owner-row.js';
 import { addToRollup, ROLLUP_SOURCE_COLUMNS } from './audit-stats-sql.js';
 
 /**
@@ -18,6 +19,21 @@ const CHAIN_LIST = `${BODY_LIST}, seq, recorded_at, received_at, prev_hash, hash
 export const RECORD_SQL = `
   INSERT INTO audit_pending (${BODY_LIST}) SELECT ${BODY_LIST} FROM json_populate_recordset(NULL::audit_pending, $1::json)
   ON CONFLICT (id) DO NOTHING RETURNING id::text AS id, received_at`;
+
+const OWNER_INSERT = (first: number) => `
+  INSERT INTO dify_resource_owners (app_alias, kind, resource_id, namespace)
+  SELECT * FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::text[], $${first + 3}::text[])
+  ON CONFLICT DO NOTHING`;
+
+/** $1..$4: app aliases, kinds, resource ids, namespaces (`ownerArrays`). An id that has an owner keeps it. */
+export const RECORD_OWNERS_SQL = OWNER_INSERT(1);
+
+/** RECORD_SQL, with owner rows ($2..$5) inserted by the same statement: one round trip, one commit. */
+export const RECORD_WITH_OWNERS_SQL = `WITH owners AS (${OWNER_INSERT(2)})${RECORD_SQL}`;
+
+export function ownerArrays(owners: readonly OwnerRow[]): string[][] {
+  return [owners.map((o) => o.appAlias), owners.map((o) => o.kind), owners.map((o) => o.resourceId), owners.map((o) => o.namespace)];
+}
 
 /**
  * $1: the batch size; $2: pending numbers to leave out (the batch being sealed right now). The

@@ -2,6 +2,9 @@ import { Logger } from '@nestjs/common';
 import { toEventBody } from './audit-chain.js';
 import type { EventBody, EventDraft, RecordedEvent } from '../audit-event.js';
 import type { AuditRepository } from './audit.repository.js';
+import { storableOwner, type OwnerRow } from './owner-row.js';
+
+export type { OwnerRow } from './owner-row.js';
 
 /** The audit log could not be written (store down, refused, too slow, or known to be failing). */
 export class AuditStoreError extends Error {
@@ -36,6 +39,17 @@ export interface AuditWriterOptions {
 /** See `AuditWriterOptions.durableDelayMs`. */
 export const DURABLE_DELAY_MS = 10;
 
+/** Most owner rows in one statement (bind arrays, far below Postgres' limits). */
+const MAX_OWNER_ROWS = 2_000;
+
+interface Riding {
+  rows: readonly OwnerRow[];
+  /** Starts a batch at once (the caller waits), like an append; otherwise waits as durable events do. */
+  urgent: boolean;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
 interface Waiting {
   body: EventBody;
   /** Durable: kept and retried when its batch fails, nobody waits for it. */
@@ -62,12 +76,14 @@ interface Waiting {
 export class AuditWriter {
   private readonly logger = new Logger(AuditWriter.name);
   private readonly queue: Waiting[] = [];
+  /** Owner rows for the next batch's statement. */
+  private riders: Riding[] = [];
   private backlog: EventBody[] = [];
   private flushing = false;
   private timer?: NodeJS.Timeout;
   /** Set while only durable events are queued: writes them after `durableDelayMs`. */
   private durableTimer?: NodeJS.Timeout;
-  /** Queued appends somebody waits for (the rest of the queue is durable). */
+  /** Queued appends and urgent owner rows somebody waits for (the rest is durable). */
   private awaited = 0;
   /** Set by `close`: what is queued goes at once. */
   private draining = false;
@@ -132,9 +148,27 @@ export class AuditWriter {
     this.schedule();
   }
 
+  /**
+   * Queues owner rows for the statement of the next batch (one round trip and one commit with
+   * the events). Resolves once committed. Rejects with `AuditStoreError` when that batch fails,
+   * when the store is known to be failing, or when a row could not be stored (a NUL character):
+   * such rows are not kept, their ids stay unowned (refused), and no event's batch fails for them.
+   */
+  carryOwners(rows: readonly OwnerRow[], urgent: boolean): Promise<void> {
+    if (this.closed) return Promise.reject(new AuditStoreError('closed'));
+    if (!this.isHealthy) return Promise.reject(new AuditStoreError(this.failure ?? 'unhealthy'));
+    if (!rows.every(storableOwner)) return Promise.reject(new AuditStoreError('unstorable owner row'));
+    if (rows.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.riders.push({ rows, urgent, resolve, reject });
+      if (urgent) this.awaited += 1;
+      this.schedule();
+    });
+  }
+
   /** Resolves when nothing is queued or being written (the backlog may still hold events). */
   flushed(): Promise<void> {
-    if (!this.flushing && this.queue.length === 0) return Promise.resolve();
+    if (this.idleNow()) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
@@ -155,13 +189,14 @@ export class AuditWriter {
     clearTimeout(this.timer);
     clearTimeout(this.durableTimer);
     clearInterval(this.probeTimer);
+    for (const riding of this.riders.splice(0)) riding.reject(new AuditStoreError('closed'));
     if (this.backlog.length > 0) {
       this.logger.error(`audit writer closed with ${this.backlog.length} unwritten events (their calls will be closed as "outcome unknown" at the next start)`);
     }
   }
 
   private schedule(): void {
-    if (this.flushing || this.timer || this.queue.length === 0 || this.closed) return;
+    if (this.flushing || this.timer || (this.queue.length === 0 && this.riders.length === 0) || this.closed) return;
     const hurry = this.draining || this.hurryNext || this.queue.length >= this.options.maxBatch;
     if (this.awaited === 0 && !hurry) {
       this.durableTimer ??= setTimeout(() => {
@@ -184,37 +219,59 @@ export class AuditWriter {
     setImmediate(() => void this.flush());
   }
 
+  private idleNow(): boolean {
+    return !this.flushing && this.queue.length === 0 && this.riders.length === 0;
+  }
+
+  /** The owner rows of the next statement: whole entries, at most MAX_OWNER_ROWS rows unless one entry has more. */
+  private takeRiders(): Riding[] {
+    let rows = 0;
+    let count = 0;
+    while (count < this.riders.length && (count === 0 || rows + this.riders[count].rows.length <= MAX_OWNER_ROWS)) {
+      rows += this.riders[count].rows.length;
+      count += 1;
+    }
+    return this.riders.splice(0, count);
+  }
+
   private startFlush(): void {
-    if (this.flushing || this.queue.length === 0) return;
+    if (this.flushing || (this.queue.length === 0 && this.riders.length === 0)) return;
     this.flushing = true;
     void this.flush();
   }
 
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, this.options.maxBatch);
+    const riding = this.takeRiders();
     this.hurryNext = false;
     for (const waiting of batch) if (!waiting.durable) this.awaited -= 1;
+    for (const owners of riding) if (owners.urgent) this.awaited -= 1;
     try {
       // A retried body that did commit the first time is skipped by id (here, and again at sealing).
-      const recorded = await this.withTimeout(this.repository.record(batch.map((w) => w.body)));
+      const bodies = batch.map((w) => w.body);
+      const recorded = await this.withTimeout(this.repository.record(bodies, riding.length > 0 ? riding.flatMap((r) => r.rows) : undefined));
       const byId = new Map(recorded.map((e) => [e.id, e]));
       for (const waiting of batch) waiting.resolve(byId.get(waiting.body.id) ?? null);
-      this.counters.batches += 1;
-      this.counters.events += recorded.length;
-      this.onRecorded?.(recorded.length);
-      this.onBatch?.(recorded.length);
-      this.counters.largestBatch = Math.max(this.counters.largestBatch, batch.length);
+      for (const owners of riding) owners.resolve();
+      if (batch.length > 0) {
+        this.counters.batches += 1;
+        this.counters.events += recorded.length;
+        this.onRecorded?.(recorded.length);
+        this.onBatch?.(recorded.length);
+        this.counters.largestBatch = Math.max(this.counters.largestBatch, batch.length);
+      }
       this.markHealthy();
     } catch (err) {
       const error = err instanceof AuditStoreError ? err : new AuditStoreError(reasonOf(err), { cause: err });
       this.counters.failedBatches += 1;
       this.keep(batch.filter((w) => w.durable).map((w) => w.body));
       for (const waiting of batch) if (!waiting.durable) waiting.reject(error);
+      for (const owners of riding) owners.reject(error);
       this.markUnhealthy(error.reason);
     } finally {
       this.flushing = false;
       this.schedule();
-      if (!this.flushing && this.queue.length === 0) for (const resolve of this.idle.splice(0)) resolve();
+      if (this.idleNow()) for (const resolve of this.idle.splice(0)) resolve();
     }
   }
 

@@ -45,6 +45,21 @@ describe.each(DATABASE_KINDS)('AuditRepository (%s)', (kind) => {
     expect((await log.read.pendingStatus()).count).toBe(0);
   });
 
+  it('writes owner rows in the statement of a batch, or alone; an id keeps its first owner', async () => {
+    const owners = (id: string, namespace: string) => ({ appAlias: 'app', kind: 'message', resourceId: id, namespace });
+    const ownerOf = async (id: string) =>
+      (await log.db.sql.query<{ namespace: string }>(`SELECT namespace FROM dify_resource_owners WHERE resource_id = $1`, [id]))[0]?.namespace;
+    const body = toEventBody({ id: randomUUID(), type: 'call.started', requestId: 'with-owners' });
+    const recorded = await log.repository.record([body], [owners('m-1', 'team-a'), owners('m-2', 'team-b')]);
+    expect(recorded.map((e) => e.id)).toEqual([body.id]);
+    expect(await ownerOf('m-1')).toBe('team-a');
+    expect(await ownerOf('m-2')).toBe('team-b');
+    expect(await log.repository.record([], [owners('m-1', 'team-b'), owners('m-3', 'team-b')])).toEqual([]);
+    expect(await ownerOf('m-1')).toBe('team-a');
+    expect(await ownerOf('m-3')).toBe('team-b');
+    await log.repository.seal(100, link);
+  });
+
   it('seals in batches of at most `limit`, in the order recorded', async () => {
     const bodies = Array.from({ length: 5 }, (_, n) => toEventBody({ id: randomUUID(), type: 'call.started', requestId: `order-${n}` }));
     for (const body of bodies) await log.repository.record([body]);

@@ -7,7 +7,8 @@ import type { ChainHead, Checkpoint, EventBody, RecordedEvent, StoredEvent } fro
 import { BODY_COLUMNS, bodyArrays } from './audit-body-arrays.js';
 import { bodyOfRow, type RawEventRow } from './audit-sql.js';
 import { InboxSealer, type ChainLinker, type SealResult } from './audit-sealer.js';
-import { bodiesJson, RECORD_SQL } from './audit-statements.js';
+import { bodiesJson, ownerArrays, RECORD_OWNERS_SQL, RECORD_SQL, RECORD_WITH_OWNERS_SQL } from './audit-statements.js';
+import type { OwnerRow } from './owner-row.js';
 import { DROP_EMPTY_ROLLUP_SQL, PURGE_EVENTS_SQL } from './audit-stats-sql.js';
 import { toCheckpoint, toCheckpointRow, toStoredEvent } from '../audit-rows.js';
 
@@ -46,11 +47,18 @@ export class AuditRepository {
   /**
    * The write-ahead: one INSERT of every body into the inbox, one round trip, no lock. Durable
    * once it resolves. An id already in the inbox is skipped (a retried batch that did commit).
+   * `owners` (who owns which Dify id) go in the same statement: still one round trip and one commit.
    */
-  async record(bodies: EventBody[]): Promise<RecordedEvent[]> {
-    if (bodies.length === 0) return [];
+  async record(bodies: EventBody[], owners: readonly OwnerRow[] = []): Promise<RecordedEvent[]> {
     try {
-      const rows = await this.prisma.sql.query<{ id: string; received_at: Date }>(RECORD_SQL, [bodiesJson(bodies)]);
+      if (bodies.length === 0) {
+        if (owners.length > 0) await this.prisma.sql.query(RECORD_OWNERS_SQL, ownerArrays(owners));
+        return [];
+      }
+      const rows =
+        owners.length > 0
+          ? await this.prisma.sql.query<{ id: string; received_at: Date }>(RECORD_WITH_OWNERS_SQL, [bodiesJson(bodies), ...ownerArrays(owners)])
+          : await this.prisma.sql.query<{ id: string; received_at: Date }>(RECORD_SQL, [bodiesJson(bodies)]);
       return recordedOf(bodies, rows);
     } catch (err) {
       throw translateDriverError(err);

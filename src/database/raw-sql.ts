@@ -5,8 +5,8 @@ import type { PgliteWorker } from './pglite-worker.js';
  * Bare SQL beside Prisma, for the audit log's hot path (the write-ahead and sealing), where
  * Prisma's query building and result mapping cost more than the statement. Postgres: a small
  * `pg` pool of its own on the same URL; PGlite: its own query API on the same instance. Only
- * `src/audit/write` and the owner inserts of `ResourceOwnerRepository` use it (each repository
- * still alone touches its tables).
+ * `src/audit/write` uses it; its write-ahead statement also inserts the owners of Dify ids
+ * (`dify_resource_owners`, read and pruned by `ResourceOwnerRepository`): one commit for both.
  */
 export interface SqlQuery {
   query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;

@@ -69,16 +69,37 @@ describe('ResourceOwnerLedger', () => {
     expect(await ledger.ownerOf(key('t1'))).toBe('team-a'); // from the table now
   });
 
-  it('rides with the next write-ahead: the event and the owners in one statement', async () => {
+  it('does not lengthen a write-ahead: owners ride with a batch nobody waits for, or after their delay', async () => {
     const db = new FakeDatabase();
-    const { ledger, writer } = ledgerOn(db, 10_000);
+    const { ledger, writer } = ledgerOn(db, 60);
     const owned = ledger.record([owner('m1', 'team-a')]);
-    await tick();
-    expect(db.statements).toEqual([]);
-    await writer.append({ id: randomUUID(), type: 'call.started' });
+    await writer.append({ id: randomUUID(), type: 'call.started' }); // a caller waits: owners stay out
+    expect(db.statements).toEqual([{ events: 1, owners: 0 }]);
+    writer.appendDurable({ id: randomUUID(), type: 'call.finished' }); // nobody waits: owners ride
     await owned;
-    expect(db.statements).toEqual([{ events: 1, owners: 1 }]);
+    expect(db.statements).toEqual([
+      { events: 1, owners: 0 },
+      { events: 1, owners: 1 },
+    ]);
     expect(db.rows.get('task:m1')).toBe('team-a');
+  });
+
+  it('owners due after their delay ride with the batch written next, or go alone when there is none', async () => {
+    const db = new FakeDatabase();
+    const { ledger, writer } = ledgerOn(db, 30);
+    db.hold();
+    const busy = writer.append({ id: randomUUID(), type: 'call.started' }); // a batch in flight past the delay
+    const owned = ledger.record([owner('m2', 'team-a')]);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const next = writer.append({ id: randomUUID(), type: 'call.started' });
+    db.open();
+    await Promise.all([busy, owned, next]);
+    expect(db.statements).toEqual([
+      { events: 1, owners: 0 },
+      { events: 1, owners: 1 },
+    ]);
+    await ledger.record([owner('m3', 'team-a')]); // nothing else to write: alone, after the delay
+    expect(db.statements.at(-1)).toEqual({ events: 0, owners: 1 });
   });
 
   it('writes urgent owners at once (a form token another replica may be handed)', async () => {

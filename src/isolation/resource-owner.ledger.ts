@@ -10,13 +10,13 @@ export type OwnerCarrier = Pick<AuditWriter, 'carryOwners'>;
 const keyOf = (k: ResourceOwnerKey) => `${k.appAlias}\u0000${k.kind}\u0000${k.resourceId}`;
 
 /**
- * Owners of Dify ids. They ride with the audit writer's next batch (`AuditWriter.carryOwners`):
- * the same statement as a write-ahead, so a chat answer's message id costs no round trip or
- * commit of its own. A call does not wait for them, unless it asks (`urgent`: a form token,
- * which another replica may be handed at once); they then go at once. Otherwise they go with the
- * next call's write-ahead, or within the writer's durable delay (10 ms). Until committed, an
- * owner is known to this process only: another replica finds none and refuses the id like a
- * stranger's (fail closed), and so does this one if the insert fails.
+ * Owners of Dify ids. They ride in the audit writer's statements (`AuditWriter.carryOwners`), so
+ * a chat answer's message id costs no insert and commit of its own: with the next batch nobody
+ * waits for (call outcomes), or after 10 ms with the batch written then, or alone when there is
+ * none. A call does not wait for them, unless it asks (`urgent`: a form token, which another
+ * replica may be handed at once); they then go at once. Until committed, an owner is known to
+ * this process only: another replica finds none and refuses the id like a stranger's (fail
+ * closed), and so does this one if the insert fails.
  */
 @Injectable()
 export class ResourceOwnerLedger {

@@ -76,14 +76,24 @@ interface Waiting {
 export class AuditWriter {
   private readonly logger = new Logger(AuditWriter.name);
   private readonly queue: Waiting[] = [];
-  /** Owner rows for the next batch's statement. */
+  /**
+   * Owner rows for a coming batch's statement. They do not lengthen the write-ahead a caller
+   * waits for: they ride with a batch nobody waits for (durable events), or, once they have
+   * waited `durableDelayMs` (`ridersDue`), with the batch being written then, or alone beside
+   * the batches when none is; urgent ones go at once.
+   */
   private riders: Riding[] = [];
+  private urgentRiders = 0;
+  private ridersDue = false;
+  private riderTimer?: NodeJS.Timeout;
+  /** Statements of owner rows alone, running beside the batches. */
+  private ridersInFlight = 0;
   private backlog: EventBody[] = [];
   private flushing = false;
   private timer?: NodeJS.Timeout;
   /** Set while only durable events are queued: writes them after `durableDelayMs`. */
   private durableTimer?: NodeJS.Timeout;
-  /** Queued appends and urgent owner rows somebody waits for (the rest is durable). */
+  /** Queued appends and urgent owner rows somebody waits for (the rest can wait). */
   private awaited = 0;
   /** Set by `close`: what is queued goes at once. */
   private draining = false;
@@ -149,8 +159,8 @@ export class AuditWriter {
   }
 
   /**
-   * Queues owner rows for the statement of the next batch (one round trip and one commit with
-   * the events). Resolves once committed. Rejects with `AuditStoreError` when that batch fails,
+   * Queues owner rows for a coming batch's statement (one round trip and one commit with its
+   * events; see `riders` for which). Resolves once committed. Rejects with `AuditStoreError` when that batch fails,
    * when the store is known to be failing, or when a row could not be stored (a NUL character):
    * such rows are not kept, their ids stay unowned (refused), and no event's batch fails for them.
    */
@@ -161,7 +171,16 @@ export class AuditWriter {
     if (rows.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.riders.push({ rows, urgent, resolve, reject });
-      if (urgent) this.awaited += 1;
+      if (urgent) {
+        this.awaited += 1;
+        this.urgentRiders += 1;
+      } else {
+        this.riderTimer ??= setTimeout(() => {
+          this.riderTimer = undefined;
+          this.ridersDue = true;
+          this.schedule();
+        }, this.options.durableDelayMs ?? DURABLE_DELAY_MS);
+      }
       this.schedule();
     });
   }
@@ -188,6 +207,7 @@ export class AuditWriter {
     this.closed = true;
     clearTimeout(this.timer);
     clearTimeout(this.durableTimer);
+    clearTimeout(this.riderTimer);
     clearInterval(this.probeTimer);
     for (const riding of this.riders.splice(0)) riding.reject(new AuditStoreError('closed'));
     if (this.backlog.length > 0) {
@@ -196,8 +216,13 @@ export class AuditWriter {
   }
 
   private schedule(): void {
-    if (this.flushing || this.timer || (this.queue.length === 0 && this.riders.length === 0) || this.closed) return;
-    const hurry = this.draining || this.hurryNext || this.queue.length >= this.options.maxBatch;
+    if (this.closed) return;
+    // Owner rows that must go while no batch is queued: a statement of their own, beside the
+    // batches (on another of the pool's connections), so that the next write-ahead does not
+    // queue behind it.
+    if (!this.flushing && this.queue.length === 0 && this.ridersGo()) this.sendRidersAlone();
+    if (this.flushing || this.timer || this.queue.length === 0) return;
+    const hurry = this.draining || this.hurryNext || this.ridersDue || this.queue.length >= this.options.maxBatch;
     if (this.awaited === 0 && !hurry) {
       this.durableTimer ??= setTimeout(() => {
         this.durableTimer = undefined;
@@ -220,7 +245,51 @@ export class AuditWriter {
   }
 
   private idleNow(): boolean {
-    return !this.flushing && this.queue.length === 0 && this.riders.length === 0;
+    return !this.flushing && this.ridersInFlight === 0 && this.queue.length === 0 && this.riders.length === 0;
+  }
+
+  /** Whether the queued owner rows go now, with whatever is written next. */
+  private ridersGo(): boolean {
+    return this.riders.length > 0 && (this.ridersDue || this.urgentRiders > 0 || this.draining || this.hurryNext);
+  }
+
+  /** Takes the owner rows of the next statement, and keeps count of what is left. */
+  private board(): Riding[] {
+    if (this.riders.length === 0) return [];
+    const riding = this.takeRiders();
+    const urgent = riding.filter((r) => r.urgent).length;
+    this.awaited -= urgent;
+    this.urgentRiders -= urgent;
+    this.ridersDue = this.riders.length > 0; // more than one statement's worth: the rest go next
+    if (this.riders.length === 0) {
+      clearTimeout(this.riderTimer);
+      this.riderTimer = undefined;
+    }
+    return riding;
+  }
+
+  private sendRidersAlone(): void {
+    const riding = this.board();
+    this.hurryNext = false; // nothing else is queued
+    this.ridersInFlight += 1;
+    this.withTimeout(
+      this.repository.record(
+        [],
+        riding.flatMap((r) => r.rows),
+      ),
+    )
+      .then(
+        () => riding.forEach((r) => r.resolve()),
+        (err: unknown) => {
+          const error = err instanceof AuditStoreError ? err : new AuditStoreError(reasonOf(err), { cause: err });
+          riding.forEach((r) => r.reject(error));
+        },
+      )
+      .finally(() => {
+        this.ridersInFlight -= 1;
+        this.schedule();
+        if (this.idleNow()) for (const resolve of this.idle.splice(0)) resolve();
+      });
   }
 
   /** The owner rows of the next statement: whole entries, at most MAX_OWNER_ROWS rows unless one entry has more. */
@@ -235,17 +304,16 @@ export class AuditWriter {
   }
 
   private startFlush(): void {
-    if (this.flushing || (this.queue.length === 0 && this.riders.length === 0)) return;
+    if (this.flushing || this.queue.length === 0) return;
     this.flushing = true;
     void this.flush();
   }
 
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, this.options.maxBatch);
-    const riding = this.takeRiders();
+    const riding = this.ridersGo() || batch.every((w) => w.durable) ? this.board() : [];
     this.hurryNext = false;
     for (const waiting of batch) if (!waiting.durable) this.awaited -= 1;
-    for (const owners of riding) if (owners.urgent) this.awaited -= 1;
     try {
       // A retried body that did commit the first time is skipped by id (here, and again at sealing).
       const bodies = batch.map((w) => w.body);

@@ -44,7 +44,7 @@ const MAX_OWNER_ROWS = 2_000;
 
 interface Riding {
   rows: readonly OwnerRow[];
-  /** Starts a batch at once (the caller waits), like an append; otherwise waits as durable events do. */
+  /** Goes at once (the caller waits), like an append; otherwise as `AuditWriter.riders` says. */
   urgent: boolean;
   resolve(): void;
   reject(error: Error): void;

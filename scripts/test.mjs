@@ -35,7 +35,7 @@ function main() {
   const files = outcome.crashed.map((file) => path.relative(process.cwd(), file));
   console.error(
     `\n${'='.repeat(100)}\nscripts/test.mjs: ${files.length} file(s) lost their jest worker to a signal, not to a test: ` +
-      `${files.join(', ')}.\nThe V8 WebAssembly fault of nodejs/node#64500 (see the worker's "Fatal error" above). ` +
+      `${files.join(', ')}.\nThe V8 WebAssembly fault of nodejs/node#64500 (SIGSEGV, or SIGTRAP after a "Fatal error … Check failed" above). ` +
       `Running only those once more.\n${'='.repeat(100)}\n`,
   );
   const second = runJest([...configArgs(args), '--runTestsByPath', ...files], 'second');

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AuditWriter, type OwnerRow } from '../audit/write/audit-writer.js';
+import { AuditWriter } from '../audit/write/audit-writer.js';
 import { ResourceOwnerRepository, type ResourceOwnerKey } from './resource-owner.repository.js';
 
 type OwnerRecord = ResourceOwnerKey & { namespace: string };
@@ -39,14 +39,15 @@ export class ResourceOwnerLedger {
     // form token would otherwise wait a round trip for its own message id's insert).
     if (owners.length === 0) return Promise.resolve();
     const waits: Promise<void>[] = [];
-    const fresh: OwnerRecord[] = [];
+    const fresh = new Map<string, OwnerRecord>();
     for (const owner of owners) {
       // The first caller answered with an id keeps it, as the table's unique key does.
-      const known = this.pending.get(keyOf(owner));
+      const key = keyOf(owner);
+      const known = this.pending.get(key);
       if (known) waits.push(known.committed);
-      else if (!fresh.some((f) => keyOf(f) === keyOf(owner))) fresh.push(owner);
+      else if (!fresh.has(key)) fresh.set(key, owner);
     }
-    if (fresh.length > 0) waits.push(this.carry(fresh, urgent));
+    if (fresh.size > 0) waits.push(this.carry(fresh, urgent));
     return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
   }
 
@@ -56,20 +57,16 @@ export class ResourceOwnerLedger {
     return this.owners.ownerOf(key);
   }
 
-  private carry(fresh: OwnerRecord[], urgent: boolean): Promise<void> {
-    const rows: OwnerRow[] = fresh.map((o) => ({ appAlias: o.appAlias, kind: o.kind, resourceId: o.resourceId, namespace: o.namespace }));
-    const committed: Promise<void> = this.carrier.carryOwners(rows, urgent).then(
-      (): void => this.forget(fresh, committed),
-      (error: unknown): void => {
-        this.forget(fresh, committed);
-        this.logger.error(`could not record the owner of ${fresh.length} Dify id(s): ${(error as Error).name}`);
-      },
-    );
-    for (const owner of fresh) this.pending.set(keyOf(owner), { owner, committed });
+  /** Hands `fresh` (none of them pending) to the writer; they stay known here until their statement is over. */
+  private carry(fresh: Map<string, OwnerRecord>, urgent: boolean): Promise<void> {
+    const forget = () => {
+      for (const key of fresh.keys()) this.pending.delete(key);
+    };
+    const committed = this.carrier.carryOwners([...fresh.values()], urgent).then(forget, (error: unknown) => {
+      forget();
+      this.logger.error(`could not record the owner of ${fresh.size} Dify id(s): ${(error as Error).name}`);
+    });
+    for (const [key, owner] of fresh) this.pending.set(key, { owner, committed });
     return committed;
-  }
-
-  private forget(owners: OwnerRecord[], committed: Promise<void>): void {
-    for (const owner of owners) if (this.pending.get(keyOf(owner))?.committed === committed) this.pending.delete(keyOf(owner));
   }
 }

@@ -31,5 +31,3 @@ class WorkerCrashReporter {
 }
 
 module.exports = WorkerCrashReporter;
-module.exports.summarize = summarize;
-module.exports.WORKER_KILLED = WORKER_KILLED;

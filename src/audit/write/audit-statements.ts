@@ -1,6 +1,6 @@
 import { FIELD_NAMES, type EventBody, type StoredEvent } from '../audit-event.js';
 import { columnOf } from './audit-sql.js';
-import type { OwnerRow } from './owner-row.js';
+import type { OwnerRow } from './owner-riders.js';
 import { addToRollup, ROLLUP_SOURCE_COLUMNS } from './audit-stats-sql.js';
 
 /**

@@ -1,21 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { toEventBody } from './audit-chain.js';
 import type { EventBody, EventDraft, RecordedEvent } from '../audit-event.js';
+import { AuditStoreError, reasonOf, storeErrorOf } from './audit-store-error.js';
 import type { AuditRepository } from './audit.repository.js';
-import { storableOwner, type OwnerRow } from './owner-row.js';
+import { OwnerRiders, storableOwner, type OwnerRow, type Riding } from './owner-riders.js';
 
-export type { OwnerRow } from './owner-row.js';
-
-/** The audit log could not be written (store down, refused, too slow, or known to be failing). */
-export class AuditStoreError extends Error {
-  constructor(
-    readonly reason: string,
-    options?: ErrorOptions,
-  ) {
-    super(`audit store unavailable (${reason})`, options);
-    this.name = 'AuditStoreError';
-  }
-}
+export { AuditStoreError } from './audit-store-error.js';
+export type { OwnerRow } from './owner-riders.js';
 
 export interface AuditWriterOptions {
   /** Most events in one insert. */
@@ -38,17 +29,6 @@ export interface AuditWriterOptions {
 
 /** See `AuditWriterOptions.durableDelayMs`. */
 export const DURABLE_DELAY_MS = 10;
-
-/** Most owner rows in one statement (bind arrays, far below Postgres' limits). */
-const MAX_OWNER_ROWS = 2_000;
-
-interface Riding {
-  rows: readonly OwnerRow[];
-  /** Goes at once (the caller waits), like an append; otherwise as `AuditWriter.riders` says. */
-  urgent: boolean;
-  resolve(): void;
-  reject(error: Error): void;
-}
 
 interface Waiting {
   body: EventBody;
@@ -76,16 +56,8 @@ interface Waiting {
 export class AuditWriter {
   private readonly logger = new Logger(AuditWriter.name);
   private readonly queue: Waiting[] = [];
-  /**
-   * Owner rows for a coming batch's statement. They do not lengthen the write-ahead a caller
-   * waits for: they ride with a batch nobody waits for (durable events), or, once they have
-   * waited `durableDelayMs` (`ridersDue`), with the batch being written then, or alone beside
-   * the batches when none is; urgent ones go at once.
-   */
-  private riders: Riding[] = [];
-  private urgentRiders = 0;
-  private ridersDue = false;
-  private riderTimer?: NodeJS.Timeout;
+  /** Owner rows for a coming statement (see owner-riders.ts for which). */
+  private readonly riders: OwnerRiders;
   /** Statements of owner rows alone, running beside the batches. */
   private ridersInFlight = 0;
   private backlog: EventBody[] = [];
@@ -93,7 +65,7 @@ export class AuditWriter {
   private timer?: NodeJS.Timeout;
   /** Set while only durable events are queued: writes them after `durableDelayMs`. */
   private durableTimer?: NodeJS.Timeout;
-  /** Queued appends and urgent owner rows somebody waits for (the rest can wait). */
+  /** Queued appends somebody waits for (the rest of the queue is durable). */
   private awaited = 0;
   /** Set by `close`: what is queued goes at once. */
   private draining = false;
@@ -116,7 +88,9 @@ export class AuditWriter {
   constructor(
     private readonly repository: Pick<AuditRepository, 'record' | 'writeProbe'>,
     private readonly options: AuditWriterOptions,
-  ) {}
+  ) {
+    this.riders = new OwnerRiders(options.durableDelayMs ?? DURABLE_DELAY_MS, () => this.schedule());
+  }
 
   get healthy(): boolean {
     return this.isHealthy && !this.closed;
@@ -160,7 +134,7 @@ export class AuditWriter {
 
   /**
    * Queues owner rows for a coming batch's statement (one round trip and one commit with its
-   * events; see `riders` for which). Resolves once committed. Rejects with `AuditStoreError` when that batch fails,
+   * events; see owner-riders.ts for which). Resolves once committed. Rejects with `AuditStoreError` when that batch fails,
    * when the store is known to be failing, or when a row could not be stored (a NUL character):
    * such rows are not kept, their ids stay unowned (refused), and no event's batch fails for them.
    */
@@ -169,20 +143,9 @@ export class AuditWriter {
     if (!this.isHealthy) return Promise.reject(new AuditStoreError(this.failure ?? 'unhealthy'));
     if (!rows.every(storableOwner)) return Promise.reject(new AuditStoreError('unstorable owner row'));
     if (rows.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.riders.push({ rows, urgent, resolve, reject });
-      if (urgent) {
-        this.awaited += 1;
-        this.urgentRiders += 1;
-      } else {
-        this.riderTimer ??= setTimeout(() => {
-          this.riderTimer = undefined;
-          this.ridersDue = true;
-          this.schedule();
-        }, this.options.durableDelayMs ?? DURABLE_DELAY_MS);
-      }
-      this.schedule();
-    });
+    const committed = this.riders.add(rows, urgent);
+    this.schedule();
+    return committed;
   }
 
   /** Resolves when nothing is queued or being written (the backlog may still hold events). */
@@ -207,9 +170,8 @@ export class AuditWriter {
     this.closed = true;
     clearTimeout(this.timer);
     clearTimeout(this.durableTimer);
-    clearTimeout(this.riderTimer);
     clearInterval(this.probeTimer);
-    for (const riding of this.riders.splice(0)) riding.reject(new AuditStoreError('closed'));
+    this.riders.rejectAll(new AuditStoreError('closed'));
     if (this.backlog.length > 0) {
       this.logger.error(`audit writer closed with ${this.backlog.length} unwritten events (their calls will be closed as "outcome unknown" at the next start)`);
     }
@@ -222,7 +184,7 @@ export class AuditWriter {
     // queue behind it.
     if (!this.flushing && this.queue.length === 0 && this.ridersGo()) this.sendRidersAlone();
     if (this.flushing || this.timer || this.queue.length === 0) return;
-    const hurry = this.draining || this.hurryNext || this.ridersDue || this.queue.length >= this.options.maxBatch;
+    const hurry = this.draining || this.hurryNext || this.riders.isDue || this.riders.urgent || this.queue.length >= this.options.maxBatch;
     if (this.awaited === 0 && !hurry) {
       this.durableTimer ??= setTimeout(() => {
         this.durableTimer = undefined;
@@ -245,31 +207,20 @@ export class AuditWriter {
   }
 
   private idleNow(): boolean {
-    return !this.flushing && this.ridersInFlight === 0 && this.queue.length === 0 && this.riders.length === 0;
+    return !this.flushing && this.ridersInFlight === 0 && this.queue.length === 0 && this.riders.size === 0;
+  }
+
+  private settleIdle(): void {
+    if (this.idleNow()) for (const resolve of this.idle.splice(0)) resolve();
   }
 
   /** Whether the queued owner rows go now, with whatever is written next. */
   private ridersGo(): boolean {
-    return this.riders.length > 0 && (this.ridersDue || this.urgentRiders > 0 || this.draining || this.hurryNext);
-  }
-
-  /** Takes the owner rows of the next statement, and keeps count of what is left. */
-  private board(): Riding[] {
-    if (this.riders.length === 0) return [];
-    const riding = this.takeRiders();
-    const urgent = riding.filter((r) => r.urgent).length;
-    this.awaited -= urgent;
-    this.urgentRiders -= urgent;
-    this.ridersDue = this.riders.length > 0; // more than one statement's worth: the rest go next
-    if (this.riders.length === 0) {
-      clearTimeout(this.riderTimer);
-      this.riderTimer = undefined;
-    }
-    return riding;
+    return this.riders.size > 0 && (this.riders.isDue || this.riders.urgent || this.draining || this.hurryNext);
   }
 
   private sendRidersAlone(): void {
-    const riding = this.board();
+    const riding = this.riders.board();
     this.hurryNext = false; // nothing else is queued
     this.ridersInFlight += 1;
     this.withTimeout(
@@ -281,26 +232,15 @@ export class AuditWriter {
       .then(
         () => riding.forEach((r) => r.resolve()),
         (err: unknown) => {
-          const error = err instanceof AuditStoreError ? err : new AuditStoreError(reasonOf(err), { cause: err });
+          const error = storeErrorOf(err);
           riding.forEach((r) => r.reject(error));
         },
       )
       .finally(() => {
         this.ridersInFlight -= 1;
         this.schedule();
-        if (this.idleNow()) for (const resolve of this.idle.splice(0)) resolve();
+        this.settleIdle();
       });
-  }
-
-  /** The owner rows of the next statement: whole entries, at most MAX_OWNER_ROWS rows unless one entry has more. */
-  private takeRiders(): Riding[] {
-    let rows = 0;
-    let count = 0;
-    while (count < this.riders.length && (count === 0 || rows + this.riders[count].rows.length <= MAX_OWNER_ROWS)) {
-      rows += this.riders[count].rows.length;
-      count += 1;
-    }
-    return this.riders.splice(0, count);
   }
 
   private startFlush(): void {
@@ -311,7 +251,7 @@ export class AuditWriter {
 
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, this.options.maxBatch);
-    const riding = this.ridersGo() || batch.every((w) => w.durable) ? this.board() : [];
+    const riding: Riding[] = this.ridersGo() || batch.every((w) => w.durable) ? this.riders.board() : [];
     this.hurryNext = false;
     for (const waiting of batch) if (!waiting.durable) this.awaited -= 1;
     try {
@@ -330,7 +270,7 @@ export class AuditWriter {
       }
       this.markHealthy();
     } catch (err) {
-      const error = err instanceof AuditStoreError ? err : new AuditStoreError(reasonOf(err), { cause: err });
+      const error = storeErrorOf(err);
       this.counters.failedBatches += 1;
       this.keep(batch.filter((w) => w.durable).map((w) => w.body));
       for (const waiting of batch) if (!waiting.durable) waiting.reject(error);
@@ -339,7 +279,7 @@ export class AuditWriter {
     } finally {
       this.flushing = false;
       this.schedule();
-      if (this.idleNow()) for (const resolve of this.idle.splice(0)) resolve();
+      this.settleIdle();
     }
   }
 
@@ -396,12 +336,4 @@ export class AuditWriter {
     }, this.options.probeIntervalMs ?? 1000);
     this.probeTimer.unref();
   }
-}
-
-/** A short, value-free reason: the error's code or name. */
-function reasonOf(err: unknown): string {
-  if (err instanceof AuditStoreError) return err.reason;
-  const e = err as { code?: unknown; name?: unknown } | undefined;
-  if (typeof e?.code === 'string' && e.code) return e.code;
-  return typeof e?.name === 'string' ? e.name : 'error';
 }

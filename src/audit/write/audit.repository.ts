@@ -8,7 +8,7 @@ import { BODY_COLUMNS, bodyArrays } from './audit-body-arrays.js';
 import { bodyOfRow, type RawEventRow } from './audit-sql.js';
 import { InboxSealer, type ChainLinker, type SealResult } from './audit-sealer.js';
 import { bodiesJson, ownerArrays, RECORD_OWNERS_SQL, RECORD_SQL, RECORD_WITH_OWNERS_SQL } from './audit-statements.js';
-import type { OwnerRow } from './owner-row.js';
+import type { OwnerRow } from './owner-riders.js';
 import { DROP_EMPTY_ROLLUP_SQL, PURGE_EVENTS_SQL } from './audit-stats-sql.js';
 import { toCheckpoint, toCheckpointRow, toStoredEvent } from '../audit-rows.js';
 
